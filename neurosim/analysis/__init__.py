@@ -1,0 +1,1 @@
+"""Analyses: pure functions over stored results (statistics so far)."""

@@ -1,0 +1,64 @@
+"""Spread over seeds and paired tests between a bio model and its twin.
+
+``mean_ci``: mean and two-sided confidence interval from Student's t distribution with n - 1
+degrees of freedom, ``mean +- t_{(1+c)/2, n-1} * s / sqrt(n)`` (s the sample standard deviation).
+With one seed the interval is undefined (NaN).
+
+``paired_test``: the bio and twin runs share seeds (same data order and subset), so differences
+are paired: Student's paired t-test on ``d_i = bio_i - twin_i`` with effect size Cohen's
+``d_z = mean(d) / sd(d)``. With identical differences (sd = 0) the test is undefined (NaN).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean and confidence interval of a sample."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Paired comparison of two matched samples (``a - b``)."""
+
+    mean_difference: float
+    p_value: float
+    effect_size: float
+    n: int
+
+
+def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Summary:
+    """Mean and t-based confidence interval of ``values`` (NaNs ignored)."""
+    data = np.asarray(values, dtype=float)
+    data = data[~np.isnan(data)]
+    n = len(data)
+    if n == 0:
+        return Summary(math.nan, math.nan, math.nan, 0)
+    mean = float(data.mean())
+    if n == 1:
+        return Summary(mean, math.nan, math.nan, 1)
+    half_width = float(stats.t.ppf((1 + confidence) / 2, n - 1) * data.std(ddof=1) / math.sqrt(n))
+    return Summary(mean, mean - half_width, mean + half_width, n)
+
+
+def paired_test(a: np.ndarray | list[float], b: np.ndarray | list[float]) -> PairedTest:
+    """Paired t-test and Cohen's d_z of ``a - b`` over matched seeds."""
+    differences = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    n = len(differences)
+    mean = float(differences.mean()) if n else math.nan
+    sd = float(differences.std(ddof=1)) if n > 1 else math.nan
+    if n < 2 or sd == 0 or math.isnan(sd):
+        return PairedTest(mean, math.nan, math.nan, n)
+    p_value = float(stats.ttest_rel(a, b).pvalue)
+    return PairedTest(mean, p_value, mean / sd, n)

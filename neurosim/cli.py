@@ -1,0 +1,172 @@
+"""Command line: ``neurosim run | report | list | data``; each maps to one public function.
+
+User mistakes (unknown names, bad keys, missing data) print one line ``neurosim: error: ...``
+and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from neurosim.errors import UserError
+
+log = logging.getLogger("neurosim")
+
+LIST_KINDS = ("tasks", "models", "pairs", "comparisons")
+
+
+def _progress_factory(enabled: bool) -> Callable[[str], Callable[[int, int], None] | None]:
+    """One tqdm bar per fit, on stderr; disabled when not a terminal or when --quiet."""
+    from tqdm import tqdm
+
+    def make(label: str) -> Callable[[int, int], None] | None:
+        if not enabled:
+            return None
+        bar: dict[str, tqdm] = {}
+
+        def update(step: int, total: int) -> None:
+            if "bar" not in bar:
+                bar["bar"] = tqdm(
+                    total=total,
+                    initial=step - 1,
+                    desc=label,
+                    unit="step",
+                    leave=False,
+                    file=sys.stderr,
+                )
+            bar["bar"].update(1)
+            if step == total:
+                bar["bar"].close()
+
+        return update
+
+    return make
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from neurosim import config as config_module
+    from neurosim.report import build_report
+    from neurosim.runner import run_comparison
+
+    overrides = list(args.set or [])
+    if args.seeds:
+        overrides.append("seeds=[" + ", ".join(str(s) for s in args.seeds) + "]")
+    if args.device:
+        overrides.append(f"device={args.device!r}".replace("'", '"'))
+    path = config_module.find_comparison(args.comparison)
+    config = config_module.load(path, overrides)
+    show_progress = not args.quiet and sys.stderr.isatty()
+    run_dir = run_comparison(config, root=args.out, progress=_progress_factory(show_progress))
+    print(f"results: {run_dir / 'results.nc'}")
+    if not args.no_report:
+        print(f"report: {build_report(run_dir)}")
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from neurosim.report import build_report
+
+    print(build_report(args.run_dir))
+    return 0
+
+
+def command_list(args: argparse.Namespace) -> int:
+    if args.kind == "tasks":
+        from neurosim.tasks import TASKS
+
+        names = TASKS.list()
+    elif args.kind == "models":
+        from neurosim.models import MODELS
+
+        names = MODELS.list()
+    elif args.kind == "pairs":
+        from neurosim.pairs import PAIRS
+
+        for name in PAIRS.list():
+            pair = PAIRS.get(name)
+            print(f"{name}: {pair.bio} vs {', '.join(pair.twins)} (held equal: {pair.held_equal})")
+        return 0
+    else:
+        from neurosim.config import list_comparisons
+
+        names = list_comparisons()
+    print("\n".join(names))
+    return 0
+
+
+def command_data_fetch(args: argparse.Namespace) -> int:
+    from neurosim.tasks.fetch import fetch
+
+    print(fetch(args.name, root=args.root, base_url=args.base_url))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    main_parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.split("\n")[0])
+    main_parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = main_parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run", help="run a comparison (fits every member for every seed), then write its report"
+    )
+    run.add_argument("comparison", help="path to a comparison TOML, or the name of a shipped one")
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. training.epochs=3",
+    )
+    run.add_argument("--seeds", type=int, nargs="+", help="model seeds (overrides the file's)")
+    run.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), help="where to train (overrides the file's)"
+    )
+    run.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
+    run.add_argument("--no-report", action="store_true", help="skip writing the report")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    run.set_defaults(handler=command_run)
+
+    report = sub.add_parser(
+        "report", help="rebuild the HTML/Markdown report of a run from its stored results"
+    )
+    report.add_argument("run_dir")
+    report.set_defaults(handler=command_report)
+
+    listing = sub.add_parser("list", help="list registered tasks, models, pairs or shipped comparisons")
+    listing.add_argument("kind", choices=LIST_KINDS)
+    listing.set_defaults(handler=command_list)
+
+    data = sub.add_parser("data", help="dataset commands")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    fetch = data_sub.add_parser(
+        "fetch", help="download a dataset's official files and verify their checksums"
+    )
+    fetch.add_argument("name", help="fashion_mnist or mnist")
+    fetch.add_argument("--root", help="download folder (default: $NEUROSIM_DATA or ./data)")
+    fetch.add_argument("--base-url", help="mirror to download from instead of the official location")
+    fetch.set_defaults(handler=command_data_fetch)
+    return main_parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``neurosim`` console script; returns the exit status."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        return args.handler(args)
+    except UserError as error:
+        print(f"neurosim: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "neurosim: interrupted; finished fits and checkpoints are kept, rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130

@@ -1,0 +1,10 @@
+"""Models, conventional and biologically inspired, side by side.
+
+Importing this package registers every model in :data:`MODELS`.
+"""
+
+from neurosim.models import feedforward, perceptron, rosenblatt  # noqa: F401  (registration)
+from neurosim.models.base import NeurosimModel, PlanStep
+from neurosim.models.registry import MODELS
+
+__all__ = ["MODELS", "NeurosimModel", "PlanStep"]

@@ -1,0 +1,71 @@
+"""Conventional twins trained by backprop: softmax regression (``linear``) and the ``mlp``.
+
+``linear``: ``logits = W x + b`` trained by minimising the cross-entropy of ``softmax(logits)``
+(multinomial logistic regression); the same form and parameter count as the perceptron, so the
+``perceptron_linear`` pair differs only in the learning rule.
+
+``mlp``: ``h_1 = f(W_1 x + b_1), ..., logits = W_L h_{L-1} + b_L`` with ``f`` one of relu, tanh,
+sigmoid (Rumelhart, Hinton & Williams 1986), cross-entropy loss, all weights by backprop. Layers
+use PyTorch's default initialisation (Kaiming-uniform weights, He et al. 2015).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+from torch import nn
+
+from neurosim.errors import UserError, choices_message
+from neurosim.models.base import NeurosimModel, PlanStep, flat_size
+from neurosim.models.registry import MODELS
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+class FeedForward(NeurosimModel):
+    """A stack of dense layers; ``hidden_sizes == ()`` is softmax regression."""
+
+    def __init__(self, n_inputs: int, n_classes: int, hidden_sizes: tuple[int, ...], activation: str) -> None:
+        super().__init__()
+        sizes = (n_inputs, *hidden_sizes, n_classes)
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
+        self.activation = ACTIVATIONS[activation]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.flatten(1)
+        for layer in self.layers[:-1]:
+            h = self.activation(layer(h))
+        return self.layers[-1](h)
+
+    def learning_plan(self) -> tuple[PlanStep, ...]:
+        return (PlanStep("all", self.layers, "backprop"),)
+
+    def probe_points(self) -> dict[str, nn.Module]:
+        names = [f"hidden{i + 1}" for i in range(len(self.layers) - 1)] + ["output"]
+        return dict(zip(names, self.layers, strict=True))
+
+    def first_layer_weights(self) -> torch.Tensor:
+        return self.layers[0].weight.detach()
+
+
+@MODELS.register("linear")
+def linear(input_shape: tuple[int, ...], n_classes: int) -> FeedForward:
+    """Softmax regression trained by backprop (cross-entropy)."""
+    return FeedForward(flat_size(input_shape), n_classes, (), "relu")
+
+
+@MODELS.register("mlp")
+def mlp(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    hidden_sizes: list[int] | tuple[int, ...] = (128,),
+    activation: str = "relu",
+) -> FeedForward:
+    """Multi-layer perceptron trained by backprop; ``hidden_sizes`` lists the hidden widths."""
+    if activation not in ACTIVATIONS:
+        raise UserError(choices_message("activation", activation, sorted(ACTIVATIONS)))
+    sizes = tuple(int(h) for h in hidden_sizes)
+    if not sizes or any(h < 1 for h in sizes):
+        raise UserError(f"mlp hidden_sizes must be a non-empty list of positive ints, got {hidden_sizes!r}")
+    return FeedForward(flat_size(input_shape), n_classes, sizes, activation)

@@ -1,0 +1,112 @@
+"""Pairs: a biologically inspired model, its conventional twin(s), and what is held equal.
+
+A pair's *matching policy* does two things: it derives the twin's options that must follow the
+bio model (e.g. the MLP's hidden width from the number of association units), and it checks two
+built models against the policy. A comparison that would break the policy (a user override
+that changes the twin's width) is refused with an error rather than silently compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from neurosim.errors import UserError
+from neurosim.models.base import NeurosimModel
+from neurosim.registry import Registry
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A bio-inspired model and its conventional twin(s).
+
+    Attributes:
+        name: registry key, ``<bio>_<twin>``.
+        bio: model key of the biologically inspired member.
+        twins: model keys of the conventional counterpart(s).
+        held_equal: what the policy holds equal: ``parameters``, ``units`` or ``architecture``.
+        description: one sentence for reports.
+        derive_twin_options: bio options -> twin options the policy fixes.
+        check: raises ``ValueError`` if two built models do not satisfy the policy.
+    """
+
+    name: str
+    bio: str
+    twins: tuple[str, ...]
+    held_equal: str
+    description: str
+    derive_twin_options: Callable[[dict], dict] = field(default=lambda bio_options: {})
+    check: Callable[[NeurosimModel, NeurosimModel], None] = field(default=lambda bio, twin: None)
+
+    def twin_options(self, bio_options: dict, twin_options: dict) -> dict:
+        """The twin's options with the policy's values filled in; conflicts raise UserError."""
+        fixed = self.derive_twin_options(bio_options)
+        merged = dict(twin_options)
+        for key, value in fixed.items():
+            if key in twin_options and _normalise(twin_options[key]) != _normalise(value):
+                raise UserError(
+                    f"pair {self.name!r} holds {self.held_equal} equal, so the twin's {key} must be "
+                    f"{value!r}; the comparison sets {twin_options[key]!r}"
+                )
+            merged[key] = value
+        return merged
+
+
+def _normalise(value: object) -> object:
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+PAIRS: Registry[Pair] = Registry("pair")
+
+
+def _same_linear_form(bio: NeurosimModel, twin: NeurosimModel) -> None:
+    bio_weights, twin_weights = bio.first_layer_weights(), twin.first_layer_weights()
+    if bio_weights.shape != twin_weights.shape:
+        raise ValueError(f"weight shapes differ: {tuple(bio_weights.shape)} vs {tuple(twin_weights.shape)}")
+    if bio.count_parameters()["trainable"] != twin.count_parameters()["trainable"]:
+        raise ValueError("trainable parameter counts differ")
+
+
+def _same_hidden_width(bio: NeurosimModel, twin: NeurosimModel) -> None:
+    hidden = [name for name in twin.probe_points() if name.startswith("hidden")]
+    if len(hidden) != 1:
+        raise ValueError(f"twin must have exactly one hidden layer, has {len(hidden)}")
+    bio_units = bio.first_layer_weights().shape[0]
+    twin_units = twin.first_layer_weights().shape[0]
+    if bio_units != twin_units:
+        raise ValueError(f"hidden widths differ: {bio_units} association units vs {twin_units}")
+
+
+for _bio in ("perceptron", "perceptron_averaged"):
+    PAIRS.add(
+        f"{_bio}_linear",
+        Pair(
+            name=f"{_bio}_linear",
+            bio=_bio,
+            twins=("linear",),
+            held_equal="parameters",
+            description=(
+                f"{_bio.replace('_', ' ')} (error-correction rule, no gradients) vs. softmax "
+                "regression by backprop: the same C x (D + 1) linear map, only the learning rule differs"
+            ),
+            check=_same_linear_form,
+        ),
+    )
+
+PAIRS.add(
+    "perceptron_rosenblatt_mlp",
+    Pair(
+        name="perceptron_rosenblatt_mlp",
+        bio="perceptron_rosenblatt",
+        twins=("mlp",),
+        held_equal="units",
+        description=(
+            "Rosenblatt's photoperceptron (fixed random A-units, learned R-units) vs. an MLP with "
+            "one hidden layer of the same width, every weight learned by backprop"
+        ),
+        derive_twin_options=lambda bio_options: {
+            "hidden_sizes": [int(bio_options.get("n_association_units", 512))]
+        },
+        check=_same_hidden_width,
+    ),
+)

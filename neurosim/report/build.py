@@ -1,0 +1,232 @@
+"""``neurosim report RUN_DIR``: report.html and report.md rebuilt from stored results only.
+
+Sections: what was compared; per pair a table (mean and 95 % CI over seeds of the final test
+accuracy and of the accuracy after one epoch, parameter counts) with a paired test of the bio
+model against its twin, and learning curves; references outside pairs; confusion matrices;
+first-layer weights; the resolved config and provenance. Figures are PNG files beside the
+report, which the HTML embeds by relative path.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from neurosim.analysis.statistics import mean_ci, paired_test
+from neurosim.errors import UserError
+from neurosim.pairs import PAIRS
+from neurosim.report import figures
+from neurosim.results.storage import open_dataset, write_text
+
+PROVENANCE_SHOWN = (
+    "git_sha",
+    "neurosim_version",
+    "torch_version",
+    "numpy_version",
+    "python_version",
+    "device",
+    "torch_threads",
+    "platform",
+    "created",
+)
+
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0}"
+    "td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px}th{background:#f3f3f3}"
+    "figure{display:inline-block;margin:0.5em}img{max-width:100%}figcaption{font-size:12px;color:#555}"
+    "pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}"
+)
+
+
+@dataclass
+class Table:
+    """A table rendered to both HTML and Markdown."""
+
+    header: list[str]
+    rows: list[list[str]]
+
+    def html(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def markdown(self) -> str:
+        lines = ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
+        lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+
+class Document:
+    """Accumulates HTML and Markdown side by side."""
+
+    def __init__(self) -> None:
+        self.html: list[str] = []
+        self.md: list[str] = []
+
+    def heading(self, text: str, level: int = 2) -> None:
+        self.html.append(f"<h{level}>{html.escape(text)}</h{level}>")
+        self.md.append("#" * level + " " + text + "\n")
+
+    def paragraph(self, text: str) -> None:
+        self.html.append(f"<p>{html.escape(text)}</p>")
+        self.md.append(text + "\n")
+
+    def table(self, table: Table) -> None:
+        self.html.append(table.html())
+        self.md.append(table.markdown() + "\n")
+
+    def figure(self, path: Path, caption: str) -> None:
+        relative = f"figures/{path.name}"
+        escaped = html.escape(caption)
+        self.html.append(
+            f'<figure><img src="{relative}" alt="{escaped}"><figcaption>{escaped}</figcaption></figure>'
+        )
+        self.md.append(f"![{caption}]({relative})\n")
+
+    def code(self, text: str) -> None:
+        self.html.append(f"<pre>{html.escape(text)}</pre>")
+        self.md.append("```json\n" + text + "\n```\n")
+
+
+def _format_summary(values: np.ndarray) -> str:
+    summary = mean_ci(values)
+    if math.isnan(summary.low):
+        return f"{summary.mean:.4f} (n={summary.n})"
+    return f"{summary.mean:.4f} [{summary.low:.4f}, {summary.high:.4f}]"
+
+
+def _after_one_epoch(results: xr.Dataset, member: str) -> np.ndarray:
+    epochs = results.epoch.values
+    if not np.any(np.isclose(epochs, 1.0)):
+        return np.array([np.nan])
+    index = int(np.flatnonzero(np.isclose(epochs, 1.0))[0])
+    return results.test_accuracy.sel(model=member).isel(checkpoint=index).values
+
+
+def _member_row(results: xr.Dataset, member: str) -> list[str]:
+    final = results.final_test_accuracy.sel(model=member).values
+    trainable = int(results.n_parameters_trainable.sel(model=member).values[0])
+    fixed = int(results.n_parameters_fixed.sel(model=member).values[0])
+    return [
+        member,
+        str(results.role.sel(model=member).values),
+        _format_summary(final),
+        _format_summary(_after_one_epoch(results, member)),
+        f"{trainable:,}" + (f" (+{fixed:,} fixed)" if fixed else ""),
+        str(results.loss_kind.sel(model=member).values),
+    ]
+
+
+MEMBER_HEADER = [
+    "model",
+    "role",
+    "final test accuracy, mean [95 % CI]",
+    "test accuracy after 1 epoch",
+    "trained parameters",
+    "training objective",
+]
+
+
+def _paired_row(results: xr.Dataset, bio: str, twin: str) -> list[str]:
+    test = paired_test(
+        results.final_test_accuracy.sel(model=bio).values,
+        results.final_test_accuracy.sel(model=twin).values,
+    )
+    p = "n/a" if math.isnan(test.p_value) else f"{test.p_value:.3g}"
+    d = "n/a" if math.isnan(test.effect_size) else f"{test.effect_size:.2f}"
+    return [f"{bio} - {twin}", f"{test.mean_difference:+.4f}", p, d, str(test.n)]
+
+
+def build_report(run_dir: str | Path) -> Path:
+    """Write ``report/report.html`` and ``report/report.md`` for a finished run; returns the HTML path."""
+    run_dir = Path(run_dir)
+    results_path = run_dir / "results.nc"
+    if not results_path.is_file():
+        raise UserError(f"{run_dir} holds no results.nc; run `neurosim run` first (or check the path)")
+    results = open_dataset(results_path)
+    out = run_dir / "report"
+    figure_dir = out / "figures"
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    members = [str(m) for m in results.model.values]
+    seeds = [int(s) for s in results.seed.values]
+    fits = {m: open_dataset(run_dir / "fits" / m / f"seed{seeds[0]}.nc") for m in members}
+    class_names = json.loads(next(iter(fits.values())).attrs.get("class_names", "[]")) or [
+        str(i) for i in range(results.sizes["class_true"])
+    ]
+
+    doc = Document()
+    doc.heading(f"neurosim report: {results.attrs['comparison']}", 1)
+    doc.paragraph(results.attrs.get("description", ""))
+    doc.paragraph(
+        f"Task: {results.attrs['task']} ({results.attrs.get('task_description', '')}). "
+        f"Seeds: {', '.join(map(str, seeds))}. Intervals are 95 % Student-t intervals over seeds; "
+        "paired tests compare the bio model with its twin seed by seed (same data order)."
+    )
+    paired: set[str] = set()
+    for pair_name in filter(None, results.attrs.get("pairs", "").split(",")):
+        pair = PAIRS.get(pair_name)
+        pair_members = [pair.bio, *pair.twins]
+        paired.update(pair_members)
+        doc.heading(f"Pair {pair_name}: held equal: {pair.held_equal}")
+        doc.paragraph(pair.description)
+        doc.table(Table(MEMBER_HEADER, [_member_row(results, m) for m in pair_members]))
+        doc.table(
+            Table(
+                [
+                    "paired difference (final test accuracy)",
+                    "mean",
+                    "p (paired t)",
+                    "Cohen's d_z",
+                    "seeds",
+                ],
+                [_paired_row(results, pair.bio, twin) for twin in pair.twins],
+            )
+        )
+        doc.figure(
+            figures.learning_curves(results, pair_members, pair_name, figure_dir / f"curve_{pair_name}.png"),
+            f"{pair_name}: test accuracy vs. training samples seen (mean, 95 % CI band)",
+        )
+    references = [m for m in members if m not in paired]
+    if references:
+        doc.heading("Reference models")
+        doc.table(Table(MEMBER_HEADER, [_member_row(results, m) for m in references]))
+        doc.figure(
+            figures.learning_curves(
+                results, references, "reference models", figure_dir / "curve_references.png"
+            ),
+            "reference models: test accuracy vs. training samples seen",
+        )
+    doc.heading("Confusion matrices (test set, all seeds)")
+    for member in members:
+        doc.figure(
+            figures.confusion_matrix(results, member, class_names, figure_dir / f"confusion_{member}.png"),
+            f"{member}: confusion matrix",
+        )
+    doc.heading(f"First-layer weights (seed {seeds[0]})")
+    for member in members:
+        doc.figure(
+            figures.first_layer_weights(fits[member], figure_dir / f"weights_{member}.png"),
+            f"{member}: weights from the input to the first units",
+        )
+    doc.heading("Provenance")
+    doc.table(Table(["attribute", "value"], [[k, str(results.attrs.get(k, ""))] for k in PROVENANCE_SHOWN]))
+    doc.heading("Resolved configuration")
+    doc.code(json.dumps(json.loads(results.attrs["config"]), indent=2, sort_keys=True))
+
+    title = html.escape(results.attrs["comparison"])
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>neurosim: {title}</title>"
+        f"<style>{STYLE}</style></head><body>{''.join(doc.html)}</body></html>"
+    )
+    html_path = write_text(out / "report.html", page)
+    write_text(out / "report.md", "\n".join(doc.md))
+    return html_path

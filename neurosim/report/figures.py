@@ -1,0 +1,92 @@
+"""One function per report figure. Each reads results only and writes one PNG.
+
+All figures: labelled axes with units, mean over seeds with a 95 % t-interval band.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+DPI = 110
+
+
+def _save(figure: plt.Figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)
+    return path
+
+
+def learning_curves(results: xr.Dataset, members: list[str], title: str, path: Path) -> Path:
+    """Test accuracy vs. training samples seen for ``members``: mean over seeds and 95 % CI band."""
+    figure, axis = plt.subplots(figsize=(6.4, 4.0))
+    samples = results.samples_seen.values
+    for member in members:
+        accuracy = results.test_accuracy.sel(model=member).values  # [seed, checkpoint]
+        mean = accuracy.mean(axis=0)
+        axis.plot(samples, mean, marker="o", markersize=3, label=member)
+        n = accuracy.shape[0]
+        if n > 1:
+            half = stats.t.ppf(0.975, n - 1) * accuracy.std(axis=0, ddof=1) / np.sqrt(n)
+            axis.fill_between(samples, mean - half, mean + half, alpha=0.2)
+    axis.set_xscale("log")
+    axis.set_xlabel("training samples seen (count, log scale)")
+    axis.set_ylabel("test accuracy (fraction correct)")
+    axis.set_title(title)
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=8)
+    return _save(figure, path)
+
+
+def confusion_matrix(results: xr.Dataset, member: str, class_names: list[str], path: Path) -> Path:
+    """Row-normalised test confusion matrix of ``member``, summed over seeds."""
+    counts = results.confusion.sel(model=member).sum("seed").values.astype(float)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = max(3.2, 0.38 * len(class_names) + 1.6)
+    figure, axis = plt.subplots(figsize=(size + 0.8, size))
+    image = axis.imshow(rates, vmin=0, vmax=1, cmap="Blues")
+    ticks = np.arange(len(class_names))
+    axis.set_xticks(ticks, class_names, rotation=60, ha="right", fontsize=7)
+    axis.set_yticks(ticks, class_names, fontsize=7)
+    axis.set_xlabel("predicted class")
+    axis.set_ylabel("true class")
+    axis.set_title(f"{member}: confusion (row-normalised)", fontsize=9)
+    figure.colorbar(image, ax=axis, label="fraction of true class")
+    return _save(figure, path)
+
+
+def first_layer_weights(fit: xr.Dataset, path: Path, max_units: int = 16) -> Path:
+    """The first layer's weights of one fit, as images when the input is an image."""
+    weights = fit.first_layer_weights.values[:max_units]
+    shape = json.loads(fit.attrs["input_shape"])
+    member = fit.attrs["member"]
+    if len(shape) == 3 and shape[0] == 1:
+        columns = min(8, len(weights))
+        rows = int(np.ceil(len(weights) / columns))
+        figure, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.35 * rows + 0.5), squeeze=False)
+        for index, axis in enumerate(axes.flat):
+            axis.axis("off")
+            if index < len(weights):
+                image = weights[index].reshape(shape[1], shape[2])
+                limit = np.abs(image).max() or 1.0
+                axis.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+                axis.set_title(f"unit {index}", fontsize=7)
+        figure.suptitle(f"{member}: input weights (red +, blue -; {shape[1]}x{shape[2]} pixels)", fontsize=9)
+    else:
+        figure, axis = plt.subplots(figsize=(4.5, 3.2))
+        limit = np.abs(weights).max() or 1.0
+        image = axis.imshow(weights, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        axis.set_xlabel("input index")
+        axis.set_ylabel("first-layer unit")
+        axis.set_title(f"{member}: input weights", fontsize=9)
+        figure.colorbar(image, ax=axis, label="weight (dimensionless)")
+    return _save(figure, path)

@@ -1,0 +1,182 @@
+"""The results schema: one Dataset per fit (a member, a seed) and their combination per run.
+
+Fit Dataset
+    dims: ``checkpoint`` (evaluation points), ``class_true``/``class_pred`` (C each), ``unit``
+    (first-layer units), ``input`` (flattened input values D).
+    coords on ``checkpoint``: ``step``, ``samples_seen``, ``epoch``.
+    variables: ``test_accuracy``, ``train_accuracy``, ``train_loss``, ``wall_time`` (checkpoint);
+    ``final_test_accuracy``, ``n_parameters_trainable``, ``n_parameters_fixed`` (scalars);
+    ``confusion`` (class_true, class_pred); ``first_layer_weights`` (unit, input).
+    attrs: ``member``, ``model``, ``role``, ``pairs``, ``seed``, ``loss_kind``, ``input_shape``,
+    ``n_train``, ``config`` (the resolved comparison as JSON), ``fit_hash`` and the provenance of
+    :func:`neurosim.results.provenance.provenance`.
+
+Run Dataset (``results.nc``): the fits' common variables stacked along ``model`` and ``seed``.
+
+Every variable has CF ``units`` and ``long_name``; :func:`validate_fit` checks this on save.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import numpy as np
+import xarray as xr
+
+if TYPE_CHECKING:
+    from neurosim.training import FitResult
+
+PROVENANCE_KEYS = (
+    "neurosim_version",
+    "git_sha",
+    "torch_version",
+    "numpy_version",
+    "xarray_version",
+    "python_version",
+    "platform",
+    "device",
+    "created",
+)
+FIT_ATTRS = (
+    "member",
+    "model",
+    "role",
+    "pairs",
+    "seed",
+    "loss_kind",
+    "input_shape",
+    "n_train",
+    "config",
+    "fit_hash",
+)
+FIT_VARIABLES = {
+    "test_accuracy": ("checkpoint",),
+    "train_accuracy": ("checkpoint",),
+    "train_loss": ("checkpoint",),
+    "wall_time": ("checkpoint",),
+    "final_test_accuracy": (),
+    "n_parameters_trainable": (),
+    "n_parameters_fixed": (),
+    "confusion": ("class_true", "class_pred"),
+    "first_layer_weights": ("unit", "input"),
+}
+#: Variables that measure the machine, not the model: excluded from reproducibility checks.
+TIMING_VARIABLES = ("wall_time",)
+RUN_VARIABLES = tuple(v for v in FIT_VARIABLES if v != "first_layer_weights")
+
+LOSS_NAMES = {
+    "cross_entropy": "mean cross-entropy of the training batches since the previous checkpoint",
+    "online_error_rate": "fraction of training samples misclassified when presented (perceptron rule)",
+}
+
+
+def _var(dims: tuple[str, ...], data: object, units: str, long_name: str, **attrs: str) -> xr.Variable:
+    return xr.Variable(dims, np.asarray(data), attrs={"units": units, "long_name": long_name, **attrs})
+
+
+def fit_dataset(
+    result: FitResult, first_layer_weights: np.ndarray, counts: dict[str, int], attrs: dict
+) -> xr.Dataset:
+    """Build the Dataset of one fit from the trainer's result and the model's weights."""
+    h = result.history
+    data_vars = {
+        "test_accuracy": _var(("checkpoint",), h.test_accuracy, "1", "test accuracy"),
+        "train_accuracy": _var(("checkpoint",), h.train_accuracy, "1", "training accuracy (fixed subset)"),
+        "train_loss": _var(
+            ("checkpoint",),
+            h.train_loss,
+            "1",
+            "training objective",
+            description=LOSS_NAMES[result.loss_kind],
+        ),
+        "wall_time": _var(("checkpoint",), h.wall_time, "s", "wall-clock time since the fit started"),
+        "final_test_accuracy": _var((), result.final_test_accuracy, "1", "test accuracy after training"),
+        "n_parameters_trainable": _var((), counts["trainable"], "1", "number of trained parameter values"),
+        "n_parameters_fixed": _var((), counts["fixed"], "1", "number of fixed (never trained) weight values"),
+        "confusion": _var(
+            ("class_true", "class_pred"), result.confusion.numpy(), "count", "test confusion matrix"
+        ),
+        "first_layer_weights": _var(
+            ("unit", "input"),
+            first_layer_weights,
+            "1",
+            "weights from the input to the first layer's units",
+        ),
+    }
+    coords = {
+        "checkpoint": ("checkpoint", np.arange(len(h.step))),
+        "step": (
+            "checkpoint",
+            np.asarray(h.step),
+            {"units": "1", "long_name": "training steps taken"},
+        ),
+        "samples_seen": (
+            "checkpoint",
+            np.asarray(h.samples_seen),
+            {"units": "1", "long_name": "training samples seen"},
+        ),
+        "epoch": (
+            "checkpoint",
+            np.asarray(h.epoch),
+            {"units": "1", "long_name": "epochs of training"},
+        ),
+    }
+    dataset = xr.Dataset(
+        data_vars,
+        coords=coords,
+        attrs={**attrs, "loss_kind": result.loss_kind, "n_train": result.n_train},
+    )
+    validate_fit(dataset)
+    return dataset
+
+
+def validate_fit(dataset: xr.Dataset) -> None:
+    """Raise ``ValueError`` if a fit Dataset breaks the schema."""
+    problems = []
+    for name, dims in FIT_VARIABLES.items():
+        if name not in dataset:
+            problems.append(f"missing variable {name}")
+            continue
+        if dataset[name].dims != dims:
+            problems.append(f"{name} has dims {dataset[name].dims}, expected {dims}")
+        for attr in ("units", "long_name"):
+            if attr not in dataset[name].attrs:
+                problems.append(f"{name} has no {attr}")
+    for attr in (*FIT_ATTRS, *PROVENANCE_KEYS):
+        if attr not in dataset.attrs:
+            problems.append(f"missing attribute {attr}")
+    if "config" in dataset.attrs:
+        try:
+            json.loads(dataset.attrs["config"])
+        except ValueError:
+            problems.append("attribute config is not JSON")
+    if "test_accuracy" in dataset and not np.all((dataset.test_accuracy >= 0) & (dataset.test_accuracy <= 1)):
+        problems.append("test_accuracy outside [0, 1]")
+    if problems:
+        raise ValueError("results schema violated: " + "; ".join(problems))
+
+
+def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict) -> xr.Dataset:
+    """Stack fits ``{(member, seed): Dataset}`` into one Dataset with ``model`` and ``seed`` dims.
+
+    Members must share the checkpoint grid (the same budget); the grid of the first member is used.
+    """
+    members = list(dict.fromkeys(member for member, _ in fits))
+    seeds = sorted({seed for _, seed in fits})
+    rows = []
+    for member in members:
+        per_seed = [fits[(member, seed)][list(RUN_VARIABLES)].drop_attrs() for seed in seeds]
+        rows.append(xr.concat(per_seed, dim="seed", coords="minimal", compat="override", join="override"))
+    combined = xr.concat(rows, dim="model", coords="minimal", compat="override", join="override")
+    first = fits[(members[0], seeds[0])]
+    for name in RUN_VARIABLES:
+        combined[name].attrs = first[name].attrs
+    combined = combined.assign_coords(
+        model=("model", members),
+        seed=("seed", seeds),
+        role=("model", [fits[(m, seeds[0])].attrs["role"] for m in members]),
+        loss_kind=("model", [fits[(m, seeds[0])].attrs["loss_kind"] for m in members]),
+    )
+    combined.attrs = dict(run_attrs)
+    return combined

@@ -1,0 +1,43 @@
+"""What a learning rule is, and the one path every rule's changes take into the weights.
+
+Backprop fills ``.grad`` through autograd. A *local* rule computes its weight change ``dw`` from
+the activity it observes (the input to its layer, the layer's response, the target where the rule
+is supervised) with pure functions, and writes ``-dw`` into ``.grad`` (as SpikingJelly does), so
+that every rule's change is applied by an optimizer step. Clamps, schedules and normalisation can
+then live in one place for all rules.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+from torch import nn
+
+
+class LocalRule(Protocol):
+    """A learning rule computed from locally available activity, not from a global gradient."""
+
+    #: Registry key of the rule.
+    name: str
+    #: What :meth:`write_grads` reports as its per-sample objective (for the train-loss curve).
+    objective: str
+
+    def write_grads(self, module: nn.Module, pre: torch.Tensor, target: torch.Tensor) -> float:
+        """Write ``-dw`` into the ``.grad`` of ``module``'s parameters for one batch.
+
+        Args:
+            module: the layer the rule trains.
+            pre: the layer's input for this batch, ``[B, D]``.
+            target: class labels, ``[B]`` (ignored by unsupervised rules).
+
+        Returns:
+            The batch's summed objective (e.g. the number of mistakes).
+        """
+        ...
+
+
+def write_delta(parameter: nn.Parameter, delta: torch.Tensor) -> None:
+    """Store a rule's change so that an SGD step with lr = 1 applies ``parameter += delta``."""
+    grad = -delta
+    parameter.grad = grad if parameter.grad is None else parameter.grad + grad

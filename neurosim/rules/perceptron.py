@@ -1,0 +1,103 @@
+"""The perceptron error-correction rule (Rosenblatt 1958/1962), per sample and in sequence.
+
+For responses ``s = W x + b`` (``W``: ``[C, D]``), target ``y`` and prediction ``p = argmax s``::
+
+    dW = eta (e_y - e_p) x^T,   db = eta (e_y - e_p)     if p != y,   else 0
+
+where ``e_k`` is the k-th unit vector. The rule is defined per sample: each presentation sees the
+weights left by the previous one. :func:`perceptron_sequential` therefore walks a batch in order
+and returns the summed change, so any batch size gives exactly the batch-size-1 trajectory (up to
+float rounding of the final addition).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from neurosim.rules.base import write_delta
+from neurosim.rules.registry import RULES
+
+
+def perceptron_delta(
+    weight: torch.Tensor, bias: torch.Tensor, x: torch.Tensor, target: int, eta: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weight and bias change for one sample (pure; inputs are not modified).
+
+    Shapes:
+        weight ``[C, D]``, bias ``[C]``, x ``[D]``; returns ``dW [C, D]``, ``db [C]``.
+    """
+    prediction = int(torch.argmax(torch.addmv(bias, weight, x)))
+    d_weight = torch.zeros_like(weight)
+    d_bias = torch.zeros_like(bias)
+    if prediction != target:
+        d_weight[target] += eta * x
+        d_weight[prediction] -= eta * x
+        d_bias[target] += eta
+        d_bias[prediction] -= eta
+    return d_weight, d_bias
+
+
+def perceptron_sequential(
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    x: torch.Tensor,
+    targets: torch.Tensor,
+    eta: float = 1.0,
+    weight_sum: torch.Tensor | None = None,
+    bias_sum: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Present a batch one sample at a time; return the total change and the mistake count.
+
+    If ``weight_sum``/``bias_sum`` are given (averaged perceptron), the weights held after each
+    sample are added to them in place.
+
+    Shapes:
+        weight ``[C, D]``, bias ``[C]``, x ``[B, D]``, targets ``[B]``.
+    """
+    w = weight.detach().clone()
+    b = bias.detach().clone()
+    mistakes = 0
+    target_list = targets.tolist()
+    for i, target in enumerate(target_list):
+        sample = x[i]
+        prediction = int(torch.argmax(torch.addmv(b, w, sample)))
+        if prediction != target:
+            mistakes += 1
+            w[target] += eta * sample
+            w[prediction] -= eta * sample
+            b[target] += eta
+            b[prediction] -= eta
+        if weight_sum is not None:
+            weight_sum += w
+            bias_sum += b
+    return w - weight, b - bias, mistakes
+
+
+@RULES.register("perceptron")
+class PerceptronRule:
+    """Error-correction rule for a :class:`~neurosim.models.perceptron.PerceptronReadout`."""
+
+    name = "perceptron"
+    objective = "online_error_rate"
+
+    def __init__(self, eta: float = 1.0) -> None:
+        self.eta = eta
+
+    @torch.no_grad()
+    def write_grads(self, module: nn.Module, pre: torch.Tensor, target: torch.Tensor) -> float:
+        averaged = getattr(module, "averaged", False)
+        d_weight, d_bias, mistakes = perceptron_sequential(
+            module.weight,
+            module.bias,
+            pre,
+            target,
+            self.eta,
+            weight_sum=module.weight_sum if averaged else None,
+            bias_sum=module.bias_sum if averaged else None,
+        )
+        if averaged:
+            module.n_summed += len(target)
+        write_delta(module.weight, d_weight)
+        write_delta(module.bias, d_bias)
+        return float(mistakes)

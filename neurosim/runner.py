@@ -1,0 +1,186 @@
+"""Run a comparison: fit every member for every seed, store each fit, combine, resume.
+
+Layout of a run directory (``runs/<name>-<config hash>/``)::
+
+    config.json                      resolved comparison (the latest invocation)
+    fits/<member>/seed<k>.nc         one Dataset per finished fit (written atomically)
+    fits/<member>/seed<k>.ckpt.pt    training checkpoint of an unfinished fit
+    results.nc                       all fits stacked along model and seed
+    report/                          written by ``neurosim report``
+
+A rerun of the same command skips finished fits, resumes unfinished ones from their last
+checkpoint, and produces the same results as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import xarray as xr
+
+from neurosim.config import ComparisonConfig, MemberConfig
+from neurosim.device import device_description, resolve_device, seeded
+from neurosim.errors import UserError
+from neurosim.models import MODELS, NeurosimModel
+from neurosim.pairs import PAIRS
+from neurosim.results.provenance import provenance
+from neurosim.results.schema import combine_fits, fit_dataset
+from neurosim.results.storage import open_dataset, save_dataset, write_text
+from neurosim.tasks import TASKS, Task
+from neurosim.training import Trainer
+
+log = logging.getLogger(__name__)
+
+ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
+
+
+def check_options(factory: Callable, options: dict, what: str, skip: tuple[str, ...] = ()) -> None:
+    """Raise UserError naming the valid options if ``options`` has a key ``factory`` does not take."""
+    valid = [name for name in inspect.signature(factory).parameters if name not in skip]
+    for key in options:
+        if key not in valid:
+            raise UserError(
+                f"unknown option {key!r} for {what}; valid options: {', '.join(valid) or '(none)'}"
+            )
+
+
+def build_model(member: MemberConfig, task: Task, seed: int) -> NeurosimModel:
+    """Build a member's model on the CPU from its seed (identical weights on every device)."""
+    factory = MODELS.get(member.model)
+    check_options(factory, member.options, f"model {member.model!r}", skip=("input_shape", "n_classes"))
+    with seeded(seed):
+        return factory(task.input_shape, task.n_classes, **member.options)
+
+
+def load_task(config: ComparisonConfig) -> Task:
+    """Build the comparison's task; bad options name the valid ones."""
+    factory = TASKS.get(config.task.name)
+    check_options(factory, config.task.options, f"task {config.task.name!r}")
+    return factory(**config.task.options)
+
+
+def check_pairs(config: ComparisonConfig, task: Task) -> None:
+    """Build each pair's members and check its matching policy before any training."""
+    for pair_name in config.pairs:
+        pair = PAIRS.get(pair_name)
+        bio = build_model(config.member(pair.bio), task, 0)
+        for twin_name in pair.twins:
+            twin = build_model(config.member(twin_name), task, 0)
+            try:
+                pair.check(bio, twin)
+            except ValueError as error:
+                raise UserError(
+                    f"pair {pair_name!r} breaks its matching policy ({pair.held_equal}): {error}"
+                ) from None
+
+
+def run_directory(config: ComparisonConfig, root: str | Path = "runs") -> Path:
+    """``root/<name>-<hash>``: the same comparison and overrides always map to the same folder."""
+    return Path(root) / f"{config.name}-{config.hash()}"
+
+
+def fit_hash(config: ComparisonConfig, member: MemberConfig, seed: int) -> str:
+    """Identity of one fit: task, member (model, options, training), seed and device."""
+    payload = json.dumps(
+        {
+            "task": config.task.__dict__,
+            "member": member.__dict__ | {"training": member.training.__dict__},
+            "seed": seed,
+            "device": config.device,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def run_fit(
+    config: ComparisonConfig,
+    member: MemberConfig,
+    task: Task,
+    seed: int,
+    device: torch.device,
+    directory: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> xr.Dataset:
+    """Fit one member with one seed, or load it if it already finished; returns its Dataset."""
+    result_path = directory / "fits" / member.name / f"seed{seed}.nc"
+    checkpoint_path = result_path.with_suffix(".ckpt.pt")
+    identity = fit_hash(config, member, seed)
+    if result_path.is_file():
+        stored = open_dataset(result_path)
+        if stored.attrs.get("fit_hash") == identity:
+            log.info("%s seed %d already finished; skipping", member.name, seed)
+            return stored
+        log.warning("%s holds a different fit; recomputing", result_path)
+    model = build_model(member, task, seed).to(device)
+    trainer = Trainer(
+        model, task, member.training, seed, device, config.task.n_per_class, config.task.subset_seed
+    )
+    result = trainer.fit(checkpoint_path=checkpoint_path, progress=progress)
+    model.eval()
+    attrs = {
+        "member": member.name,
+        "model": member.model,
+        "role": member.role,
+        "pairs": ",".join(member.pairs),
+        "seed": seed,
+        "input_shape": json.dumps(list(task.input_shape)),
+        "config": config.to_json(),
+        "fit_hash": identity,
+        "task_description": task.description,
+        "class_names": json.dumps(list(task.class_names)),
+        **provenance(device_description(device)),
+    }
+    weights = model.first_layer_weights().float().cpu().numpy()
+    dataset = fit_dataset(result, weights, model.count_parameters(), attrs)
+    save_dataset(result_path, dataset)
+    checkpoint_path.unlink(missing_ok=True)
+    return dataset
+
+
+def run_comparison(
+    config: ComparisonConfig, root: str | Path = "runs", progress: ProgressFactory | None = None
+) -> Path:
+    """Fit every member for every seed (skipping finished fits) and write ``results.nc``.
+
+    Returns:
+        The run directory.
+    """
+    device = resolve_device(config.device)
+    task = load_task(config)
+    check_pairs(config, task)
+    directory = run_directory(config, root)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_text(directory / "config.json", json.dumps(config.to_dict(), indent=2, sort_keys=True))
+    log.info("run directory %s (task %s, device %s)", directory, task.name, device)
+    fits = {}
+    for member in config.members:
+        for seed in config.seeds:
+            label = f"{member.name} seed {seed}"
+            fits[(member.name, seed)] = run_fit(
+                config, member, task, seed, device, directory, progress(label) if progress else None
+            )
+            log.info(
+                "%s: test accuracy %.4f",
+                label,
+                float(fits[(member.name, seed)].final_test_accuracy),
+            )
+    run_attrs = {
+        "comparison": config.name,
+        "comparison_version": config.version,
+        "description": config.description,
+        "task": task.name,
+        "task_description": task.description,
+        "pairs": ",".join(config.pairs),
+        "config": config.to_json(),
+        **provenance(device_description(device)),
+    }
+    save_dataset(directory / "results.nc", combine_fits(fits, run_attrs))
+    return directory

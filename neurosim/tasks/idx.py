@@ -1,0 +1,76 @@
+"""MNIST and Fashion-MNIST from IDX files (the official 60k/10k split).
+
+IDX format (LeCun et al.): a 4-byte magic number (two zero bytes, a type code, the number of
+dimensions), one big-endian uint32 per dimension, then the data. Images are uint8 28x28 and are
+scaled by 1/255 to [0, 1]; labels are uint8 class indices.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neurosim.errors import UserError
+from neurosim.tasks.base import Task
+from neurosim.tasks.registry import TASKS
+from neurosim.tasks.sources import FILES, get_source, locate
+
+_UBYTE = 0x08
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (raw or ``.gz``) of unsigned bytes into an array of its stated shape."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        payload = handle.read()
+    if len(payload) < 4 or payload[0] != 0 or payload[1] != 0:
+        raise UserError(f"{path} is not an IDX file (bad magic number)")
+    type_code, n_dims = payload[2], payload[3]
+    if type_code != _UBYTE:
+        raise UserError(f"{path}: only unsigned-byte IDX files are supported (type 0x{type_code:02x})")
+    header_end = 4 + 4 * n_dims
+    shape = tuple(int.from_bytes(payload[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims))
+    data = np.frombuffer(payload, dtype=np.uint8, offset=header_end)
+    if data.size != int(np.prod(shape)):
+        raise UserError(f"{path}: header says shape {shape} but holds {data.size} values (truncated?)")
+    return data.reshape(shape)
+
+
+def load_idx_task(name: str, data_dir: str | Path | None = None) -> Task:
+    """Build the task ``name`` (``mnist`` or ``fashion_mnist``) from its IDX files."""
+    source = get_source(name)
+    paths = locate(source, data_dir)
+
+    def images(stem: str) -> torch.Tensor:
+        array = read_idx(paths[stem]).astype(np.float32) / 255.0
+        return torch.from_numpy(array).unsqueeze(1)  # [N, 1, 28, 28]
+
+    def labels(stem: str) -> torch.Tensor:
+        return torch.from_numpy(read_idx(paths[stem]).astype(np.int64))
+
+    return Task(
+        name=name,
+        x_train=images("train-images-idx3-ubyte"),
+        y_train=labels("train-labels-idx1-ubyte"),
+        x_test=images("t10k-images-idx3-ubyte"),
+        y_test=labels("t10k-labels-idx1-ubyte"),
+        n_classes=10,
+        class_names=source.class_names,
+        description=f"{name} official 60k/10k split, intensities/255, from {paths[FILES[2]].parent}",
+    )
+
+
+@TASKS.register("fashion_mnist")
+def fashion_mnist(data_dir: str | None = None) -> Task:
+    """Fashion-MNIST (Xiao, Rasul & Vollgraf 2017), 28x28 grey images of 10 clothing classes."""
+    return load_idx_task("fashion_mnist", data_dir)
+
+
+@TASKS.register("mnist")
+def mnist(data_dir: str | None = None) -> Task:
+    """MNIST (LeCun et al. 1998), 28x28 handwritten digits."""
+    return load_idx_task("mnist", data_dir)

@@ -1,0 +1,239 @@
+"""The trainer: one loop for backprop and local rules, with checkpoints and exact resume.
+
+Each step: the model runs forward on a batch (forward hooks capture the input of every layer a
+local rule trains); parameter groups bound to ``backprop`` get ``.grad`` from the cross-entropy
+by autograd; every local rule writes ``-dw`` into its group's ``.grad``; then each optimiser
+steps (Adam/SGD for backprop groups, SGD with lr = 1 for local rules, so ``w += dw``).
+
+Determinism: the data order of epoch ``e`` is a permutation drawn from a generator seeded with
+``(seed, e)``, so a run resumed at any checkpoint continues with the very batches an
+uninterrupted run would see; model, optimiser and history are restored from the checkpoint. On
+CPU the same seed gives bitwise-identical results.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from neurosim.config import TrainingConfig
+from neurosim.models.base import NeurosimModel
+from neurosim.results.storage import save_torch
+from neurosim.rules import RULES
+from neurosim.tasks import Task
+from neurosim.training.schedule import checkpoint_steps, samples_seen, steps_per_epoch
+
+log = logging.getLogger(__name__)
+
+EVAL_BATCH = 4096
+
+
+@dataclass
+class History:
+    """Per-checkpoint measurements of one fit (lists aligned by checkpoint)."""
+
+    step: list[int] = field(default_factory=list)
+    samples_seen: list[int] = field(default_factory=list)
+    epoch: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    wall_time: list[float] = field(default_factory=list)
+
+
+@dataclass
+class FitResult:
+    """Everything a fit measured, ready to become a results Dataset."""
+
+    history: History
+    loss_kind: str
+    confusion: torch.Tensor
+    final_test_accuracy: float
+    n_train: int
+
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@torch.no_grad()
+def predict(model: NeurosimModel, x: torch.Tensor) -> torch.Tensor:
+    """Predicted classes for ``x`` ``[N, ...]`` in eval mode, in batches; returns ``[N]``."""
+    was_training = model.training
+    model.eval()
+    predictions = [model(x[i : i + EVAL_BATCH]).argmax(dim=1) for i in range(0, len(x), EVAL_BATCH)]
+    model.train(was_training)
+    return torch.cat(predictions)
+
+
+def accuracy(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of ``x`` classified as ``y``."""
+    return float((predict(model, x) == y).float().mean())
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
+    """The presentation order of epoch ``epoch`` (independent of device and of resumes)."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=generator)
+
+
+def _optimizer(params: list[torch.nn.Parameter], config: TrainingConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+class Trainer:
+    """Fits one model on one task with one seed.
+
+    Args:
+        model: a :class:`NeurosimModel`, already on ``device``.
+        task: the task (tensors on CPU; moved to ``device`` here).
+        config: training budget and optimiser.
+        seed: drives the data order (model initialisation is the caller's, see runner).
+        device: where to train.
+        n_per_class: labelled examples per class, or ``None`` for all.
+        subset_seed: seed of the labelled subset.
+    """
+
+    def __init__(
+        self,
+        model: NeurosimModel,
+        task: Task,
+        config: TrainingConfig,
+        seed: int,
+        device: torch.device,
+        n_per_class: int | None = None,
+        subset_seed: int = 0,
+    ) -> None:
+        self.model, self.config, self.seed, self.device = model, config, seed, device
+        indices = task.train_subset(n_per_class, subset_seed)
+        self.x_train = task.x_train[indices].to(device)
+        self.y_train = task.y_train[indices].to(device)
+        self.x_test = task.x_test.to(device)
+        self.y_test = task.y_test.to(device)
+        self.n_classes = task.n_classes
+        eval_order = torch.randperm(len(indices), generator=torch.Generator().manual_seed(0))
+        self.train_eval_indices = eval_order[: config.train_eval_limit].to(device)
+
+        plan = model.learning_plan()
+        unknown = [step.rule for step in plan if step.rule not in RULES]
+        if unknown:
+            RULES.get(unknown[0])
+        backprop_params = [p for s in plan if s.rule == "backprop" for p in s.module.parameters()]
+        self.backprop_optimizer = _optimizer(backprop_params, config) if backprop_params else None
+        self.local_steps = [(step, RULES.get(step.rule)()) for step in plan if step.rule != "backprop"]
+        local_params = [p for step, _ in self.local_steps for p in step.module.parameters()]
+        # Local rules already include their learning rate in dw: w <- w - 1 * (-dw).
+        self.local_optimizer = torch.optim.SGD(local_params, lr=1.0) if local_params else None
+        self.loss_kind = "cross_entropy" if backprop_params else self.local_steps[0][1].objective
+
+    def _state(self, step: int, history: History, elapsed: float) -> dict:
+        return {
+            "step": step,
+            "model": self.model.state_dict(),
+            "backprop_optimizer": self.backprop_optimizer.state_dict() if self.backprop_optimizer else None,
+            "local_optimizer": self.local_optimizer.state_dict() if self.local_optimizer else None,
+            "history": history.__dict__,
+            "elapsed": elapsed,
+        }
+
+    def _restore(self, state: dict) -> tuple[int, History, float]:
+        self.model.load_state_dict(state["model"])
+        if self.backprop_optimizer:
+            self.backprop_optimizer.load_state_dict(state["backprop_optimizer"])
+        if self.local_optimizer:
+            self.local_optimizer.load_state_dict(state["local_optimizer"])
+        return state["step"], History(**state["history"]), state["elapsed"]
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """One step; returns the batch's summed training objective."""
+        captured: dict[int, torch.Tensor] = {}
+
+        def capture_input(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            captured[id(module)] = inputs[0].detach()
+
+        hooks = [step.module.register_forward_hook(capture_input) for step, _ in self.local_steps]
+        try:
+            for optimizer in (self.backprop_optimizer, self.local_optimizer):
+                if optimizer:
+                    optimizer.zero_grad(set_to_none=True)
+            with torch.set_grad_enabled(self.backprop_optimizer is not None):
+                logits = self.model(x)
+            objective = 0.0
+            if self.backprop_optimizer:
+                loss = F.cross_entropy(logits, y)
+                loss.backward()
+                objective = float(loss.detach()) * len(y)
+            for step, rule in self.local_steps:
+                rule_objective = rule.write_grads(step.module, captured[id(step.module)], y)
+                if not self.backprop_optimizer:
+                    objective = rule_objective
+            for optimizer in (self.backprop_optimizer, self.local_optimizer):
+                if optimizer:
+                    optimizer.step()
+        finally:
+            for hook in hooks:
+                hook.remove()
+        return objective
+
+    def fit(
+        self, checkpoint_path: str | Path | None = None, progress: ProgressCallback | None = None
+    ) -> FitResult:
+        """Train for the configured epochs, evaluating (and checkpointing) at checkpoint steps.
+
+        If ``checkpoint_path`` holds a checkpoint of this fit, training resumes from it and
+        finished work is not repeated.
+        """
+        n, batch = len(self.y_train), self.config.batch_size
+        per_epoch = steps_per_epoch(n, batch)
+        total = per_epoch * self.config.epochs
+        evaluate_at = set(checkpoint_steps(n, batch, self.config.epochs, self.config.n_checkpoints))
+        step, history, elapsed = 0, History(), 0.0
+        if checkpoint_path is not None and Path(checkpoint_path).is_file():
+            step, history, elapsed = self._restore(torch.load(checkpoint_path, weights_only=False))
+            log.info("resuming from step %d of %d (%s)", step, total, checkpoint_path)
+        self.model.train()
+        objective_sum, objective_count = 0.0, 0
+        started = time.perf_counter() - elapsed
+        order = None
+        while step < total:
+            epoch, within = divmod(step, per_epoch)
+            if order is None or within == 0:
+                order = epoch_order(self.seed, epoch, n).to(self.device)
+            index = order[within * batch : (within + 1) * batch]
+            objective_sum += self._train_step(self.x_train[index], self.y_train[index])
+            objective_count += len(index)
+            step += 1
+            if progress:
+                progress(step, total)
+            if step in evaluate_at:
+                history.step.append(step)
+                history.samples_seen.append(samples_seen(step, n, batch))
+                history.epoch.append(step / per_epoch)
+                history.test_accuracy.append(accuracy(self.model, self.x_test, self.y_test))
+                eval_x = self.x_train[self.train_eval_indices]
+                history.train_accuracy.append(
+                    accuracy(self.model, eval_x, self.y_train[self.train_eval_indices])
+                )
+                history.train_loss.append(objective_sum / max(objective_count, 1))
+                history.wall_time.append(time.perf_counter() - started)
+                objective_sum, objective_count = 0.0, 0
+                if checkpoint_path is not None:
+                    save_torch(checkpoint_path, self._state(step, history, history.wall_time[-1]))
+        predictions = predict(self.model, self.x_test)
+        confusion = torch.zeros(self.n_classes, self.n_classes, dtype=torch.int64)
+        pairs = (self.y_test.cpu() * self.n_classes + predictions.cpu()).bincount(minlength=self.n_classes**2)
+        confusion += pairs.reshape(self.n_classes, self.n_classes)
+        return FitResult(
+            history=history,
+            loss_kind=self.loss_kind,
+            confusion=confusion,
+            final_test_accuracy=float(confusion.diagonal().sum() / confusion.sum()),
+            n_train=n,
+        )

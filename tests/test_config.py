@@ -1,0 +1,70 @@
+import pytest
+
+from neurosim import config
+from neurosim.errors import UserError
+
+
+def base():
+    return {"name": "t", "pairs": ["perceptron_rosenblatt_mlp"], "task": {"name": "digits"}}
+
+
+def test_overrides_are_typed():
+    raw = base()
+    config.apply_override(raw, "training.epochs=3")
+    config.apply_override(raw, "training.lr=0.5")
+    config.apply_override(raw, "models.perceptron_rosenblatt.n_association_units=64")
+    config.apply_override(raw, "device=cpu")
+    resolved = config.resolve(raw)
+    assert resolved.training.epochs == 3 and resolved.training.lr == 0.5 and resolved.device == "cpu"
+    assert resolved.member("mlp").options == {"hidden_sizes": [64]}, "the twin follows the bio model's width"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("training.epoch=3", "unknown key 'epoch' in \\[training\\]; valid keys: epochs"),
+        ("trainin.epochs=3", "unknown key 'trainin'"),
+        ("training.epochs=three", "training.epochs' must be int"),
+        ("training.optimizer=adamw", "unknown optimizer 'adamw'; valid choices: adam, sgd"),
+        ("device=tpu", "unknown device 'tpu'"),
+        ("pairs=['nope']", "unknown pair 'nope'; valid choices: perceptron_averaged_linear"),
+        ("task.name=cifar", "unknown task 'cifar'"),
+        (
+            "models.mlp.hidden_sizes=[8]",
+            "holds units equal, so the twin's hidden_sizes must be \\[512\\]",
+        ),
+        ("models.mpl.hidden_sizes=[8]", "\\[models\\] has tables for mpl"),
+        ("training.epochs=0", "epochs must be >= 1"),
+        ("seeds=[]", "at least one seed"),
+        ("epochs", "expects key=value"),
+    ],
+)
+def test_broken_config_names_the_key(override, message):
+    raw = base()
+    with pytest.raises(UserError, match=message):
+        config.apply_override(raw, override)
+        config.resolve(raw)
+
+
+def test_member_training_overrides_and_extra_models():
+    raw = base() | {"extra_models": ["mlp_big"]}
+    raw["models"] = {"mlp_big": {"model": "mlp", "hidden_sizes": [32, 16], "training": {"lr": 0.1}}}
+    resolved = config.resolve(raw)
+    big = resolved.member("mlp_big")
+    assert big.model == "mlp" and big.options == {"hidden_sizes": [32, 16]}
+    assert big.training.lr == 0.1 and resolved.member("mlp").training.lr == resolved.training.lr
+    assert big.role == "reference" and resolved.member("perceptron_rosenblatt").role == "bio"
+
+
+def test_hash_ignores_seeds_but_not_budget():
+    a = config.resolve(base() | {"seeds": [0]})
+    b = config.resolve(base() | {"seeds": [0, 1]})
+    c = config.resolve(base() | {"training": {"epochs": 2}})
+    assert a.hash() == b.hash() != c.hash()
+
+
+def test_syntax_error_names_the_file(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("name = \n")
+    with pytest.raises(UserError, match=r"broken\.toml"):
+        config.load(path)

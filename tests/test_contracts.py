@@ -1,0 +1,80 @@
+"""Contracts over every registry entry: models, pairs, rules and shipped comparisons."""
+
+import pytest
+import torch
+
+from neurosim import config
+from neurosim.models import MODELS, NeurosimModel
+from neurosim.pairs import PAIRS
+from neurosim.rules import RULES
+from neurosim.runner import build_model, check_pairs, load_task
+
+SHAPES = [((1, 8, 8), 10), ((2,), 2)]
+
+
+@pytest.mark.parametrize("name", MODELS.list())
+@pytest.mark.parametrize(("input_shape", "n_classes"), SHAPES)
+def test_every_model_keeps_the_contract(name, input_shape, n_classes):
+    torch.manual_seed(0)
+    model = MODELS.get(name)(input_shape, n_classes)
+    assert isinstance(model, NeurosimModel)
+    x = torch.rand(5, *input_shape)
+    logits = model(x)
+    assert logits.shape == (5, n_classes)
+    assert torch.equal(model(x), logits), "no hidden state may carry over between calls"
+    points = model.probe_points()
+    assert points and all(isinstance(m, torch.nn.Module) for m in points.values())
+    plan = model.learning_plan()
+    assert plan and all(step.rule in RULES for step in plan)
+    assert len({step.group for step in plan}) == len(plan)
+    weights = model.first_layer_weights()
+    assert weights.ndim == 2 and weights.shape[1] == x[0].numel()
+    counts = model.count_parameters()
+    assert counts["trainable"] > 0 and counts["fixed"] >= 0
+
+
+@pytest.mark.parametrize("name", MODELS.list())
+def test_models_do_not_move_themselves(name):
+    model = MODELS.get(name)((1, 8, 8), 10)
+    assert {t.device.type for t in [*model.parameters(), *model.buffers()]} == {"cpu"}
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", MODELS.list())
+def test_models_run_on_cuda_and_match_cpu(name):
+    torch.manual_seed(0)
+    model = MODELS.get(name)((1, 8, 8), 10)
+    x = torch.rand(5, 1, 8, 8)
+    expected = model(x)
+    model = model.cuda()
+    assert torch.allclose(model(x.cuda()).cpu(), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", PAIRS.list())
+def test_every_pair_satisfies_its_matching_policy(name):
+    pair = PAIRS.get(name)
+    raw = {"name": "t", "pairs": [name], "task": {"name": "digits"}}
+    resolved = config.resolve(raw)
+    task = load_task(resolved)
+    check_pairs(resolved, task)  # raises if broken
+    bio = build_model(resolved.member(pair.bio), task, 0)
+    for twin in pair.twins:
+        pair.check(bio, build_model(resolved.member(twin), task, 0))
+
+
+def test_pair_policy_violation_is_caught():
+    pair = PAIRS.get("perceptron_rosenblatt_mlp")
+    bio = MODELS.get("perceptron_rosenblatt")((1, 8, 8), 10, n_association_units=64)
+    twin = MODELS.get("mlp")((1, 8, 8), 10, hidden_sizes=[32])
+    with pytest.raises(ValueError, match="hidden widths differ"):
+        pair.check(bio, twin)
+    wide = MODELS.get("mlp")((1, 8, 8), 10, hidden_sizes=[64, 64])
+    with pytest.raises(ValueError, match="exactly one hidden layer"):
+        pair.check(bio, wide)
+
+
+@pytest.mark.parametrize("name", config.list_comparisons())
+def test_every_shipped_comparison_parses(name):
+    resolved = config.load(config.find_comparison(name))
+    assert resolved.members and resolved.seeds
+    assert resolved.version >= 1

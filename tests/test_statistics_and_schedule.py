@@ -1,0 +1,37 @@
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from neurosim.analysis.statistics import mean_ci, paired_test
+from neurosim.training.schedule import checkpoint_steps, samples_seen
+
+
+def test_mean_ci_matches_t_interval():
+    summary = mean_ci([0.90, 0.92, 0.94])
+    half = stats.t.ppf(0.975, 2) * 0.02 / math.sqrt(3)
+    assert summary.mean == pytest.approx(0.92)
+    assert summary.low == pytest.approx(0.92 - half) and summary.high == pytest.approx(0.92 + half)
+    assert math.isnan(mean_ci([0.5]).low) and mean_ci([0.5]).mean == 0.5
+
+
+def test_paired_test_sign_effect_and_degenerate_cases():
+    test = paired_test([0.8, 0.82, 0.85], [0.9, 0.91, 0.93])
+    assert test.mean_difference == pytest.approx(-0.09)
+    assert 0 < test.p_value < 0.01 and test.effect_size < 0
+    assert math.isnan(paired_test([0.5, 0.6], [0.4, 0.5]).p_value)  # identical differences
+
+
+def test_checkpoints_are_log_spaced_and_include_epoch_ends():
+    steps = checkpoint_steps(n_samples=1000, batch_size=10, epochs=3, n_log=10)
+    assert steps[0] == 1 and steps[-1] == 300
+    assert {100, 200, 300} <= set(steps)
+    ratios = np.diff(np.log([s for s in steps if s not in (100, 200)]))
+    assert np.all(ratios > 0)
+
+
+def test_samples_seen_counts_short_last_batches():
+    assert samples_seen(1, n_samples=10, batch_size=4) == 4
+    assert samples_seen(3, n_samples=10, batch_size=4) == 10
+    assert samples_seen(4, n_samples=10, batch_size=4) == 14

@@ -1,0 +1,113 @@
+import gzip
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neurosim.errors import UserError
+from neurosim.tasks import TASKS
+from neurosim.tasks.fetch import fetch
+from neurosim.tasks.idx import load_idx_task, read_idx
+from neurosim.tasks.sources import FILES, SOURCES
+
+
+def test_digits_split_is_fixed_stratified_and_scaled():
+    task = TASKS.get("digits")()
+    assert task.x_train.shape == (1442, 1, 8, 8) and task.x_test.shape == (355, 1, 8, 8)
+    assert float(task.x_train.max()) == 1.0 and float(task.x_train.min()) == 0.0
+    test_counts = torch.bincount(task.y_test, minlength=10)
+    assert int(test_counts.min()) >= 34 and int(test_counts.max()) <= 36
+    again = TASKS.get("digits")()
+    assert torch.equal(task.x_test, again.x_test) and torch.equal(task.y_train, again.y_train)
+
+
+def test_train_subsets_are_nested_and_balanced():
+    task = TASKS.get("digits")()
+    small, large = task.train_subset(10, seed=3), task.train_subset(100, seed=3)
+    assert set(small.tolist()) <= set(large.tolist())
+    assert torch.bincount(task.y_train[small]).tolist() == [10] * 10
+    assert not torch.equal(small, task.train_subset(10, seed=4))
+    assert len(task.train_subset(None)) == len(task.y_train)
+    with pytest.raises(UserError, match="smallest class"):
+        task.train_subset(10_000)
+
+
+def test_xor_and_parity_truth_tables():
+    xor = TASKS.get("xor")()
+    assert xor.x_train.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    assert xor.y_train.tolist() == [0, 1, 1, 0]
+    parity = TASKS.get("parity")(n_bits=4)
+    assert parity.x_train.shape == (16, 4)
+    assert torch.equal(parity.y_train, parity.x_train.sum(1).long() % 2)
+
+
+def _write_idx(path: Path, array: np.ndarray, compress: bool) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    if compress:
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(payload))
+    else:
+        path.write_bytes(payload)
+
+
+def _fake_idx_dir(directory: Path, compress: bool) -> None:
+    directory.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    _write_idx(directory / FILES[0], rng.integers(0, 256, (20, 28, 28)), compress)
+    _write_idx(directory / FILES[1], np.arange(20) % 10, compress)
+    _write_idx(directory / FILES[2], rng.integers(0, 256, (10, 28, 28)), compress)
+    _write_idx(directory / FILES[3], np.arange(10) % 10, compress)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_idx_task_reads_raw_and_gzipped_files(tmp_path, compress):
+    _fake_idx_dir(tmp_path / "fashion_mnist", compress)
+    task = load_idx_task("fashion_mnist", tmp_path / "fashion_mnist")
+    assert task.x_train.shape == (20, 1, 28, 28) and task.y_test.tolist() == list(range(10))
+    assert 0.0 <= float(task.x_train.min()) and float(task.x_train.max()) <= 1.0
+    raw = read_idx(next((tmp_path / "fashion_mnist").glob("train-images*")))
+    assert torch.allclose(task.x_train[:, 0], torch.from_numpy(raw / 255.0).float())
+
+
+def test_truncated_idx_file_is_reported(tmp_path):
+    _fake_idx_dir(tmp_path / "d", compress=False)
+    path = tmp_path / "d" / FILES[0]
+    path.write_bytes(path.read_bytes()[:-5])
+    with pytest.raises(UserError, match="truncated"):
+        read_idx(path)
+
+
+def test_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEUROSIM_DATA", raising=False)
+    with pytest.raises(UserError, match="neurosim data fetch mnist"):
+        TASKS.get("mnist")()
+
+
+def test_fetch_verifies_checksums_and_leaves_nothing_on_mismatch(tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    _fake_idx_dir(mirror, compress=True)
+    md5 = {stem: hashlib.md5((mirror / f"{stem}.gz").read_bytes()).hexdigest() for stem in FILES}
+    source = SOURCES["mnist"]
+    monkeypatch.setitem(SOURCES, "mnist", type(source)(**{**source.__dict__, "md5": md5}))
+    target = fetch("mnist", root=tmp_path / "data", base_url=mirror.as_uri())
+    assert sorted(p.name for p in target.iterdir()) == sorted(f"{s}.gz" for s in FILES)
+    assert TASKS.get("mnist")(data_dir=str(target)).x_train.shape == (20, 1, 28, 28)
+
+    bad = dict(md5, **{FILES[0]: "0" * 32})
+    monkeypatch.setitem(SOURCES, "mnist", type(source)(**{**source.__dict__, "md5": bad}))
+    with pytest.raises(UserError, match="checksum mismatch"):
+        fetch("mnist", root=tmp_path / "fresh", base_url=mirror.as_uri())
+    assert list((tmp_path / "fresh" / "mnist").iterdir()) == []
+
+
+@pytest.mark.data
+def test_fashion_mnist_official_split_when_installed():
+    try:
+        task = TASKS.get("fashion_mnist")()
+    except UserError:
+        pytest.skip("Fashion-MNIST not installed")
+    assert task.x_train.shape == (60000, 1, 28, 28) and task.x_test.shape == (10000, 1, 28, 28)
+    assert torch.bincount(task.y_test).tolist() == [1000] * 10

@@ -79,6 +79,8 @@ class TrainingConfig:
     """SGD momentum (ignored by Adam)."""
     weight_decay: float = 0.0
     """L2 weight decay of the backprop optimiser."""
+    lr_schedule: str = "constant"
+    """``constant``, or ``cosine``: lr_t = lr * (1 + cos(pi * t / T)) / 2 over the T steps of training."""
     n_checkpoints: int = 12
     """Log-spaced evaluation points over training (epoch ends are always added)."""
     train_eval_limit: int = 10000
@@ -86,6 +88,7 @@ class TrainingConfig:
 
 
 OPTIMIZERS = ("adam", "sgd")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ _TRAINING_TYPES: dict[str, type | tuple[type, ...]] = {
     "lr": (int, float),
     "momentum": (int, float),
     "weight_decay": (int, float),
+    "lr_schedule": str,
     "n_checkpoints": int,
     "train_eval_limit": int,
 }
@@ -206,6 +210,10 @@ def _training(table: dict, base: TrainingConfig, where: str) -> TrainingConfig:
     merged = dataclasses.replace(base, **table)
     if merged.optimizer not in OPTIMIZERS:
         raise UserError(f"{where}.optimizer: " + choices_message("optimizer", merged.optimizer, OPTIMIZERS))
+    if merged.lr_schedule not in LR_SCHEDULES:
+        raise UserError(
+            f"{where}.lr_schedule: " + choices_message("lr_schedule", merged.lr_schedule, LR_SCHEDULES)
+        )
     for key in ("epochs", "batch_size", "n_checkpoints", "train_eval_limit"):
         if getattr(merged, key) < 1:
             raise UserError(f"{where}.{key} must be >= 1, got {getattr(merged, key)}")

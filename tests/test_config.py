@@ -36,6 +36,7 @@ def test_overrides_are_typed():
         ("models.mpl.hidden_sizes=[8]", "\\[models\\] has tables for mpl"),
         ("training.epochs=0", "epochs must be >= 1"),
         ("seeds=[]", "at least one seed"),
+        ("training.lr_schedule=step", "unknown lr_schedule .step.; valid choices: constant, cosine"),
         ("epochs", "expects key=value"),
     ],
 )

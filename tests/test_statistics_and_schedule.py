@@ -35,3 +35,14 @@ def test_samples_seen_counts_short_last_batches():
     assert samples_seen(1, n_samples=10, batch_size=4) == 4
     assert samples_seen(3, n_samples=10, batch_size=4) == 10
     assert samples_seen(4, n_samples=10, batch_size=4) == 14
+
+
+def test_cosine_schedule_is_a_pure_function_of_the_step():
+    from neurosim.config import TrainingConfig
+    from neurosim.training.trainer import scheduled_lr
+
+    cosine = TrainingConfig(lr=0.1, lr_schedule="cosine")
+    assert scheduled_lr(cosine, 0, 100) == pytest.approx(0.1)
+    assert scheduled_lr(cosine, 50, 100) == pytest.approx(0.05)
+    assert scheduled_lr(cosine, 100, 100) == pytest.approx(0.0, abs=1e-12)
+    assert scheduled_lr(TrainingConfig(lr=0.1), 50, 100) == 0.1

@@ -14,6 +14,7 @@ CPU the same seed gives bitwise-identical results.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,6 +83,13 @@ def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     return torch.randperm(n, generator=generator)
 
 
+def scheduled_lr(config: TrainingConfig, step: int, total_steps: int) -> float:
+    """Learning rate for step ``step`` (0-based) of ``total_steps``; a pure function, so resume is exact."""
+    if config.lr_schedule == "cosine":
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+    return config.lr
+
+
 def _optimizer(params: list[torch.nn.Parameter], config: TrainingConfig) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -122,12 +130,10 @@ class Trainer:
         self.train_eval_indices = eval_order[: config.train_eval_limit].to(device)
 
         plan = model.learning_plan()
-        unknown = [step.rule for step in plan if step.rule not in RULES]
-        if unknown:
-            RULES.get(unknown[0])
+        rules = {step.rule: RULES.get(step.rule) for step in plan}  # unknown rules list the valid ones
         backprop_params = [p for s in plan if s.rule == "backprop" for p in s.module.parameters()]
         self.backprop_optimizer = _optimizer(backprop_params, config) if backprop_params else None
-        self.local_steps = [(step, RULES.get(step.rule)()) for step in plan if step.rule != "backprop"]
+        self.local_steps = [(step, rules[step.rule]()) for step in plan if step.rule != "backprop"]
         local_params = [p for step, _ in self.local_steps for p in step.module.parameters()]
         # Local rules already include their learning rate in dw: w <- w - 1 * (-dw).
         self.local_optimizer = torch.optim.SGD(local_params, lr=1.0) if local_params else None
@@ -207,6 +213,9 @@ class Trainer:
             if order is None or within == 0:
                 order = epoch_order(self.seed, epoch, n).to(self.device)
             index = order[within * batch : (within + 1) * batch]
+            if self.backprop_optimizer:
+                for group in self.backprop_optimizer.param_groups:
+                    group["lr"] = scheduled_lr(self.config, step, total)
             objective_sum += self._train_step(self.x_train[index], self.y_train[index])
             objective_count += len(index)
             step += 1

@@ -1,4 +1,4 @@
-"""Command line: ``neurosim run | report | list | data``; each maps to one public function.
+"""Command line: ``neurosim run | sweep | report | list | data``; each maps to one public function.
 
 User mistakes (unknown names, bad keys, missing data) print one line ``neurosim: error: ...``
 and exit with status 2; no traceback.
@@ -66,6 +66,33 @@ def command_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_sweep(args: argparse.Namespace) -> int:
+    from neurosim.config import find_comparison, parse_value
+    from neurosim.report import build_report
+    from neurosim.sweep import run_sweep
+
+    options = {}
+    for assignment in args.cluster_option or []:
+        key, separator, value = assignment.partition("=")
+        if not separator:
+            raise UserError(f"--cluster-option expects key=value, got {assignment!r}")
+        options[key] = parse_value(value)
+    sweep_dir = run_sweep(
+        find_comparison(args.comparison),
+        grid=args.grid or [],
+        overrides=args.set or [],
+        root=args.out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        cluster=args.cluster,
+        cluster_options=options,
+    )
+    print(f"results: {sweep_dir / 'sweep.nc'}")
+    if not args.no_report:
+        print(f"report: {build_report(sweep_dir)}")
+    return 0
+
+
 def command_report(args: argparse.Namespace) -> int:
     from neurosim.report import build_report
 
@@ -128,6 +155,26 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="skip writing the report")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     run.set_defaults(handler=command_run)
+
+    sweep = sub.add_parser(
+        "sweep", help="run a grid of comparisons on Dask, resumable, merged into one dataset"
+    )
+    sweep.add_argument("comparison", help="path to a comparison TOML, or the name of a shipped one")
+    sweep.add_argument(
+        "--grid", action="append", metavar="KEY=V1,V2", help="a swept key, e.g. task.n_per_class=1,10,all"
+    )
+    sweep.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a config key in every cell"
+    )
+    sweep.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:port)")
+    sweep.add_argument("--workers", type=int, help="local workers or SLURM jobs (default: cores, or GPUs)")
+    sweep.add_argument(
+        "--cluster", default="local", choices=("local", "slurm"), help="where to start workers"
+    )
+    sweep.add_argument("--cluster-option", action="append", metavar="KEY=VALUE", help="a SLURMCluster option")
+    sweep.add_argument("--out", default="runs", help="folder for sweep directories (default: runs)")
+    sweep.add_argument("--no-report", action="store_true", help="skip writing the report")
+    sweep.set_defaults(handler=command_sweep)
 
     report = sub.add_parser(
         "report", help="rebuild the HTML/Markdown report of a run from its stored results"

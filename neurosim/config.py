@@ -56,7 +56,7 @@ class TaskConfig:
     name: str = "digits"
     """Registry key of the task (``neurosim list tasks``)."""
     n_per_class: int | None = None
-    """Labelled training examples per class (nested subsets); ``None`` uses all of them."""
+    """Labelled training examples per class (nested subsets); ``None`` (or ``"all"``) uses all."""
     subset_seed: int = 0
     """Seed of the subset draw, fixed across model seeds so every seed sees the same examples."""
     options: dict = field(default_factory=dict)
@@ -69,6 +69,9 @@ class TrainingConfig:
 
     epochs: int = 10
     """Passes over the training set (the same budget for every member)."""
+    min_samples_seen: int = 0
+    """Train for more epochs if needed to present at least this many samples, so that small
+    labelled subsets (learning curves) are not under-trained: epochs = max(epochs, ceil(min / N))."""
     batch_size: int = 32
     """Samples per step. Local rules defined per sample still see them one at a time."""
     optimizer: str = "adam"
@@ -88,6 +91,8 @@ class TrainingConfig:
 
 
 OPTIMIZERS = ("adam", "sgd")
+#: Keys that define the shared budget and checkpoint grid; a member may not override them.
+BUDGET_KEYS = ("epochs", "min_samples_seen", "batch_size", "n_checkpoints", "train_eval_limit")
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -164,6 +169,7 @@ TOP_KEYS = (
     "task",
     "training",
     "models",
+    "sweep",
 )
 
 
@@ -192,6 +198,7 @@ def _type_names(types: type | tuple[type, ...]) -> str:
 
 _TRAINING_TYPES: dict[str, type | tuple[type, ...]] = {
     "epochs": int,
+    "min_samples_seen": int,
     "batch_size": int,
     "optimizer": str,
     "lr": (int, float),
@@ -217,6 +224,8 @@ def _training(table: dict, base: TrainingConfig, where: str) -> TrainingConfig:
     for key in ("epochs", "batch_size", "n_checkpoints", "train_eval_limit"):
         if getattr(merged, key) < 1:
             raise UserError(f"{where}.{key} must be >= 1, got {getattr(merged, key)}")
+    if merged.min_samples_seen < 0:
+        raise UserError(f"{where}.min_samples_seen must be >= 0, got {merged.min_samples_seen}")
     if merged.lr <= 0:
         raise UserError(f"{where}.lr must be > 0, got {merged.lr}")
     return merged
@@ -229,6 +238,8 @@ def _task(table: dict) -> TaskConfig:
     name = _expect(table.get("name", "digits"), str, "task.name")
     TASKS.get(name)  # unknown task names list the valid ones
     n_per_class = table.get("n_per_class")
+    if n_per_class == "all":  # TOML has no null; "all" spells the whole training set
+        n_per_class = None
     if n_per_class is not None:
         _expect(n_per_class, int, "task.n_per_class")
     options = _expect(table.get("options", {}), dict, "task.options")
@@ -247,6 +258,7 @@ def resolve(raw: dict) -> ComparisonConfig:
     from neurosim.pairs import PAIRS
 
     _check_keys(raw, TOP_KEYS, "the comparison")
+    raw = {k: v for k, v in raw.items() if k != "sweep"}  # the grid is the sweep runner's business
     version = _expect(raw.get("version", CONFIG_VERSION), int, "version")
     name = _expect(raw.get("name", "comparison"), str, "name")
     seeds = tuple(_expect(s, int, "seeds[]") for s in _expect(raw.get("seeds", [0]), list, "seeds"))
@@ -270,6 +282,12 @@ def resolve(raw: dict) -> ComparisonConfig:
         model_key = _expect(table.pop("model", member), str, f"models.{member}.model")
         MODELS.get(model_key)
         overrides = _expect(table.pop("training", {}), dict, f"models.{member}.training")
+        shared = sorted(set(overrides) & set(BUDGET_KEYS))
+        if shared:
+            raise UserError(
+                f"models.{member}.training may not set {', '.join(shared)}: the budget "
+                f"({', '.join(BUDGET_KEYS)}) is shared by every member; set it under [training]"
+            )
         return model_key, table, _training(overrides, training, f"models.{member}.training")
 
     members: dict[str, MemberConfig] = {}

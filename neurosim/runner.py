@@ -146,9 +146,18 @@ def run_fit(
 
 
 def run_comparison(
-    config: ComparisonConfig, root: str | Path = "runs", progress: ProgressFactory | None = None
+    config: ComparisonConfig,
+    root: str | Path = "runs",
+    progress: ProgressFactory | None = None,
+    directory: str | Path | None = None,
 ) -> Path:
     """Fit every member for every seed (skipping finished fits) and write ``results.nc``.
+
+    Args:
+        config: the resolved comparison.
+        root: parent of the run directory (see :func:`run_directory`).
+        progress: makes a per-fit progress callback from a label.
+        directory: an explicit run directory instead of ``root/<name>-<hash>`` (sweep cells).
 
     Returns:
         The run directory.
@@ -156,7 +165,7 @@ def run_comparison(
     device = resolve_device(config.device)
     task = load_task(config)
     check_pairs(config, task)
-    directory = run_directory(config, root)
+    directory = Path(directory) if directory is not None else run_directory(config, root)
     directory.mkdir(parents=True, exist_ok=True)
     write_text(directory / "config.json", json.dumps(config.to_dict(), indent=2, sort_keys=True))
     log.info("run directory %s (task %s, device %s)", directory, task.name, device)

@@ -57,6 +57,12 @@ def test_member_training_overrides_and_extra_models():
     assert big.role == "reference" and resolved.member("perceptron_rosenblatt").role == "bio"
 
 
+def test_members_cannot_change_the_shared_budget():
+    raw = base() | {"models": {"mlp": {"training": {"epochs": 50}}}}
+    with pytest.raises(UserError, match="may not set epochs: the budget"):
+        config.resolve(raw)
+
+
 def test_hash_ignores_seeds_but_not_budget():
     a = config.resolve(base() | {"seeds": [0]})
     b = config.resolve(base() | {"seeds": [0, 1]})

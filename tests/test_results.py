@@ -94,3 +94,9 @@ def test_combine_fits_stacks_models_and_seeds():
     assert combined.model.values.tolist() == ["a", "b"]
     assert combined.final_test_accuracy.sel(model="b", seed=1) == pytest.approx(0.6)
     assert combined.confusion.dims == ("model", "seed", "class_true", "class_pred")
+
+
+def test_combine_fits_refuses_misaligned_checkpoint_grids():
+    other = fake_fit("b").assign_coords(samples_seen=("checkpoint", [4, 16]))
+    with pytest.raises(ValueError, match="different checkpoint grid"):
+        combine_fits({("a", 0): fake_fit("a"), ("b", 0): other}, {})

@@ -46,3 +46,19 @@ def test_cosine_schedule_is_a_pure_function_of_the_step():
     assert scheduled_lr(cosine, 50, 100) == pytest.approx(0.05)
     assert scheduled_lr(cosine, 100, 100) == pytest.approx(0.0, abs=1e-12)
     assert scheduled_lr(TrainingConfig(lr=0.1), 50, 100) == 0.1
+
+
+def test_min_samples_seen_extends_training_of_small_subsets():
+    import torch
+
+    from neurosim.config import TrainingConfig
+    from neurosim.models import MODELS
+    from neurosim.tasks import TASKS
+    from neurosim.training import Trainer
+
+    task = TASKS.get("digits")()
+    model = MODELS.get("linear")(task.input_shape, task.n_classes)
+    config = TrainingConfig(epochs=1, batch_size=10, min_samples_seen=95, n_checkpoints=2)
+    result = Trainer(model, task, config, 0, torch.device("cpu"), n_per_class=2).fit()
+    assert result.history.samples_seen[-1] == 100  # 20 labelled samples, 5 epochs
+    assert result.history.epoch[-1] == 5

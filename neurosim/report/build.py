@@ -147,8 +147,12 @@ def _paired_row(results: xr.Dataset, bio: str, twin: str) -> list[str]:
 
 
 def build_report(run_dir: str | Path) -> Path:
-    """Write ``report/report.html`` and ``report/report.md`` for a finished run; returns the HTML path."""
+    """Write ``report/report.html`` and ``report/report.md`` for a run (or a sweep); returns the HTML path."""
     run_dir = Path(run_dir)
+    if (run_dir / "sweep.nc").is_file():
+        from neurosim.report.sweep import build_sweep_report
+
+        return build_sweep_report(run_dir)
     results_path = run_dir / "results.nc"
     if not results_path.is_file():
         raise UserError(f"{run_dir} holds no results.nc; run `neurosim run` first (or check the path)")

@@ -160,10 +160,15 @@ def validate_fit(dataset: xr.Dataset) -> None:
 def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict) -> xr.Dataset:
     """Stack fits ``{(member, seed): Dataset}`` into one Dataset with ``model`` and ``seed`` dims.
 
-    Members must share the checkpoint grid (the same budget); the grid of the first member is used.
+    Members must share the checkpoint grid (the same budget, enforced by the config); a fit with
+    another grid raises ``ValueError`` rather than being misaligned.
     """
     members = list(dict.fromkeys(member for member, _ in fits))
     seeds = sorted({seed for _, seed in fits})
+    grid = next(iter(fits.values())).samples_seen.values
+    for key, fit in fits.items():
+        if not np.array_equal(fit.samples_seen.values, grid):
+            raise ValueError(f"fit {key} has a different checkpoint grid; members must share the budget")
     rows = []
     for member in members:
         per_seed = [fits[(member, seed)][list(RUN_VARIABLES)].drop_attrs() for seed in seeds]

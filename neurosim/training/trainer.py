@@ -197,9 +197,10 @@ class Trainer:
         finished work is not repeated.
         """
         n, batch = len(self.y_train), self.config.batch_size
+        epochs = max(self.config.epochs, math.ceil(self.config.min_samples_seen / n))
         per_epoch = steps_per_epoch(n, batch)
-        total = per_epoch * self.config.epochs
-        evaluate_at = set(checkpoint_steps(n, batch, self.config.epochs, self.config.n_checkpoints))
+        total = per_epoch * epochs
+        evaluate_at = set(checkpoint_steps(n, batch, epochs, self.config.n_checkpoints))
         step, history, elapsed = 0, History(), 0.0
         if checkpoint_path is not None and Path(checkpoint_path).is_file():
             step, history, elapsed = self._restore(torch.load(checkpoint_path, weights_only=False))

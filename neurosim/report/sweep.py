@@ -1,0 +1,125 @@
+"""Report of a sweep directory: accuracy across each grid dimension, cell status, provenance.
+
+For every grid dimension, one figure draws the final test accuracy of every model against that
+dimension's values (mean over seeds, 95 % t-interval band), one line per model and per
+combination of the other grid dimensions. A table lists every cell's status and error, so failed
+cells are visible in the report.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from neurosim.analysis.statistics import mean_ci
+from neurosim.report.build import STYLE, Document, Table, _format_summary
+from neurosim.results.storage import open_dataset, write_text
+
+LOG_SCALE_DIMS = ("n_per_class", "lr", "weight_decay", "n_association_units")
+
+
+def grid_dims(sweep: xr.Dataset) -> list[str]:
+    """The sweep's grid dimensions other than ``seed``."""
+    return [d for d in json.loads(sweep.attrs["grid_dims"]).values() if d != "seed"]
+
+
+def accuracy_vs_dimension(sweep: xr.Dataset, dim: str, path: Path) -> Path:
+    """Final test accuracy against ``dim`` for every model (and other-dimension combination)."""
+    others = [d for d in grid_dims(sweep) if d != dim]
+    figure, axis = plt.subplots(figsize=(6.6, 4.2))
+    values = sweep[dim].values
+    numeric = np.issubdtype(values.dtype, np.number)
+    x = values if numeric else np.arange(len(values))
+    for model in sweep.model.values:
+        for combination in itertools.product(*(sweep[o].values for o in others)):
+            selection = dict(zip(others, combination, strict=True)) | {"model": model}
+            accuracy = sweep.final_test_accuracy.sel(selection).transpose(dim, "seed").values
+            summaries = [mean_ci(row) for row in accuracy]
+            mean = np.array([s.mean for s in summaries])
+            if np.all(np.isnan(mean)):
+                continue
+            label = str(model) + "".join(f", {o}={v}" for o, v in zip(others, combination, strict=True))
+            axis.plot(x, mean, marker="o", markersize=3, label=label)
+            low, high = np.array([s.low for s in summaries]), np.array([s.high for s in summaries])
+            if not np.all(np.isnan(low)):
+                axis.fill_between(x, low, high, alpha=0.15)
+    if numeric and dim in LOG_SCALE_DIMS and np.all(values > 0):
+        axis.set_xscale("log")
+    if not numeric:
+        axis.set_xticks(x, [str(v) for v in values], rotation=30)
+    axis.set_xlabel(f"{dim} (grid value{', log scale' if axis.get_xscale() == 'log' else ''})")
+    axis.set_ylabel("final test accuracy (fraction correct)")
+    axis.set_title(f"accuracy vs. {dim} (mean over seeds, 95 % CI)")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def build_sweep_report(sweep_dir: str | Path) -> Path:
+    """Write ``report/report.html`` and ``report.md`` for a sweep directory; returns the HTML path."""
+    sweep_dir = Path(sweep_dir)
+    sweep = open_dataset(sweep_dir / "sweep.nc")
+    out = sweep_dir / "report"
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    doc = Document()
+    doc.heading(f"neurosim sweep report: {sweep.attrs['sweep']}", 1)
+    grid = json.loads(sweep.attrs["grid"])
+    doc.paragraph("Grid: " + "; ".join(f"{k} = {v}" for k, v in grid.items()) + ".")
+    status = sweep.cell_status.values.ravel()
+    doc.paragraph(
+        f"Cells: {int((status == 'done').sum())} done, {int((status == 'failed').sum())} failed, "
+        f"{int((status == 'pending').sum())} pending."
+    )
+    dims = grid_dims(sweep)
+    doc.heading("Final test accuracy at every grid point")
+    rows = []
+    for model in sweep.model.values:
+        for point in itertools.product(*(sweep[d].values for d in dims)):
+            selection = sweep.final_test_accuracy.sel(dict(zip(dims, point, strict=True)) | {"model": model})
+            values = np.atleast_1d(selection.values)
+            if not np.all(np.isnan(values)):
+                rows.append(
+                    [
+                        str(model),
+                        *map(str, point),
+                        _format_summary(values),
+                        str(int((~np.isnan(values)).sum())),
+                    ]
+                )
+    doc.table(Table(["model", *dims, "final test accuracy, mean [95 % CI over seeds]", "seeds"], rows))
+    for dim in dims:
+        doc.heading(f"Accuracy vs. {dim}")
+        path = accuracy_vs_dimension(sweep, dim, out / "figures" / f"sweep_{dim}.png")
+        doc.figure(path, f"final test accuracy vs. {dim} (mean over seeds, 95 % CI band)")
+    doc.heading("Cells")
+    flat = sweep[["cell_status", "cell_error", "cell_id"]].to_dataframe().reset_index()
+    columns = [c for c in flat.columns if c not in ("cell_status", "cell_error", "cell_id")]
+    doc.table(
+        Table(
+            [*columns, "status", "error", "cell id"],
+            [
+                [str(row[c]) for c in columns] + [row["cell_status"], row["cell_error"], row["cell_id"]]
+                for _, row in flat.iterrows()
+            ],
+        )
+    )
+    doc.heading("Provenance")
+    doc.table(Table(["attribute", "value"], [[k, str(v)] for k, v in sweep.attrs.items()]))
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>neurosim sweep</title>"
+        f"<style>{STYLE}</style></head><body>{''.join(doc.html)}</body></html>"
+    )
+    html_path = write_text(out / "report.html", page)
+    write_text(out / "report.md", "\n".join(doc.md))
+    return html_path

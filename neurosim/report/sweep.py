@@ -20,8 +20,8 @@ import numpy as np
 import xarray as xr
 
 from neurosim.analysis.statistics import mean_ci
-from neurosim.report.build import STYLE, Document, Table, _format_summary
-from neurosim.results.storage import open_dataset, write_text
+from neurosim.report.document import Document, Table, format_mean_ci
+from neurosim.results.storage import open_dataset
 
 LOG_SCALE_DIMS = ("n_per_class", "lr", "weight_decay", "n_association_units")
 
@@ -93,7 +93,7 @@ def build_sweep_report(sweep_dir: str | Path) -> Path:
                     [
                         str(model),
                         *map(str, point),
-                        _format_summary(values),
+                        format_mean_ci(values),
                         str(int((~np.isnan(values)).sum())),
                     ]
                 )
@@ -116,10 +116,4 @@ def build_sweep_report(sweep_dir: str | Path) -> Path:
     )
     doc.heading("Provenance")
     doc.table(Table(["attribute", "value"], [[k, str(v)] for k, v in sweep.attrs.items()]))
-    page = (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>neurosim sweep</title>"
-        f"<style>{STYLE}</style></head><body>{''.join(doc.html)}</body></html>"
-    )
-    html_path = write_text(out / "report.html", page)
-    write_text(out / "report.md", "\n".join(doc.md))
-    return html_path
+    return doc.write(out, f"neurosim sweep: {sweep.attrs['sweep']}")

@@ -1,0 +1,95 @@
+"""The report document: HTML and Markdown written side by side, tables and figures, one style.
+
+Every report (a run's, a sweep's) builds a :class:`Document` and calls :meth:`Document.write`,
+which writes ``report.html`` (figures embedded by relative path) and ``report.md`` atomically.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neurosim.analysis.statistics import mean_ci
+from neurosim.results.storage import write_text
+
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0}"
+    "td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px}th{background:#f3f3f3}"
+    "figure{display:inline-block;margin:0.5em}img{max-width:100%}figcaption{font-size:12px;color:#555}"
+    "pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}"
+)
+
+
+@dataclass
+class Table:
+    """A table rendered to both HTML and Markdown."""
+
+    header: list[str]
+    rows: list[list[str]]
+
+    def html(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def markdown(self) -> str:
+        lines = ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
+        lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+
+class Document:
+    """Accumulates HTML and Markdown side by side."""
+
+    def __init__(self) -> None:
+        self.html: list[str] = []
+        self.md: list[str] = []
+
+    def heading(self, text: str, level: int = 2) -> None:
+        self.html.append(f"<h{level}>{html.escape(text)}</h{level}>")
+        self.md.append("#" * level + " " + text + "\n")
+
+    def paragraph(self, text: str) -> None:
+        self.html.append(f"<p>{html.escape(text)}</p>")
+        self.md.append(text + "\n")
+
+    def table(self, table: Table) -> None:
+        self.html.append(table.html())
+        self.md.append(table.markdown() + "\n")
+
+    def figure(self, path: Path, caption: str) -> None:
+        relative = f"figures/{path.name}"
+        escaped = html.escape(caption)
+        self.html.append(
+            f'<figure><img src="{relative}" alt="{escaped}"><figcaption>{escaped}</figcaption></figure>'
+        )
+        self.md.append(f"![{caption}]({relative})\n")
+
+    def code(self, text: str) -> None:
+        self.html.append(f"<pre>{html.escape(text)}</pre>")
+        self.md.append("```json\n" + text + "\n```\n")
+
+    def write(self, out: Path, title: str) -> Path:
+        """Write ``out/report.html`` and ``out/report.md``; returns the HTML path."""
+        page = (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(self.html)}</body></html>"
+        )
+        html_path = write_text(out / "report.html", page)
+        write_text(out / "report.md", "\n".join(self.md))
+        return html_path
+
+
+def format_mean_ci(values: np.ndarray) -> str:
+    """``mean [low, high]`` (95 % t-interval over seeds), or ``mean (n=1)`` for one value."""
+    summary = mean_ci(values)
+    if math.isnan(summary.low):
+        return f"{summary.mean:.4f} (n={summary.n})"
+    return f"{summary.mean:.4f} [{summary.low:.4f}, {summary.high:.4f}]"

@@ -27,6 +27,7 @@ def time_steps(name: str, task, batch_size: int, steps: int, device: torch.devic
         model = MODELS.get(name)(task.input_shape, task.n_classes).to(device)
     trainer = Trainer(model, task, TrainingConfig(batch_size=batch_size), seed=0, device=device)
     x, y = trainer.x_train[:batch_size], trainer.y_train[:batch_size]
+    trainer._capture_inputs()
     trainer._train_step(x, y)
     timings = []
     for _ in range(repeats):

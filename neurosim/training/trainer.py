@@ -157,36 +157,46 @@ class Trainer:
             self.local_optimizer.load_state_dict(state["local_optimizer"])
         return state["step"], History(**state["history"]), state["elapsed"]
 
-    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
-        """One step; returns the batch's summed training objective."""
-        captured: dict[int, torch.Tensor] = {}
+    def _capture_inputs(self) -> list[torch.utils.hooks.RemovableHandle]:
+        """Forward hooks that keep the latest input of every layer a local rule trains."""
 
         def capture_input(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            captured[id(module)] = inputs[0].detach()
+            self._captured[id(module)] = inputs[0].detach()
 
-        hooks = [step.module.register_forward_hook(capture_input) for step, _ in self.local_steps]
-        try:
-            for optimizer in (self.backprop_optimizer, self.local_optimizer):
-                if optimizer:
-                    optimizer.zero_grad(set_to_none=True)
-            with torch.set_grad_enabled(self.backprop_optimizer is not None):
-                logits = self.model(x)
-            objective = 0.0
-            if self.backprop_optimizer:
-                loss = F.cross_entropy(logits, y)
-                loss.backward()
-                objective = float(loss.detach()) * len(y)
-            for step, rule in self.local_steps:
-                rule_objective = rule.write_grads(step.module, captured[id(step.module)], y)
-                if not self.backprop_optimizer:
-                    objective = rule_objective
-            for optimizer in (self.backprop_optimizer, self.local_optimizer):
-                if optimizer:
-                    optimizer.step()
-        finally:
-            for hook in hooks:
-                hook.remove()
+        self._captured: dict[int, torch.Tensor] = {}
+        return [step.module.register_forward_hook(capture_input) for step, _ in self.local_steps]
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """One step (the input hooks of :meth:`_capture_inputs` must be in place); returns the
+        batch's summed training objective."""
+        for optimizer in (self.backprop_optimizer, self.local_optimizer):
+            if optimizer:
+                optimizer.zero_grad(set_to_none=True)
+        with torch.set_grad_enabled(self.backprop_optimizer is not None):
+            logits = self.model(x)
+        objective = 0.0
+        if self.backprop_optimizer:
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+            objective = float(loss.detach()) * len(y)
+        for step, rule in self.local_steps:
+            rule_objective = rule.write_grads(step.module, self._captured[id(step.module)], y)
+            if not self.backprop_optimizer:
+                objective = rule_objective
+        for optimizer in (self.backprop_optimizer, self.local_optimizer):
+            if optimizer:
+                optimizer.step()
         return objective
+
+    def _record(self, history: History, step: int, per_epoch: int, train_objective: float) -> None:
+        """Append one checkpoint's measurements (all but the wall time) to ``history``."""
+        history.step.append(step)
+        history.samples_seen.append(samples_seen(step, len(self.y_train), self.config.batch_size))
+        history.epoch.append(step / per_epoch)
+        history.test_accuracy.append(accuracy(self.model, self.x_test, self.y_test))
+        subset = self.train_eval_indices
+        history.train_accuracy.append(accuracy(self.model, self.x_train[subset], self.y_train[subset]))
+        history.train_loss.append(train_objective)
 
     def fit(
         self, checkpoint_path: str | Path | None = None, progress: ProgressCallback | None = None
@@ -205,37 +215,34 @@ class Trainer:
         if checkpoint_path is not None and Path(checkpoint_path).is_file():
             step, history, elapsed = self._restore(torch.load(checkpoint_path, weights_only=False))
             log.info("resuming from step %d of %d (%s)", step, total, checkpoint_path)
-        self.model.train()
-        objective_sum, objective_count = 0.0, 0
-        started = time.perf_counter() - elapsed
-        order = None
-        while step < total:
-            epoch, within = divmod(step, per_epoch)
-            if order is None or within == 0:
-                order = epoch_order(self.seed, epoch, n).to(self.device)
-            index = order[within * batch : (within + 1) * batch]
-            if self.backprop_optimizer:
-                for group in self.backprop_optimizer.param_groups:
-                    group["lr"] = scheduled_lr(self.config, step, total)
-            objective_sum += self._train_step(self.x_train[index], self.y_train[index])
-            objective_count += len(index)
-            step += 1
-            if progress:
-                progress(step, total)
-            if step in evaluate_at:
-                history.step.append(step)
-                history.samples_seen.append(samples_seen(step, n, batch))
-                history.epoch.append(step / per_epoch)
-                history.test_accuracy.append(accuracy(self.model, self.x_test, self.y_test))
-                eval_x = self.x_train[self.train_eval_indices]
-                history.train_accuracy.append(
-                    accuracy(self.model, eval_x, self.y_train[self.train_eval_indices])
-                )
-                history.train_loss.append(objective_sum / max(objective_count, 1))
-                history.wall_time.append(time.perf_counter() - started)
-                objective_sum, objective_count = 0.0, 0
-                if checkpoint_path is not None:
-                    save_torch(checkpoint_path, self._state(step, history, history.wall_time[-1]))
+        hooks = self._capture_inputs()
+        try:
+            self.model.train()
+            objective_sum, objective_count = 0.0, 0
+            started = time.perf_counter() - elapsed
+            order = None
+            while step < total:
+                epoch, within = divmod(step, per_epoch)
+                if order is None or within == 0:
+                    order = epoch_order(self.seed, epoch, n).to(self.device)
+                index = order[within * batch : (within + 1) * batch]
+                if self.backprop_optimizer:
+                    for group in self.backprop_optimizer.param_groups:
+                        group["lr"] = scheduled_lr(self.config, step, total)
+                objective_sum += self._train_step(self.x_train[index], self.y_train[index])
+                objective_count += len(index)
+                step += 1
+                if progress:
+                    progress(step, total)
+                if step in evaluate_at:
+                    self._record(history, step, per_epoch, objective_sum / max(objective_count, 1))
+                    history.wall_time.append(time.perf_counter() - started)
+                    objective_sum, objective_count = 0.0, 0
+                    if checkpoint_path is not None:
+                        save_torch(checkpoint_path, self._state(step, history, history.wall_time[-1]))
+        finally:
+            for hook in hooks:
+                hook.remove()
         predictions = predict(self.model, self.x_test)
         confusion = torch.zeros(self.n_classes, self.n_classes, dtype=torch.int64)
         pairs = (self.y_test.cpu() * self.n_classes + predictions.cpu()).bincount(minlength=self.n_classes**2)

@@ -51,6 +51,30 @@ def cell_id(raw: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def pin_gpu() -> int | None:
+    """On a machine with several GPUs, make this Dask worker's cells use GPU ``worker name % count``.
+
+    The local cluster starts one worker per GPU, named 0, 1, ...; without this every worker
+    would train on ``cuda:0``. Returns the chosen GPU index, or ``None`` when there is nothing
+    to choose (CPU, one GPU, or not running on a Dask worker).
+    """
+    import torch
+
+    if not torch.cuda.is_available() or torch.cuda.device_count() < 2:
+        return None
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+    except (ImportError, ValueError):
+        return None
+    if not isinstance(name, int):
+        return None
+    index = name % torch.cuda.device_count()
+    torch.cuda.set_device(index)
+    return index
+
+
 def run_cell(raw: dict, directory: str, torch_threads: int | None = None) -> CellOutcome:
     """Resolve and run one cell into ``directory``; failures are recorded, never raised."""
     import torch
@@ -61,6 +85,7 @@ def run_cell(raw: dict, directory: str, torch_threads: int | None = None) -> Cel
     started = time.perf_counter()
     if torch_threads:
         torch.set_num_threads(torch_threads)
+    pin_gpu()
     try:
         run_comparison(resolve(raw), directory=Path(directory))
     except Exception as error:  # a cell's failure must be recorded, whatever it is

@@ -29,7 +29,7 @@ from neurosim.device import device_description, resolve_device, seeded
 from neurosim.errors import UserError
 from neurosim.models import MODELS, NeurosimModel
 from neurosim.pairs import PAIRS
-from neurosim.results.provenance import provenance
+from neurosim.results.provenance import git_sha, provenance
 from neurosim.results.schema import combine_fits, fit_dataset
 from neurosim.results.storage import open_dataset, save_dataset, write_text
 from neurosim.tasks import TASKS, Task
@@ -163,6 +163,7 @@ def run_comparison(
         The run directory.
     """
     device = resolve_device(config.device)
+    git_sha()  # pin the code version of this run before any fit finishes
     task = load_task(config)
     check_pairs(config, task)
     directory = Path(directory) if directory is not None else run_directory(config, root)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import platform
 import subprocess
 from pathlib import Path
@@ -14,8 +15,13 @@ import xarray as xr
 import neurosim
 
 
+@functools.cache
 def git_sha() -> str:
-    """The repository's commit (with ``-dirty`` if it has uncommitted changes), or ``unknown``."""
+    """The repository's commit (with ``-dirty`` if it has uncommitted changes), or ``unknown``.
+
+    Read once per process (the runner asks at start), so a long run records the code it loaded,
+    not whatever is checked out when it finishes.
+    """
     root = Path(__file__).resolve().parents[2]
     try:
         sha = subprocess.run(

@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 
 from neurosim.errors import UserError
 
-log = logging.getLogger("neurosim")
-
 LIST_KINDS = ("tasks", "models", "pairs", "comparisons")
 
 

@@ -7,15 +7,12 @@ weights on every device.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 
 from neurosim.errors import UserError, choices_message
-
-log = logging.getLogger(__name__)
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
@@ -54,10 +51,3 @@ def seeded(seed: int) -> Iterator[None]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
-
-
-def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
-    """An explicit torch generator seeded once; all run randomness comes from such generators."""
-    generator = torch.Generator(device=device)
-    generator.manual_seed(seed)
-    return generator

@@ -94,9 +94,3 @@ def _status_grid(rows: list[tuple[dict, dict]], dims: list[str]) -> xr.Dataset:
         },
         coords=coords,
     )
-
-
-def completed_grid_values(merged: xr.Dataset, dim: str) -> np.ndarray:
-    """Values of ``dim`` that have at least one finished cell."""
-    done = (merged.cell_status == "done").any([d for d in merged.cell_status.dims if d != dim])
-    return merged[dim].values[done.values]

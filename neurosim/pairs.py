@@ -93,6 +93,32 @@ for _bio in ("perceptron", "perceptron_averaged"):
         ),
     )
 
+
+def _same_layer_shapes(bio: NeurosimModel, twin: NeurosimModel) -> None:
+    shapes = [tuple(layer.weight.shape) for layer in bio.layers]
+    twin_shapes = [tuple(layer.weight.shape) for layer in twin.layers]
+    if shapes != twin_shapes:
+        raise ValueError(f"layer shapes differ: {shapes} vs {twin_shapes}")
+
+
+PAIRS.add(
+    "snn_mlp_mlp",
+    Pair(
+        name="snn_mlp_mlp",
+        bio="snn_mlp",
+        twins=("mlp",),
+        held_equal="architecture",
+        description=(
+            "a spiking MLP of LIF neurons over T steps, trained by surrogate gradients through time, "
+            "vs. the same layers without spikes (ReLU), trained by backprop"
+        ),
+        derive_twin_options=lambda bio_options: {
+            "hidden_sizes": [int(h) for h in bio_options.get("hidden_sizes", [1000])]
+        },
+        check=_same_layer_shapes,
+    ),
+)
+
 PAIRS.add(
     "perceptron_rosenblatt_mlp",
     Pair(

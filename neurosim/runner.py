@@ -4,6 +4,7 @@ Layout of a run directory (``runs/<name>-<config hash>/``)::
 
     config.json                      resolved comparison (the latest invocation)
     fits/<member>/seed<k>.nc         one Dataset per finished fit (written atomically)
+    fits/<member>/seed<k>.model.pt   the fit's trained weights (state dict)
     fits/<member>/seed<k>.ckpt.pt    training checkpoint of an unfinished fit
     results.nc                       all fits stacked along model and seed
     report/                          written by ``neurosim report``
@@ -27,11 +28,12 @@ import xarray as xr
 from neurosim.config import ComparisonConfig, MemberConfig
 from neurosim.device import device_description, resolve_device, seeded
 from neurosim.errors import UserError
+from neurosim.metrics import count_operations
 from neurosim.models import MODELS, NeurosimModel
 from neurosim.pairs import PAIRS
 from neurosim.results.provenance import git_sha, provenance
-from neurosim.results.schema import combine_fits, fit_dataset
-from neurosim.results.storage import open_dataset, save_dataset, write_text
+from neurosim.results.schema import combine_fits, fit_dataset, operation_variables, validate_fit
+from neurosim.results.storage import open_dataset, save_dataset, save_torch, write_text
 from neurosim.tasks import TASKS, Task
 from neurosim.training import Trainer
 
@@ -100,6 +102,20 @@ def fit_hash(config: ComparisonConfig, member: MemberConfig, seed: int) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+OPERATION_SAMPLES = 1000
+
+
+def measure_operations(model: NeurosimModel, task: Task, device: torch.device) -> dict:
+    """Exact per-layer operation counts on the first test samples (see :mod:`neurosim.metrics`)."""
+    x = task.x_test[:OPERATION_SAMPLES].to(device)
+    model.eval()
+    with count_operations(model) as counts:
+        for start in range(0, len(x), 250):
+            model(x[start : start + 250])
+    kinds = {name: layer.kind for name, layer in counts.layers.items()}
+    return operation_variables(counts.per_sample(), kinds, len(x))
+
+
 def run_fit(
     config: ComparisonConfig,
     member: MemberConfig,
@@ -115,10 +131,15 @@ def run_fit(
     identity = fit_hash(config, member, seed)
     if result_path.is_file():
         stored = open_dataset(result_path)
-        if stored.attrs.get("fit_hash") == identity:
-            log.info("%s seed %d already finished; skipping", member.name, seed)
-            return stored
-        log.warning("%s holds a different fit; recomputing", result_path)
+        try:
+            validate_fit(stored)
+        except ValueError as error:  # written by an older neurosim: recompute rather than mis-combine
+            log.warning("%s predates the current schema (%s); recomputing", result_path, error)
+        else:
+            if stored.attrs.get("fit_hash") == identity:
+                log.info("%s seed %d already finished; skipping", member.name, seed)
+                return stored
+            log.warning("%s holds a different fit; recomputing", result_path)
     model = build_model(member, task, seed).to(device)
     trainer = Trainer(
         model, task, member.training, seed, device, config.task.n_per_class, config.task.subset_seed
@@ -139,7 +160,10 @@ def run_fit(
         **provenance(device_description(device)),
     }
     weights = model.first_layer_weights().float().cpu().numpy()
-    dataset = fit_dataset(result, weights, model.count_parameters(), attrs)
+    operations = measure_operations(model, task, device)
+    dataset = fit_dataset(result, weights, model.count_parameters(), attrs, operations)
+    # The trained weights, so later analyses never need to retrain.
+    save_torch(result_path.with_suffix(".model.pt"), model.state_dict())
     save_dataset(result_path, dataset)
     checkpoint_path.unlink(missing_ok=True)
     return dataset

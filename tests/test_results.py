@@ -12,6 +12,7 @@ from neurosim.results import (
     validate_fit,
 )
 from neurosim.results.provenance import provenance
+from neurosim.results.schema import operation_variables
 from neurosim.training import FitResult, History
 
 
@@ -38,7 +39,13 @@ def fake_fit(member="m", seed=0, accuracy=0.5):
         "fit_hash": "abc",
         **provenance("cpu"),
     }
-    return fit_dataset(result, np.ones((3, 2)), {"trainable": 9, "fixed": 0}, attrs)
+    layer = {
+        name: 1.0 for name in ("dense_macs", "effective_macs", "effective_acs", "neuron_updates", "spikes")
+    }
+    operations = operation_variables(
+        {"layers.0": layer | {"activation_sparsity": 0.5}}, {"layers.0": "dense"}, 4
+    )
+    return fit_dataset(result, np.ones((3, 2)), {"trainable": 9, "fixed": 0}, attrs, operations)
 
 
 def test_fit_dataset_has_units_dims_and_provenance():

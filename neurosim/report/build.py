@@ -68,6 +68,55 @@ MEMBER_HEADER = [
 ]
 
 
+OPERATIONS_HEADER = [
+    "model",
+    "dense MACs",
+    "effective MACs",
+    "ACs (synaptic ops)",
+    "neuron updates",
+    "spikes",
+]
+LAYER_HEADER = [
+    "model",
+    "layer",
+    "kind",
+    "dense MACs",
+    "effective MACs",
+    "ACs",
+    "spikes",
+    "spikes per neuron per step",
+    "activation sparsity",
+]
+
+
+def _operations_row(results: xr.Dataset, member: str) -> list[str]:
+    names = ("dense_macs", "effective_macs", "effective_acs", "neuron_updates", "spikes")
+    return [member] + [f"{float(results[f'total_{n}'].sel(model=member).mean()):,.0f}" for n in names]
+
+
+def _layer_rows(fit: xr.Dataset) -> list[list[str]]:
+    rows = []
+    for index, layer in enumerate(fit.layer.values):
+        kind = str(fit.layer_kind.values[index])
+        spikes = float(fit.ops_spikes.values[index])
+        updates = float(fit.ops_neuron_updates.values[index])
+        rate = f"{spikes / updates:.4f}" if kind == "lif" and updates else ""
+        rows.append(
+            [
+                fit.attrs["member"],
+                str(layer),
+                kind,
+                *(
+                    f"{float(fit[f'ops_{n}'].values[index]):,.0f}"
+                    for n in ("dense_macs", "effective_macs", "effective_acs", "spikes")
+                ),
+                rate,
+                f"{float(fit.activation_sparsity.values[index]):.3f}",
+            ]
+        )
+    return rows
+
+
 def _paired_row(results: xr.Dataset, bio: str, twin: str) -> list[str]:
     test = paired_test(
         results.final_test_accuracy.sel(model=bio).values,
@@ -141,6 +190,15 @@ def build_report(run_dir: str | Path) -> Path:
             ),
             "reference models: test accuracy vs. training samples seen",
         )
+    doc.heading("Operations per inference (exact counts)")
+    doc.paragraph(
+        "Counted by hooks on the first 1000 test images after training, per image. A dense layer "
+        "fed spikes does accumulates (ACs, synaptic operations); fed real values, multiply-"
+        "accumulates (effective MACs, non-zero inputs only); dense MACs count every input. These "
+        "are counts, not energy: pricing them needs a hardware profile."
+    )
+    doc.table(Table(OPERATIONS_HEADER, [_operations_row(results, m) for m in members]))
+    doc.table(Table(LAYER_HEADER, [row for m in members for row in _layer_rows(fits[m])]))
     doc.heading("Confusion matrices (test set, all seeds)")
     for member in members:
         doc.figure(

@@ -38,6 +38,8 @@ PROVENANCE_KEYS = (
     "device",
     "created",
 )
+#: Exact operation counts stored per layer (``ops_*``) and summed over layers (``total_*``).
+OPERATION_NAMES = ("dense_macs", "effective_macs", "effective_acs", "neuron_updates", "spikes")
 FIT_ATTRS = (
     "member",
     "model",
@@ -60,10 +62,13 @@ FIT_VARIABLES = {
     "n_parameters_fixed": (),
     "confusion": ("class_true", "class_pred"),
     "first_layer_weights": ("unit", "input"),
+    **{f"ops_{name}": ("layer",) for name in OPERATION_NAMES},
+    "activation_sparsity": ("layer",),
+    **{f"total_{name}": () for name in OPERATION_NAMES},
 }
 #: Variables that measure the machine, not the model: excluded from reproducibility checks.
 TIMING_VARIABLES = ("wall_time",)
-RUN_VARIABLES = tuple(v for v in FIT_VARIABLES if v != "first_layer_weights")
+RUN_VARIABLES = tuple(v for v, dims in FIT_VARIABLES.items() if not set(dims) & {"unit", "input", "layer"})
 
 LOSS_NAMES = {
     "cross_entropy": "mean cross-entropy of the training batches since the previous checkpoint",
@@ -75,10 +80,45 @@ def _var(dims: tuple[str, ...], data: object, units: str, long_name: str, **attr
     return xr.Variable(dims, np.asarray(data), attrs={"units": units, "long_name": long_name, **attrs})
 
 
+OPERATION_LONG_NAMES = {
+    "dense_macs": "dense multiply-accumulates per inference (every input counted)",
+    "effective_macs": "multiply-accumulates per inference with non-zero real-valued inputs",
+    "effective_acs": "accumulates (synaptic operations) per inference from binary inputs (spikes)",
+    "neuron_updates": "neuron state updates / activation evaluations per inference",
+    "spikes": "spikes per inference",
+}
+
+
+def operation_variables(
+    per_layer: dict[str, dict[str, float]], kinds: dict[str, str], n_samples: int
+) -> dict:
+    """Variables for :func:`fit_dataset` from :meth:`OperationCounts.per_sample` (per test sample)."""
+    layers = list(per_layer)
+    note = {"protocol": f"exact counts, mean over the first {n_samples} test samples, per sample"}
+    variables = {
+        f"ops_{name}": _var(
+            ("layer",), [per_layer[layer][name] for layer in layers], "count", long_name, **note
+        )
+        for name, long_name in OPERATION_LONG_NAMES.items()
+    }
+    variables["activation_sparsity"] = _var(
+        ("layer",),
+        [per_layer[layer]["activation_sparsity"] for layer in layers],
+        "1",
+        "fraction of zero activations (a LIF layer's spikes; a dense layer's input)",
+    )
+    for name, long_name in OPERATION_LONG_NAMES.items():
+        total = sum(per_layer[layer][name] for layer in layers)
+        variables[f"total_{name}"] = _var((), total, "count", f"total {long_name}", **note)
+    coords = {"layer": ("layer", layers), "layer_kind": ("layer", [kinds[layer] for layer in layers])}
+    return {"variables": variables, "coords": coords}
+
+
 def fit_dataset(
-    result: FitResult, first_layer_weights: np.ndarray, counts: dict[str, int], attrs: dict
+    result: FitResult, first_layer_weights: np.ndarray, counts: dict[str, int], attrs: dict, operations: dict
 ) -> xr.Dataset:
-    """Build the Dataset of one fit from the trainer's result and the model's weights."""
+    """Build the Dataset of one fit from the trainer's result, the model's weights and its
+    operation counts (from :func:`operation_variables`)."""
     h = result.history
     data_vars = {
         "test_accuracy": _var(("checkpoint",), h.test_accuracy, "1", "test accuracy"),
@@ -103,6 +143,7 @@ def fit_dataset(
             "1",
             "weights from the input to the first layer's units",
         ),
+        **operations["variables"],
     }
     coords = {
         "checkpoint": ("checkpoint", np.arange(len(h.step))),
@@ -121,6 +162,7 @@ def fit_dataset(
             np.asarray(h.epoch),
             {"units": "1", "long_name": "epochs of training"},
         ),
+        **operations["coords"],
     }
     dataset = xr.Dataset(
         data_vars,

@@ -1,0 +1,151 @@
+"""Exact operation counts per layer and per sample, recorded by forward hooks during inference.
+
+Names follow NeuroBench (Yik et al. 2024, "NeuroBench: a framework for benchmarking neuromorphic
+computing algorithms and systems", arXiv:2304.04640) where it has one:
+
+* ``dense_macs``: multiply-accumulates of a dense layer as if every input were non-zero,
+  ``in_features x out_features`` per call (each time step is a call).
+* ``effective_macs``: MACs with a real-valued (non-binary) input, counting only non-zero inputs
+  that meet an existing synapse: ``sum_i [x_i != 0] * fan_out_i`` (``nnz(x) x out_features``
+  for a fully connected layer; fewer for a sparse one such as Rosenblatt's association layer).
+* ``effective_acs``: accumulates (synaptic operations, "SyOps") with a binary input (spikes or
+  threshold-unit outputs): each active input adds its weight to each of its targets.
+* ``neuron_updates``: state updates of spiking neurons (one per neuron per step); for
+  non-spiking layers the activation evaluations (``out_features`` per call).
+* ``spikes``: spikes emitted by a spiking layer.
+* ``activation_sparsity``: fraction of zero activations: of a LIF layer's spikes, and for a
+  dense layer, of its input (the previous layer's activations: ReLU outputs or spikes; the
+  pixels for the first layer).
+
+A dense layer's input is binary when every value is 0 or 1; then its work is counted as ACs,
+otherwise as MACs; never both. Counts are totals over all time steps, divided by the batch size.
+With direct encoding the first layer runs once per sample (its input does not change over time),
+and that is what is counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from neurosim.neurons import LIF
+
+COUNTS = ("dense_macs", "effective_macs", "effective_acs", "neuron_updates", "spikes")
+
+
+@dataclass
+class LayerCounts:
+    """Running totals for one layer (over all calls and samples seen)."""
+
+    kind: str
+    dense_macs: int = 0
+    effective_macs: int = 0
+    effective_acs: int = 0
+    neuron_updates: int = 0
+    spikes: int = 0
+    activations: int = 0
+    zero_activations: int = 0
+
+
+@dataclass
+class OperationCounts:
+    """Per-layer totals and the number of samples they cover."""
+
+    layers: dict[str, LayerCounts] = field(default_factory=dict)
+    samples: int = 0
+
+    def per_sample(self) -> dict[str, dict[str, float]]:
+        """``{layer: {count: value per sample, ..., "activation_sparsity": fraction}}``."""
+        table = {}
+        for name, counts in self.layers.items():
+            row = {key: getattr(counts, key) / max(self.samples, 1) for key in COUNTS}
+            row["activation_sparsity"] = (
+                counts.zero_activations / counts.activations if counts.activations else float("nan")
+            )
+            table[name] = row
+        return table
+
+
+def is_binary(x: torch.Tensor) -> bool:
+    """True when every value is exactly 0 or 1 (spikes)."""
+    return bool(((x == 0) | (x == 1)).all())
+
+
+def dense_weight(module: nn.Module) -> torch.Tensor | None:
+    """The ``[out, in]`` weight of a dense-like leaf layer (``nn.Linear``, perceptron units, a
+    fixed association layer), or ``None`` for anything else."""
+    weight = getattr(module, "weight", None)
+    if isinstance(weight, torch.Tensor) and weight.dim() == 2 and not list(module.children()):
+        return weight
+    return None
+
+
+def _count_dense(counts: LayerCounts, x: torch.Tensor, weight: torch.Tensor) -> None:
+    n_out, n_in = weight.shape
+    rows = x.reshape(-1, n_in)
+    counts.dense_macs += rows.shape[0] * n_in * n_out
+    active = (rows != 0).to(weight.dtype)
+    # Work happens where a non-zero input meets an existing synapse (sparse layers included).
+    work = int((active @ (weight != 0).to(weight.dtype).t()).sum())
+    if is_binary(rows):
+        counts.effective_acs += work
+    else:
+        counts.effective_macs += work
+    nonzero = int(active.sum())
+    counts.activations += rows.numel()
+    counts.zero_activations += rows.numel() - nonzero
+
+
+def _count_neurons(counts: LayerCounts, spikes: torch.Tensor) -> None:
+    counts.neuron_updates += spikes.numel()
+    fired = int(torch.count_nonzero(spikes))
+    counts.spikes += fired
+    counts.activations += spikes.numel()
+    counts.zero_activations += spikes.numel() - fired
+
+
+@contextmanager
+def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
+    """Count the operations of every ``model(x)`` call made inside the ``with`` block.
+
+    Dense-like leaf layers (any with a 2-D ``weight``) and LIF populations are hooked. In a model
+    without spiking neurons each dense output value is one activation evaluation
+    (``neuron_updates``). Layers are named by their module path (``layers.0``, ``neurons.0``).
+    """
+    result = OperationCounts()
+    handles = []
+    spiking = any(isinstance(m, LIF) for m in model.modules())
+
+    def counts_for(name: str, kind: str) -> LayerCounts:
+        return result.layers.setdefault(name, LayerCounts(kind))
+
+    def model_hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        result.samples += inputs[0].shape[0]
+
+    for name, module in model.named_modules():
+        if dense_weight(module) is not None:
+
+            def linear_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
+                counts = counts_for(name, "dense")
+                _count_dense(counts, inputs[0], dense_weight(module))
+                if not spiking:
+                    counts.neuron_updates += output.numel()
+
+            handles.append(module.register_forward_hook(linear_hook))
+        elif isinstance(module, LIF):
+
+            def lif_hook(module: nn.Module, inputs: tuple, output: tuple, name: str = name) -> None:
+                _count_neurons(counts_for(name, "lif"), output[0])
+
+            handles.append(module.register_forward_hook(lif_hook))
+    handles.append(model.register_forward_hook(model_hook))
+    try:
+        with torch.no_grad():
+            yield result
+    finally:
+        for handle in handles:
+            handle.remove()

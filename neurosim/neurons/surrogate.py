@@ -20,30 +20,35 @@ import torch
 from neurosim.registry import Registry
 
 
-class _FastSigmoid(torch.autograd.Function):
+class _HeavisideSurrogate(torch.autograd.Function):
+    """Heaviside forward; subclasses give the pseudo-derivative used backward."""
+
     @staticmethod
-    def forward(ctx, x: torch.Tensor, slope: float) -> torch.Tensor:
+    def derivative(x: torch.Tensor, scale: float) -> torch.Tensor:
+        raise NotImplementedError
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:
         ctx.save_for_backward(x)
-        ctx.slope = slope
+        ctx.scale = scale
         return (x > 0).to(x.dtype)
 
-    @staticmethod
-    def backward(ctx, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
+    @classmethod
+    def backward(cls, ctx, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
         (x,) = ctx.saved_tensors
-        return grad_output / (ctx.slope * x.abs() + 1.0) ** 2, None
+        return cls.derivative(x, ctx.scale) * grad_output, None
 
 
-class _ATan(torch.autograd.Function):
+class _FastSigmoid(_HeavisideSurrogate):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        ctx.alpha = alpha
-        return (x > 0).to(x.dtype)
+    def derivative(x: torch.Tensor, slope: float) -> torch.Tensor:
+        return 1.0 / (slope * x.abs() + 1.0) ** 2
 
+
+class _ATan(_HeavisideSurrogate):
     @staticmethod
-    def backward(ctx, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (x,) = ctx.saved_tensors
-        return ctx.alpha / 2 / (1 + (math.pi / 2 * ctx.alpha * x) ** 2) * grad_output, None
+    def derivative(x: torch.Tensor, alpha: float) -> torch.Tensor:
+        return alpha / 2 / (1 + (math.pi / 2 * alpha * x) ** 2)
 
 
 SurrogateSpike = Callable[[torch.Tensor], torch.Tensor]

@@ -117,6 +117,18 @@ def _layer_rows(fit: xr.Dataset) -> list[list[str]]:
     return rows
 
 
+def _operations_section(doc: Document, results: xr.Dataset, fits: dict, members: list[str]) -> None:
+    """Totals per model (mean over seeds) and per-layer counts and spike rates (first seed)."""
+    doc.paragraph(
+        "Counted by hooks on the first 1000 test images after training, per image. A dense layer "
+        "fed spikes does accumulates (ACs, synaptic operations); fed real values, multiply-"
+        "accumulates (effective MACs, non-zero inputs only); dense MACs count every input. These "
+        "are counts, not energy: pricing them needs a hardware profile."
+    )
+    doc.table(Table(OPERATIONS_HEADER, [_operations_row(results, m) for m in members]))
+    doc.table(Table(LAYER_HEADER, [row for m in members for row in _layer_rows(fits[m])]))
+
+
 def _paired_row(results: xr.Dataset, bio: str, twin: str) -> list[str]:
     test = paired_test(
         results.final_test_accuracy.sel(model=bio).values,
@@ -191,14 +203,10 @@ def build_report(run_dir: str | Path) -> Path:
             "reference models: test accuracy vs. training samples seen",
         )
     doc.heading("Operations per inference (exact counts)")
-    doc.paragraph(
-        "Counted by hooks on the first 1000 test images after training, per image. A dense layer "
-        "fed spikes does accumulates (ACs, synaptic operations); fed real values, multiply-"
-        "accumulates (effective MACs, non-zero inputs only); dense MACs count every input. These "
-        "are counts, not energy: pricing them needs a hardware profile."
-    )
-    doc.table(Table(OPERATIONS_HEADER, [_operations_row(results, m) for m in members]))
-    doc.table(Table(LAYER_HEADER, [row for m in members for row in _layer_rows(fits[m])]))
+    if "total_dense_macs" not in results:
+        doc.paragraph("These results were stored before operation counts existed; rerun to add them.")
+    else:
+        _operations_section(doc, results, fits, members)
     doc.heading("Confusion matrices (test set, all seeds)")
     for member in members:
         doc.figure(

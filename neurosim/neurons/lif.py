@@ -105,18 +105,18 @@ def lif_step(
     """
     spike_fn = spike_fn or surrogate(params.surrogate, params.surrogate_scale)
     reset = state.spikes.detach()
-    if params.reset == "subtract":
-        leaked = params.beta * state.mem - reset * params.threshold
-    else:
-        leaked = params.beta * (1 - reset) * state.mem
     if params.refractory_steps == 0:
         # Same order of operations as snnTorch, so the two agree bit for bit.
         if params.reset == "subtract":
             mem = params.beta * state.mem + current - reset * params.threshold
         else:
-            mem = leaked + current
+            mem = params.beta * (1 - reset) * state.mem + current
         spikes = spike_fn(mem - params.threshold)
         return spikes, LIFState(mem, spikes, state.refractory)
+    if params.reset == "subtract":
+        leaked = params.beta * state.mem - reset * params.threshold
+    else:
+        leaked = params.beta * (1 - reset) * state.mem
     started = torch.full_like(state.refractory, params.refractory_steps)
     refractory = torch.where(reset > 0, started, (state.refractory - 1).clamp(min=0))
     free = (refractory == 0).to(current.dtype)

@@ -95,8 +95,8 @@ for _bio in ("perceptron", "perceptron_averaged"):
 
 
 def _same_layer_shapes(bio: NeurosimModel, twin: NeurosimModel) -> None:
-    shapes = [tuple(layer.weight.shape) for layer in bio.layers]
-    twin_shapes = [tuple(layer.weight.shape) for layer in twin.layers]
+    shapes = [tuple(p.shape) for name, p in bio.named_parameters() if name.endswith("weight")]
+    twin_shapes = [tuple(p.shape) for name, p in twin.named_parameters() if name.endswith("weight")]
     if shapes != twin_shapes:
         raise ValueError(f"layer shapes differ: {shapes} vs {twin_shapes}")
 
@@ -114,6 +114,24 @@ PAIRS.add(
         ),
         derive_twin_options=lambda bio_options: {
             "hidden_sizes": [int(h) for h in bio_options.get("hidden_sizes", [1000])]
+        },
+        check=_same_layer_shapes,
+    ),
+)
+
+PAIRS.add(
+    "snn_cnn_cnn",
+    Pair(
+        name="snn_cnn_cnn",
+        bio="snn_cnn",
+        twins=("cnn",),
+        held_equal="architecture",
+        description=(
+            "the convolutional network of snnTorch tutorial 6 with LIF neurons over T steps (surrogate "
+            "gradients through time) vs. the same layers with ReLUs, trained by backprop"
+        ),
+        derive_twin_options=lambda bio_options: {
+            key: bio_options[key] for key in ("channels", "kernel_size", "padding") if key in bio_options
         },
         check=_same_layer_shapes,
     ),

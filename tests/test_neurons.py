@@ -151,3 +151,28 @@ def test_snn_mlp_encoders_and_readouts_train(encoder, readout):
     assert logits.shape == (3, 10)
     logits.sum().backward()
     assert model.layers[0].weight.grad is not None and model.layers[0].weight.grad.abs().sum() > 0
+
+
+def test_snn_cnn_equals_the_snntorch_tutorial_6_network():
+    with seeded(0):
+        model = MODELS.get("snn_cnn")((1, 28, 28), 10, n_steps=6)
+    with torch.no_grad():
+        model.stack.fc.weight.mul_(30)  # so that the output layer spikes and gradients flow
+    conv1, conv2, fc = (copy.deepcopy(m) for m in (model.stack.conv1, model.stack.conv2, model.stack.fc))
+    lifs = [snntorch.Leaky(beta=0.5, spike_grad=snn_surrogate.fast_sigmoid(slope=25)) for _ in range(3)]
+    x = torch.rand(4, 1, 28, 28) * 3
+    mems = [lif.reset_mem() for lif in lifs]
+    count = 0
+    for _ in range(6):
+        spikes, mems[0] = lifs[0](torch.nn.functional.max_pool2d(conv1(x), 2), mems[0])
+        spikes, mems[1] = lifs[1](torch.nn.functional.max_pool2d(conv2(spikes), 2), mems[1])
+        spikes, mems[2] = lifs[2](fc(spikes.flatten(1)), mems[2])
+        count = count + spikes
+    ours = model(x)
+    assert torch.equal(ours, count)
+    assert float(count.detach().sum()) > 0, "the test input must make the output layer spike"
+    target = torch.randint(0, 10, (4,))
+    torch.nn.functional.cross_entropy(ours, target).backward()
+    torch.nn.functional.cross_entropy(count, target).backward()
+    assert torch.allclose(model.stack.conv1.weight.grad, conv1.weight.grad, atol=1e-5)
+    assert torch.allclose(model.stack.fc.weight.grad, fc.weight.grad, atol=1e-5)

@@ -76,3 +76,22 @@ def test_stored_counts_separate_spiking_and_conventional_work():
     assert float(mlp_ops["total_dense_macs"]) == 64 * 32 + 32 * 10
     assert float(snn_ops["total_dense_macs"]) == pytest.approx(64 * 32 + 5 * 32 * 10)
     assert float(snn_ops["total_effective_acs"]) == pytest.approx(float(snn_ops["ops_spikes"][1]) * 10)
+
+
+def test_hand_counted_convolution():
+    conv = nn.Conv2d(1, 2, kernel_size=2, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]], [[[1.0, 1.0], [1.0, 1.0]]]]))
+    x = torch.zeros(1, 1, 3, 3)
+    x[0, 0, 1, 1] = 0.5  # one non-zero pixel, at the centre
+    with count_operations(conv) as counts:
+        conv(x)
+    row = counts.per_sample()[""]
+    # 2 channels x 2 x 2 outputs, each 1 x 2 x 2 products
+    assert row["dense_macs"] == 2 * 4 * 4
+    # channel 0 reads its one synapse at the window's top-left: only the window at (1, 1) uses the
+    # centre pixel -> 1; channel 1 has 4 synapses, each of the 4 windows covers the centre -> 4
+    assert row["effective_macs"] == 5 and row["effective_acs"] == 0
+    with count_operations(conv) as counts:
+        conv((x > 0).float())
+    assert counts.per_sample()[""]["effective_acs"] == 5

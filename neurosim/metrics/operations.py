@@ -10,6 +10,10 @@ computing algorithms and systems", arXiv:2304.04640) where it has one:
   for a fully connected layer; fewer for a sparse one such as Rosenblatt's association layer).
 * ``effective_acs``: accumulates (synaptic operations, "SyOps") with a binary input (spikes or
   threshold-unit outputs): each active input adds its weight to each of its targets.
+* For ``nn.Conv2d`` layers the same counts are exact too: dense MACs are output values x
+  (in_channels / groups) x kH x kW; effective work is the convolution of the non-zero-input
+  indicator with the existing-weight indicator, summed (padding contributes nothing).
+  Max-pooling comparisons are not counted.
 * ``neuron_updates``: state updates of spiking neurons (one per neuron per step); for
   non-spiking layers the activation evaluations (``out_features`` per call).
 * ``spikes``: spikes emitted by a spiking layer.
@@ -84,6 +88,26 @@ def dense_weight(module: nn.Module) -> torch.Tensor | None:
     return None
 
 
+def _count_conv(counts: LayerCounts, x: torch.Tensor, conv: nn.Conv2d, output: torch.Tensor) -> None:
+    """Exact counts of a 2-D convolution: convolving the indicator of non-zero inputs with the
+    indicator of existing weights counts, per output value, the (input, synapse) pairs used."""
+    weight = conv.weight
+    # Each output value sums (in_channels / groups) x kH x kW products.
+    counts.dense_macs += output.numel() * (weight.shape[1] * weight.shape[2] * weight.shape[3])
+    active = (x != 0).to(weight.dtype)
+    used = nn.functional.conv2d(
+        active, (weight != 0).to(weight.dtype), None, conv.stride, conv.padding, conv.dilation, conv.groups
+    )
+    work = int(used.sum())
+    if is_binary(x):
+        counts.effective_acs += work
+    else:
+        counts.effective_macs += work
+    nonzero = int(active.sum())
+    counts.activations += x.numel()
+    counts.zero_activations += x.numel() - nonzero
+
+
 def _count_dense(counts: LayerCounts, x: torch.Tensor, weight: torch.Tensor) -> None:
     n_out, n_in = weight.shape
     rows = x.reshape(-1, n_in)
@@ -127,7 +151,16 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
         result.samples += inputs[0].shape[0]
 
     for name, module in model.named_modules():
-        if dense_weight(module) is not None:
+        if isinstance(module, nn.Conv2d):
+
+            def conv_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
+                counts = counts_for(name, "conv")
+                _count_conv(counts, inputs[0], module, output)
+                if not spiking:
+                    counts.neuron_updates += output.numel()
+
+            handles.append(module.register_forward_hook(conv_hook))
+        elif dense_weight(module) is not None:
 
             def linear_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
                 counts = counts_for(name, "dense")

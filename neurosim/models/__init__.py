@@ -3,7 +3,7 @@
 Importing this package registers every model in :data:`MODELS`.
 """
 
-from neurosim.models import feedforward, perceptron, rosenblatt, snn  # noqa: F401  (registration)
+from neurosim.models import cnn, feedforward, perceptron, rosenblatt, snn  # noqa: F401  (registration)
 from neurosim.models.base import NeurosimModel, PlanStep
 from neurosim.models.registry import MODELS
 

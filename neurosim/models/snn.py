@@ -1,4 +1,4 @@
-"""Surrogate-gradient spiking MLP (``snn_mlp``), the twin of an ``mlp`` of the same sizes.
+"""Surrogate-gradient spiking networks: ``snn_mlp`` (twin: ``mlp``) and ``snn_cnn`` (twin: ``cnn``).
 
 Architecture (snnTorch tutorial 5, Eshraghian et al. 2023, Proc. IEEE 111:1016; default
 784-1000-10, T = 25, beta = 0.95): the input is encoded over T steps (``direct``, ``rate`` or
@@ -25,6 +25,7 @@ from torch import nn
 from neurosim.encoders import make_encoder
 from neurosim.errors import UserError, choices_message
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
+from neurosim.models.cnn import conv_stack
 from neurosim.models.registry import MODELS
 from neurosim.neurons import LIF, LIFParams
 
@@ -114,3 +115,75 @@ def snn_mlp(
         neuron,
         readout,
     )
+
+
+class SpikingCNN(NeurosimModel):
+    """The ``cnn`` layers with LIF neurons after each pooled convolution and at the output.
+
+    Per step (snnTorch tutorial 6): ``I1 = pool(conv1(x_t))``, ``S1 = LIF(I1)``,
+    ``I2 = pool(conv2(S1))``, ``S2 = LIF(I2)``, ``I3 = fc(S2)``, ``S3 = LIF(I3)``. With direct
+    encoding ``I1`` is the same at every step and is computed once.
+    """
+
+    def __init__(self, stack: nn.Module, encoder: nn.Module, neuron: LIFParams, readout: str) -> None:
+        super().__init__()
+        self.stack = stack
+        self.encoder = encoder
+        self.neurons = nn.ModuleList(LIF(neuron) for _ in range(3))
+        self.readout = readout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n_steps = self.encoder.n_steps
+        constant = getattr(self.encoder, "is_constant_in_time", False)
+        pool = nn.functional.max_pool2d
+        if constant:
+            first = pool(self.stack.conv1(x), 2)
+        else:
+            encoded = self.encoder(x)
+            first = pool(self.stack.conv1(encoded.flatten(0, 1)), 2).unflatten(0, encoded.shape[:2])
+        states: list = [None, None, None]
+        total = None
+        for t in range(n_steps):
+            spikes, states[0] = self.neurons[0](first if constant else first[t], states[0])
+            spikes, states[1] = self.neurons[1](pool(self.stack.conv2(spikes), 2), states[1])
+            spikes, states[2] = self.neurons[2](self.stack.fc(spikes.flatten(1)), states[2])
+            value = states[2].mem if self.readout == "membrane_mean" else spikes
+            total = value if total is None else total + value
+        return total / n_steps if self.readout == "membrane_mean" else total
+
+    def learning_plan(self) -> tuple[PlanStep, ...]:
+        return (PlanStep("all", self.stack, "backprop"),)
+
+    def probe_points(self) -> dict[str, nn.Module]:
+        return dict(zip(("conv1", "conv2", "output"), self.neurons, strict=True))
+
+    def first_layer_weights(self) -> torch.Tensor:
+        return self.stack.conv1.weight.detach().flatten(1)
+
+
+@MODELS.register("snn_cnn")
+def snn_cnn(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    channels: list[int] | tuple[int, ...] = (12, 64),
+    kernel_size: int = 5,
+    padding: int = 0,
+    n_steps: int = 25,
+    encoder: str = "direct",
+    max_rate: float = 1.0,
+    beta: float = 0.5,
+    threshold: float = 1.0,
+    reset: str = "subtract",
+    surrogate: str = "fast_sigmoid",
+    surrogate_scale: float | None = 25.0,
+    refractory_steps: int = 0,
+    readout: str = "spike_count",
+) -> SpikingCNN:
+    """Convolutional SNN of snnTorch tutorial 6 (beta 0.5, fast sigmoid 25, spike-count readout)."""
+    if readout not in READOUTS:
+        raise UserError(choices_message("readout", readout, READOUTS))
+    stack = conv_stack(input_shape, n_classes, channels, kernel_size, padding)
+    encoder_options = {"max_rate": max_rate} if encoder == "rate" else {}
+    encoder_seed = int(torch.randint(0, 2**62, (1,)))
+    neuron = LIFParams(beta, threshold, reset, surrogate, surrogate_scale, refractory_steps)
+    return SpikingCNN(stack, make_encoder(encoder, n_steps, encoder_seed, **encoder_options), neuron, readout)

@@ -69,7 +69,15 @@ def first_layer_weights(fit: xr.Dataset, path: Path, max_units: int = 16) -> Pat
     weights = fit.first_layer_weights.values[:max_units]
     shape = json.loads(fit.attrs["input_shape"])
     member = fit.attrs["member"]
-    if len(shape) == 3 and shape[0] == 1:
+    side = int(round(np.sqrt(weights.shape[1])))
+    if (
+        len(shape) == 3
+        and shape[0] == 1
+        and weights.shape[1] != shape[1] * shape[2]
+        and side * side == weights.shape[1]
+    ):
+        shape = [1, side, side]  # convolution filters: k x k receptive fields
+    if len(shape) == 3 and shape[0] == 1 and weights.shape[1] == shape[1] * shape[2]:
         columns = min(8, len(weights))
         rows = int(np.ceil(len(weights) / columns))
         figure, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.35 * rows + 0.5), squeeze=False)

@@ -6,6 +6,7 @@ All figures: labelled axes with units, mean over seeds with a 95 % t-interval ba
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import matplotlib
@@ -69,7 +70,7 @@ def first_layer_weights(fit: xr.Dataset, path: Path, max_units: int = 16) -> Pat
     weights = fit.first_layer_weights.values[:max_units]
     shape = json.loads(fit.attrs["input_shape"])
     member = fit.attrs["member"]
-    side = int(round(np.sqrt(weights.shape[1])))
+    side = math.isqrt(weights.shape[1])
     if (
         len(shape) == 3
         and shape[0] == 1

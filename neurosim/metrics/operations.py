@@ -98,14 +98,17 @@ def _count_conv(counts: LayerCounts, x: torch.Tensor, conv: nn.Conv2d, output: t
     used = nn.functional.conv2d(
         active, (weight != 0).to(weight.dtype), None, conv.stride, conv.padding, conv.dilation, conv.groups
     )
-    work = int(used.sum())
+    _add_effective_work(counts, x, active, int(used.sum()))
+
+
+def _add_effective_work(counts: LayerCounts, x: torch.Tensor, active: torch.Tensor, work: int) -> None:
+    """Book a layer call's effective work (ACs for a binary input, else MACs) and input sparsity."""
     if is_binary(x):
         counts.effective_acs += work
     else:
         counts.effective_macs += work
-    nonzero = int(active.sum())
     counts.activations += x.numel()
-    counts.zero_activations += x.numel() - nonzero
+    counts.zero_activations += x.numel() - int(active.sum())
 
 
 def _count_dense(counts: LayerCounts, x: torch.Tensor, weight: torch.Tensor) -> None:
@@ -114,14 +117,7 @@ def _count_dense(counts: LayerCounts, x: torch.Tensor, weight: torch.Tensor) -> 
     counts.dense_macs += rows.shape[0] * n_in * n_out
     active = (rows != 0).to(weight.dtype)
     # Work happens where a non-zero input meets an existing synapse (sparse layers included).
-    work = int((active @ (weight != 0).to(weight.dtype).t()).sum())
-    if is_binary(rows):
-        counts.effective_acs += work
-    else:
-        counts.effective_macs += work
-    nonzero = int(active.sum())
-    counts.activations += rows.numel()
-    counts.zero_activations += rows.numel() - nonzero
+    _add_effective_work(counts, rows, active, int((active @ (weight != 0).to(weight.dtype).t()).sum()))
 
 
 def _count_neurons(counts: LayerCounts, spikes: torch.Tensor) -> None:

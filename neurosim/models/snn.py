@@ -27,12 +27,44 @@ from neurosim.errors import UserError, choices_message
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
 from neurosim.models.cnn import conv_stack
 from neurosim.models.registry import MODELS
-from neurosim.neurons import LIF, LIFParams
+from neurosim.neurons import LIF, LIFParams, LIFState
 
 READOUTS = ("membrane_mean", "spike_count")
 
 
-class SpikingMLP(NeurosimModel):
+class SpikingNetwork(NeurosimModel):
+    """What the spiking models share: the readout, accumulated step by step (no records kept)."""
+
+    readout: str
+
+    def _accumulate(
+        self, total: torch.Tensor | None, output_state: LIFState, spikes: torch.Tensor
+    ) -> torch.Tensor:
+        """Add this step's readout value (output membrane or output spikes) to the running total."""
+        value = output_state.mem if self.readout == "membrane_mean" else spikes
+        return value if total is None else total + value
+
+    def _logits(self, total: torch.Tensor, n_steps: int) -> torch.Tensor:
+        """Mean membrane over the steps, or the spike count."""
+        return total / n_steps if self.readout == "membrane_mean" else total
+
+
+def spiking_parts(
+    n_steps: int, encoder: str, max_rate: float, readout: str, **neuron: object
+) -> tuple[nn.Module, LIFParams]:
+    """Validate the readout; build the encoder and the LIF parameters from factory options.
+
+    The encoder's generator is seeded from torch's global generator, which the runner seeds per
+    model, so this draws one number from it: call it where the factory always has.
+    """
+    if readout not in READOUTS:
+        raise UserError(choices_message("readout", readout, READOUTS))
+    encoder_options = {"max_rate": max_rate} if encoder == "rate" else {}
+    encoder_seed = int(torch.randint(0, 2**62, (1,)))
+    return make_encoder(encoder, n_steps, encoder_seed, **encoder_options), LIFParams(**neuron)
+
+
+class SpikingMLP(SpikingNetwork):
     """Dense layers of LIF neurons over T steps; ``forward(x [B, ...]) -> logits [B, C]``."""
 
     def __init__(
@@ -64,11 +96,9 @@ class SpikingMLP(NeurosimModel):
             for index, neurons in enumerate(self.neurons):
                 current = signal if index == 0 else self.layers[index](signal)
                 signal, states[index] = neurons(current, states[index])
-            spikes = signal
             # Only what the readout needs is kept: no [T, B, N] records are stacked.
-            value = states[-1].mem if self.readout == "membrane_mean" else spikes
-            total = value if total is None else total + value
-        return total / n_steps if self.readout == "membrane_mean" else total
+            total = self._accumulate(total, states[-1], signal)
+        return self._logits(total, n_steps)
 
     def learning_plan(self) -> tuple[PlanStep, ...]:
         return (PlanStep("all", self.layers, "backprop"),)
@@ -98,26 +128,25 @@ def snn_mlp(
     readout: str = "membrane_mean",
 ) -> SpikingMLP:
     """Spiking MLP trained by surrogate gradients (snnTorch tutorial 5 defaults)."""
-    if readout not in READOUTS:
-        raise UserError(choices_message("readout", readout, READOUTS))
     sizes = tuple(int(h) for h in hidden_sizes)
     if not sizes or any(h < 1 for h in sizes):
         raise UserError(f"snn_mlp hidden_sizes must be non-empty positive ints, got {hidden_sizes!r}")
-    encoder_options = {"max_rate": max_rate} if encoder == "rate" else {}
-    # The encoder's own generator is seeded from the (seeded) global generator at construction.
-    encoder_seed = int(torch.randint(0, 2**62, (1,)))
-    neuron = LIFParams(beta, threshold, reset, surrogate, surrogate_scale, refractory_steps)
-    return SpikingMLP(
-        flat_size(input_shape),
-        n_classes,
-        sizes,
-        make_encoder(encoder, n_steps, encoder_seed, **encoder_options),
-        neuron,
+    spike_encoder, neuron = spiking_parts(
+        n_steps,
+        encoder,
+        max_rate,
         readout,
+        beta=beta,
+        threshold=threshold,
+        reset=reset,
+        surrogate=surrogate,
+        surrogate_scale=surrogate_scale,
+        refractory_steps=refractory_steps,
     )
+    return SpikingMLP(flat_size(input_shape), n_classes, sizes, spike_encoder, neuron, readout)
 
 
-class SpikingCNN(NeurosimModel):
+class SpikingCNN(SpikingNetwork):
     """The ``cnn`` layers with LIF neurons after each pooled convolution and at the output.
 
     Per step (snnTorch tutorial 6): ``I1 = pool(conv1(x_t))``, ``S1 = LIF(I1)``,
@@ -147,9 +176,8 @@ class SpikingCNN(NeurosimModel):
             spikes, states[0] = self.neurons[0](first if constant else first[t], states[0])
             spikes, states[1] = self.neurons[1](pool(self.stack.conv2(spikes), 2), states[1])
             spikes, states[2] = self.neurons[2](self.stack.fc(spikes.flatten(1)), states[2])
-            value = states[2].mem if self.readout == "membrane_mean" else spikes
-            total = value if total is None else total + value
-        return total / n_steps if self.readout == "membrane_mean" else total
+            total = self._accumulate(total, states[2], spikes)
+        return self._logits(total, n_steps)
 
     def learning_plan(self) -> tuple[PlanStep, ...]:
         return (PlanStep("all", self.stack, "backprop"),)
@@ -180,10 +208,17 @@ def snn_cnn(
     readout: str = "spike_count",
 ) -> SpikingCNN:
     """Convolutional SNN of snnTorch tutorial 6 (beta 0.5, fast sigmoid 25, spike-count readout)."""
-    if readout not in READOUTS:
-        raise UserError(choices_message("readout", readout, READOUTS))
     stack = conv_stack(input_shape, n_classes, channels, kernel_size, padding)
-    encoder_options = {"max_rate": max_rate} if encoder == "rate" else {}
-    encoder_seed = int(torch.randint(0, 2**62, (1,)))
-    neuron = LIFParams(beta, threshold, reset, surrogate, surrogate_scale, refractory_steps)
-    return SpikingCNN(stack, make_encoder(encoder, n_steps, encoder_seed, **encoder_options), neuron, readout)
+    spike_encoder, neuron = spiking_parts(
+        n_steps,
+        encoder,
+        max_rate,
+        readout,
+        beta=beta,
+        threshold=threshold,
+        reset=reset,
+        surrogate=surrogate,
+        surrogate_scale=surrogate_scale,
+        refractory_steps=refractory_steps,
+    )
+    return SpikingCNN(stack, spike_encoder, neuron, readout)

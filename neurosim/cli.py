@@ -17,7 +17,7 @@ LIST_KINDS = ("tasks", "models", "pairs", "comparisons")
 
 
 def _progress_factory(enabled: bool) -> Callable[[str], Callable[[int, int], None] | None]:
-    """One tqdm bar per fit, on stderr; disabled when not a terminal or when --quiet."""
+    """One tqdm bar per fit phase (unsupervised, supervised), on stderr; off when not a terminal or -q."""
     from tqdm import tqdm
 
     def make(label: str) -> Callable[[int, int], None] | None:
@@ -26,6 +26,9 @@ def _progress_factory(enabled: bool) -> Callable[[str], Callable[[int, int], Non
         bar: dict[str, tqdm] = {}
 
         def update(step: int, total: int) -> None:
+            if "bar" in bar and bar["bar"].total != total:  # a new phase (unsupervised, then supervised)
+                bar["bar"].close()
+                del bar["bar"]
             if "bar" not in bar:
                 bar["bar"] = tqdm(
                     total=total,
@@ -37,7 +40,7 @@ def _progress_factory(enabled: bool) -> Callable[[str], Callable[[int, int], Non
                 )
             bar["bar"].update(1)
             if step == total:
-                bar["bar"].close()
+                bar.pop("bar").close()
 
         return update
 

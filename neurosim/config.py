@@ -88,9 +88,20 @@ class TrainingConfig:
     """Log-spaced evaluation points over training (epoch ends are always added)."""
     train_eval_limit: int = 10000
     """Training accuracy is measured on at most this many training samples (fixed subset)."""
+    unsupervised_epochs: int = 1
+    """Passes over the unlabelled pool for each layer that an unsupervised local rule trains
+    (Hebbian layers, layer after layer, before the supervised phase); models without such a layer
+    ignore it."""
+    unsupervised_pool: str = "all"
+    """Images the unsupervised phase sees: ``all`` (the whole training split, labels unused: the
+    semi-supervised protocol) or ``labelled`` (only the labelled subset ``task.n_per_class``)."""
 
 
 OPTIMIZERS = ("adam", "sgd")
+UNSUPERVISED_POOLS = ("all", "labelled")
+#: Training keys added after fits were first stored: left out of identities (run folder and fit
+#: hashes) while they hold their default, so adding them did not invalidate finished fits.
+LATE_TRAINING_KEYS = {"unsupervised_epochs": 1, "unsupervised_pool": "all"}
 #: Keys that define the shared budget and checkpoint grid; a member may not override them.
 BUDGET_KEYS = ("epochs", "min_samples_seen", "batch_size", "n_checkpoints", "train_eval_limit")
 LR_SCHEDULES = ("constant", "cosine")
@@ -149,6 +160,9 @@ class ComparisonConfig:
         data = self.to_dict()
         if exclude_seeds:
             data.pop("seeds")
+        data["training"] = identity_training(data["training"])
+        for member in data["members"]:
+            member["training"] = identity_training(member["training"])
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
 
     def member(self, name: str) -> MemberConfig:
@@ -156,6 +170,11 @@ class ComparisonConfig:
             if member.name == name:
                 return member
         raise UserError(choices_message("member", name, [m.name for m in self.members]))
+
+
+def identity_training(training: dict) -> dict:
+    """The training table as it enters identities: late keys at their default are left out."""
+    return {k: v for k, v in training.items() if LATE_TRAINING_KEYS.get(k, object()) != v}
 
 
 TOP_KEYS = (
@@ -207,6 +226,8 @@ _TRAINING_TYPES: dict[str, type | tuple[type, ...]] = {
     "lr_schedule": str,
     "n_checkpoints": int,
     "train_eval_limit": int,
+    "unsupervised_epochs": int,
+    "unsupervised_pool": str,
 }
 
 
@@ -221,7 +242,12 @@ def _training(table: dict, base: TrainingConfig, where: str) -> TrainingConfig:
         raise UserError(
             f"{where}.lr_schedule: " + choices_message("lr_schedule", merged.lr_schedule, LR_SCHEDULES)
         )
-    for key in ("epochs", "batch_size", "n_checkpoints", "train_eval_limit"):
+    if merged.unsupervised_pool not in UNSUPERVISED_POOLS:
+        raise UserError(
+            f"{where}.unsupervised_pool: "
+            + choices_message("unsupervised_pool", merged.unsupervised_pool, UNSUPERVISED_POOLS)
+        )
+    for key in ("epochs", "batch_size", "n_checkpoints", "train_eval_limit", "unsupervised_epochs"):
         if getattr(merged, key) < 1:
             raise UserError(f"{where}.{key} must be >= 1, got {getattr(merged, key)}")
     if merged.min_samples_seen < 0:

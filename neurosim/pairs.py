@@ -154,3 +154,48 @@ PAIRS.add(
         check=_same_hidden_width,
     ),
 )
+
+
+def _copy_options(*keys: str) -> Callable[[dict], dict]:
+    """A policy that gives the twin the bio model's values of ``keys`` (where the bio sets them)."""
+    return lambda bio_options: {key: bio_options[key] for key in keys if key in bio_options}
+
+
+for _name, _bio, _twin, _keys, _description in (
+    (
+        "hebbian_krotov_backprop",
+        "hebbian_krotov",
+        "krotov_backprop",
+        ("n_hidden", "power", "readout", "beta", "loss_power"),
+        "Krotov & Hopfield's hidden units learnt by their local unsupervised rule (labels only at the "
+        "top layer) vs. the same network with every weight learnt by backprop",
+    ),
+    (
+        "softhebb_mlp_backprop",
+        "softhebb_mlp",
+        "softhebb_mlp_backprop",
+        ("n_hidden", "feature_t_invert"),
+        "one soft winner-take-all layer learnt by SoftHebb without labels, linear readout by backprop, "
+        "vs. the same layers learnt end to end by backprop",
+    ),
+    (
+        "softhebb_cnn_backprop",
+        "softhebb_cnn",
+        "softhebb_cnn_backprop",
+        ("channels", "dropout"),
+        "two convolution blocks learnt by SoftHebb without labels, linear readout by backprop, vs. the "
+        "same layers (ReLU) learnt end to end by backprop",
+    ),
+):
+    PAIRS.add(
+        _name,
+        Pair(
+            name=_name,
+            bio=_bio,
+            twins=(_twin,),
+            held_equal="architecture",
+            description=_description,
+            derive_twin_options=_copy_options(*_keys),
+            check=_same_layer_shapes,
+        ),
+    )

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 import xarray as xr
 
-from neurosim.config import ComparisonConfig, MemberConfig
+from neurosim.config import ComparisonConfig, MemberConfig, identity_training
 from neurosim.device import device_description, resolve_device, seeded
 from neurosim.errors import UserError
 from neurosim.metrics import count_operations
@@ -92,7 +92,7 @@ def fit_hash(config: ComparisonConfig, member: MemberConfig, seed: int) -> str:
     payload = json.dumps(
         {
             "task": config.task.__dict__,
-            "member": member.__dict__ | {"training": member.training.__dict__},
+            "member": member.__dict__ | {"training": identity_training(member.training.__dict__)},
             "seed": seed,
             "device": config.device,
         },
@@ -155,6 +155,7 @@ def run_fit(
         "input_shape": json.dumps(list(task.input_shape)),
         "config": config.to_json(),
         "fit_hash": identity,
+        "unsupervised_seconds": result.unsupervised_seconds,
         "task_description": task.description,
         "class_names": json.dumps(list(task.class_names)),
         **provenance(device_description(device)),

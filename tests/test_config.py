@@ -27,7 +27,7 @@ def test_overrides_are_typed():
         ("training.epochs=three", "training.epochs' must be int"),
         ("training.optimizer=adamw", "unknown optimizer 'adamw'; valid choices: adam, sgd"),
         ("device=tpu", "unknown device 'tpu'"),
-        ("pairs=['nope']", "unknown pair 'nope'; valid choices: perceptron_averaged_linear"),
+        ("pairs=['nope']", "unknown pair 'nope'; valid choices: hebbian_krotov_backprop, perceptron_averaged_linear"),
         ("task.name=cifar", "unknown task 'cifar'"),
         (
             "models.mlp.hidden_sizes=[8]",
@@ -38,6 +38,11 @@ def test_overrides_are_typed():
         ("seeds=[]", "at least one seed"),
         ("training.lr_schedule=step", "unknown lr_schedule .step.; valid choices: constant, cosine"),
         ("epochs", "expects key=value"),
+        (
+            "training.unsupervised_pool=unlabelled",
+            "unknown unsupervised_pool 'unlabelled'; valid choices: all, labelled",
+        ),
+        ("training.unsupervised_epochs=0", "unsupervised_epochs must be >= 1"),
     ],
 )
 def test_broken_config_names_the_key(override, message):
@@ -75,3 +80,18 @@ def test_syntax_error_names_the_file(tmp_path):
     path.write_text("name = \n")
     with pytest.raises(UserError, match=r"broken\.toml"):
         config.load(path)
+
+
+def test_late_training_keys_at_their_default_leave_identities_unchanged():
+    """Adding unsupervised_* keys must not move finished runs to new folders or invalidate fits."""
+    from neurosim.runner import fit_hash
+
+    plain = config.resolve(base())
+    explicit = config.resolve(base() | {"training": {"unsupervised_epochs": 1, "unsupervised_pool": "all"}})
+    changed = config.resolve(base() | {"training": {"unsupervised_epochs": 5}})
+    assert plain.hash() == explicit.hash() != changed.hash()
+    member = plain.member("mlp")
+    assert fit_hash(plain, member, 0) == fit_hash(explicit, explicit.member("mlp"), 0)
+    assert fit_hash(plain, member, 0) != fit_hash(changed, changed.member("mlp"), 0)
+    # The value the identity had before these keys existed (a stored fit of the mlp twin).
+    assert fit_hash(plain, member, 0) == "09deca026a2a57a4"

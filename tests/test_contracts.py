@@ -11,6 +11,7 @@ from neurosim.rules import RULES
 from neurosim.runner import build_model, check_pairs, load_task
 
 SHAPES = [((1, 8, 8), 10), ((2,), 2), ((1, 28, 28), 10)]
+CONVOLUTIONAL = ("cnn", "snn_cnn", "softhebb_cnn", "softhebb_cnn_backprop")
 
 
 def build_or_skip(name: str, input_shape: tuple, n_classes: int):
@@ -18,7 +19,7 @@ def build_or_skip(name: str, input_shape: tuple, n_classes: int):
     try:
         return MODELS.get(name)(input_shape, n_classes)
     except UserError as error:
-        if name in ("cnn", "snn_cnn") and ("image inputs" in str(error) or "too small" in str(error)):
+        if name in CONVOLUTIONAL and ("image inputs" in str(error) or "too small" in str(error)):
             pytest.skip(f"{name} cannot take input shape {input_shape}: {error}")
         raise
 
@@ -30,6 +31,7 @@ def test_every_model_keeps_the_contract(name, input_shape, n_classes):
     model = build_or_skip(name, input_shape, n_classes)
     assert isinstance(model, NeurosimModel)
     x = torch.rand(5, *input_shape)
+    model.eval()  # dropout is randomness, not state
     logits = model(x)
     assert logits.shape == (5, n_classes)
     assert torch.equal(model(x), logits), "no hidden state may carry over between calls"
@@ -39,7 +41,7 @@ def test_every_model_keeps_the_contract(name, input_shape, n_classes):
     assert plan and all(step.rule in RULES for step in plan)
     assert len({step.group for step in plan}) == len(plan)
     weights = model.first_layer_weights()
-    assert weights.ndim == 2 and (weights.shape[1] == x[0].numel() or name.endswith("cnn"))
+    assert weights.ndim == 2 and (weights.shape[1] == x[0].numel() or name in CONVOLUTIONAL)
     counts = model.count_parameters()
     assert counts["trainable"] > 0 and counts["fixed"] >= 0
 

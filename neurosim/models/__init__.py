@@ -3,7 +3,15 @@
 Importing this package registers every model in :data:`MODELS`.
 """
 
-from neurosim.models import cnn, feedforward, perceptron, rosenblatt, snn  # noqa: F401  (registration)
+from neurosim.models import (  # noqa: F401  (registration)
+    cnn,
+    feedforward,
+    krotov,
+    perceptron,
+    rosenblatt,
+    snn,
+    softhebb,
+)
 from neurosim.models.base import NeurosimModel, PlanStep
 from neurosim.models.registry import MODELS
 

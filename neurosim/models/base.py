@@ -7,15 +7,22 @@ Models never move themselves between devices and keep no state across calls.
 A model says *how* each of its parameter groups learns through :meth:`NeurosimModel.learning_plan`:
 a tuple of :class:`PlanStep`, each binding a module's parameters to a rule from
 :data:`neurosim.rules.RULES` (``backprop`` or a local rule such as ``perceptron``). Parameters in no
-step are fixed (e.g. Rosenblatt's random association layer).
+step are fixed (e.g. Rosenblatt's random association layer). A step's ``phase`` says when it
+learns: ``unsupervised`` steps (Hebbian layers) are trained first, one after another in plan
+order, on images without labels; ``supervised`` steps are trained together afterwards.
+
+A model may also name its own loss (:meth:`NeurosimModel.loss`); cross-entropy by default.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+PHASES = ("unsupervised", "supervised")
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,11 +33,19 @@ class PlanStep:
         group: name of the parameter group (unique within the model).
         module: the layer whose parameters the rule changes; local rules observe its input.
         rule: registry key of the learning rule.
+        rule_options: keyword options of the rule's constructor (learning rate, exponents, ...).
+        phase: ``supervised`` (default) or ``unsupervised`` (trained first, without labels).
     """
 
     group: str
     module: nn.Module
     rule: str
+    rule_options: dict = field(default_factory=dict)
+    phase: str = "supervised"
+
+    def __post_init__(self) -> None:
+        if self.phase not in PHASES:
+            raise ValueError(f"unknown phase {self.phase!r}; valid phases: {', '.join(PHASES)}")
 
 
 class NeurosimModel(nn.Module):
@@ -39,6 +54,13 @@ class NeurosimModel(nn.Module):
     def learning_plan(self) -> tuple[PlanStep, ...]:
         """Which rule trains which parameter group."""
         raise NotImplementedError
+
+    #: Name of the training objective :meth:`loss` computes (stored with the results).
+    loss_name = "cross_entropy"
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean training loss of a batch for the parameters trained by backprop."""
+        return F.cross_entropy(logits, target)
 
     def probe_points(self) -> dict[str, nn.Module]:
         """Named layers whose outputs analyses may record, input side first."""

@@ -73,6 +73,7 @@ RUN_VARIABLES = tuple(v for v, dims in FIT_VARIABLES.items() if not set(dims) & 
 LOSS_NAMES = {
     "cross_entropy": "mean cross-entropy of the training batches since the previous checkpoint",
     "online_error_rate": "fraction of training samples misclassified when presented (perceptron rule)",
+    "power_loss": "mean over samples of sum_classes |c - t|^m (Krotov & Hopfield's top-layer loss)",
 }
 
 

@@ -23,13 +23,17 @@ class LocalRule(Protocol):
     #: What :meth:`write_grads` reports as its per-sample objective (for the train-loss curve).
     objective: str
 
-    def write_grads(self, module: nn.Module, pre: torch.Tensor, target: torch.Tensor) -> float:
+    def write_grads(
+        self, module: nn.Module, pre: torch.Tensor, target: torch.Tensor | None, progress: float = 0.0
+    ) -> float:
         """Write ``-dw`` into the ``.grad`` of ``module``'s parameters for one batch.
 
         Args:
             module: the layer the rule trains.
-            pre: the layer's input for this batch, ``[B, D]``.
-            target: class labels, ``[B]`` (ignored by unsupervised rules).
+            pre: the layer's input for this batch, ``[B, D]`` (or ``[B, C, H, W]`` for a convolution).
+            target: class labels, ``[B]``; ``None`` in the unsupervised phase.
+            progress: fraction of the rule's training done at the start of this epoch, in [0, 1)
+                (for rules with a learning-rate schedule).
 
         Returns:
             The batch's summed objective (e.g. the number of mistakes).

@@ -85,7 +85,9 @@ class PerceptronRule:
         self.eta = eta
 
     @torch.no_grad()
-    def write_grads(self, module: nn.Module, pre: torch.Tensor, target: torch.Tensor) -> float:
+    def write_grads(
+        self, module: nn.Module, pre: torch.Tensor, target: torch.Tensor, progress: float = 0.0
+    ) -> float:
         averaged = getattr(module, "averaged", False)
         d_weight, d_bias, mistakes = perceptron_sequential(
             module.weight,

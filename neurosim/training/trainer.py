@@ -5,6 +5,12 @@ local rule trains); parameter groups bound to ``backprop`` get ``.grad`` from th
 by autograd; every local rule writes ``-dw`` into its group's ``.grad``; then each optimiser
 steps (Adam/SGD for backprop groups, SGD with lr = 1 for local rules, so ``w += dw``).
 
+Models with an unsupervised phase (Hebbian layers, see :class:`~neurosim.models.base.PlanStep`)
+first train those layers one after another, each for ``unsupervised_epochs`` passes over the
+unlabelled pool (``unsupervised_pool``: the whole training split or the labelled subset). Their
+rules receive no labels (``target=None``), and the forward pass stops at the layer being trained,
+so later layers cost nothing. Then the supervised steps train as above on the labelled subset.
+
 Determinism: the data order of epoch ``e`` is a permutation drawn from a generator seeded with
 ``(seed, e)``, so a run resumed at any checkpoint continues with the very batches an
 uninterrupted run would see; model, optimiser and history are restored from the checkpoint. On
@@ -21,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from neurosim.config import TrainingConfig
 from neurosim.models.base import NeurosimModel
@@ -48,6 +53,10 @@ class History:
     wall_time: list[float] = field(default_factory=list)
 
 
+class _StopForward(Exception):
+    """Raised by a pre-hook once the input of the layer being trained is captured."""
+
+
 @dataclass
 class FitResult:
     """Everything a fit measured, ready to become a results Dataset."""
@@ -57,6 +66,8 @@ class FitResult:
     confusion: torch.Tensor
     final_test_accuracy: float
     n_train: int
+    unsupervised_seconds: float = 0.0
+    """Wall time of the unsupervised phase (also included in ``history.wall_time``)."""
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -131,17 +142,38 @@ class Trainer:
 
         plan = model.learning_plan()
         rules = {step.rule: RULES.get(step.rule) for step in plan}  # unknown rules list the valid ones
-        backprop_params = [p for s in plan if s.rule == "backprop" for p in s.module.parameters()]
+        supervised = [step for step in plan if step.phase == "supervised"]
+        backprop_params = [p for s in supervised if s.rule == "backprop" for p in s.module.parameters()]
         self.backprop_optimizer = _optimizer(backprop_params, config) if backprop_params else None
-        self.local_steps = [(step, rules[step.rule]()) for step in plan if step.rule != "backprop"]
+        self.local_steps = [
+            (step, rules[step.rule](**step.rule_options)) for step in supervised if step.rule != "backprop"
+        ]
+        self.unsupervised_steps = [
+            (step, rules[step.rule](**step.rule_options)) for step in plan if step.phase == "unsupervised"
+        ]
         local_params = [p for step, _ in self.local_steps for p in step.module.parameters()]
         # Local rules already include their learning rate in dw: w <- w - 1 * (-dw).
         self.local_optimizer = torch.optim.SGD(local_params, lr=1.0) if local_params else None
-        self.loss_kind = "cross_entropy" if backprop_params else self.local_steps[0][1].objective
+        unsupervised_params = [p for step, _ in self.unsupervised_steps for p in step.module.parameters()]
+        # Plain SGD with lr = 1 and no momentum keeps no state, so checkpoints need not store it.
+        self.unsupervised_optimizer = (
+            torch.optim.SGD(unsupervised_params, lr=1.0) if unsupervised_params else None
+        )
+        for parameter in unsupervised_params:
+            # Frozen for autograd: the supervised loss must never reach a layer its rule owns (and
+            # the backward pass then stops at the readout).
+            parameter.requires_grad_(False)
+        self.loss_kind = model.loss_name if backprop_params else self.local_steps[0][1].objective
+        if self.unsupervised_steps and config.unsupervised_pool == "all" and n_per_class is not None:
+            self.x_pool = task.x_train.to(device)
+        else:
+            self.x_pool = self.x_train
 
-    def _state(self, step: int, history: History, elapsed: float) -> dict:
+    def _state(self, step: int, history: History, elapsed: float, unsupervised: tuple[int, float]) -> dict:
         return {
             "step": step,
+            "unsupervised_step": unsupervised[0],
+            "unsupervised_seconds": unsupervised[1],
             "model": self.model.state_dict(),
             "backprop_optimizer": self.backprop_optimizer.state_dict() if self.backprop_optimizer else None,
             "local_optimizer": self.local_optimizer.state_dict() if self.local_optimizer else None,
@@ -149,13 +181,70 @@ class Trainer:
             "elapsed": elapsed,
         }
 
-    def _restore(self, state: dict) -> tuple[int, History, float]:
+    def _restore(self, state: dict) -> tuple[int, History, float, tuple[int, float]]:
         self.model.load_state_dict(state["model"])
         if self.backprop_optimizer:
             self.backprop_optimizer.load_state_dict(state["backprop_optimizer"])
         if self.local_optimizer:
             self.local_optimizer.load_state_dict(state["local_optimizer"])
-        return state["step"], History(**state["history"]), state["elapsed"]
+        unsupervised = (state.get("unsupervised_step", 0), state.get("unsupervised_seconds", 0.0))
+        return state["step"], History(**state["history"]), state["elapsed"], unsupervised
+
+    @torch.no_grad()
+    def _input_of(self, module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The input ``module`` receives when the model runs on ``x``; the forward pass stops there."""
+        captured: list[torch.Tensor] = []
+
+        def stop(_module: torch.nn.Module, inputs: tuple) -> None:
+            captured.append(inputs[0].detach())
+            raise _StopForward
+
+        handle = module.register_forward_pre_hook(stop)
+        try:
+            self.model(x)
+        except _StopForward:
+            pass
+        finally:
+            handle.remove()
+        if not captured:
+            raise RuntimeError(f"the forward pass never reached the layer {type(module).__name__}")
+        return captured[0]
+
+    def unsupervised_total(self) -> int:
+        """Steps of the unsupervised phase: layers x epochs x batches of the unlabelled pool."""
+        per_epoch = steps_per_epoch(len(self.x_pool), self.config.batch_size)
+        return len(self.unsupervised_steps) * self.config.unsupervised_epochs * per_epoch
+
+    def _unsupervised_phase(
+        self, done: int, spent: float, checkpoint_path: str | Path | None, progress: ProgressCallback | None
+    ) -> tuple[int, float]:
+        """Train the unsupervised layers (no labels), one after another; returns (steps, seconds)."""
+        n, batch, epochs = len(self.x_pool), self.config.batch_size, self.config.unsupervised_epochs
+        per_epoch = steps_per_epoch(n, batch)
+        per_layer = per_epoch * epochs
+        total = self.unsupervised_total()
+        started = time.perf_counter() - spent
+        self.model.train()
+        order, order_key = None, None
+        while done < total:
+            layer, within_layer = divmod(done, per_layer)
+            epoch, within = divmod(within_layer, per_epoch)
+            if order_key != (layer, epoch):
+                # A stream of its own per layer, so the supervised phase's data order is unchanged.
+                order = epoch_order(self.seed + 7919 * (layer + 1), epoch, n).to(self.device)
+                order_key = (layer, epoch)
+            step, rule = self.unsupervised_steps[layer]
+            pre = self._input_of(step.module, self.x_pool[order[within * batch : (within + 1) * batch]])
+            self.unsupervised_optimizer.zero_grad(set_to_none=True)
+            rule.write_grads(step.module, pre, None, progress=epoch / epochs)
+            self.unsupervised_optimizer.step()
+            done += 1
+            if progress:
+                progress(done, total)
+            if checkpoint_path is not None and (done % per_epoch == 0):
+                spent = time.perf_counter() - started
+                save_torch(checkpoint_path, self._state(0, History(), spent, (done, spent)))
+        return done, time.perf_counter() - started
 
     def _capture_inputs(self) -> list[torch.utils.hooks.RemovableHandle]:
         """Forward hooks that keep the latest input of every layer a local rule trains."""
@@ -166,7 +255,7 @@ class Trainer:
         self._captured: dict[int, torch.Tensor] = {}
         return [step.module.register_forward_hook(capture_input) for step, _ in self.local_steps]
 
-    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor, progress: float = 0.0) -> float:
         """One step (the input hooks of :meth:`_capture_inputs` must be in place); returns the
         batch's summed training objective."""
         for optimizer in (self.backprop_optimizer, self.local_optimizer):
@@ -176,11 +265,13 @@ class Trainer:
             logits = self.model(x)
         objective = 0.0
         if self.backprop_optimizer:
-            loss = F.cross_entropy(logits, y)
+            loss = self.model.loss(logits, y)
             loss.backward()
             objective = float(loss.detach()) * len(y)
         for step, rule in self.local_steps:
-            rule_objective = rule.write_grads(step.module, self._captured[id(step.module)], y)
+            rule_objective = rule.write_grads(
+                step.module, self._captured[id(step.module)], y, progress=progress
+            )
             if not self.backprop_optimizer:
                 objective = rule_objective
         for optimizer in (self.backprop_optimizer, self.local_optimizer):
@@ -211,10 +302,15 @@ class Trainer:
         per_epoch = steps_per_epoch(n, batch)
         total = per_epoch * epochs
         evaluate_at = set(checkpoint_steps(n, batch, epochs, self.config.n_checkpoints))
-        step, history, elapsed = 0, History(), 0.0
+        step, history, elapsed, unsupervised = 0, History(), 0.0, (0, 0.0)
         if checkpoint_path is not None and Path(checkpoint_path).is_file():
-            step, history, elapsed = self._restore(torch.load(checkpoint_path, weights_only=False))
+            step, history, elapsed, unsupervised = self._restore(
+                torch.load(checkpoint_path, weights_only=False)
+            )
             log.info("resuming from step %d of %d (%s)", step, total, checkpoint_path)
+        if unsupervised[0] < self.unsupervised_total():
+            unsupervised = self._unsupervised_phase(*unsupervised, checkpoint_path, progress)
+            elapsed = unsupervised[1]
         hooks = self._capture_inputs()
         try:
             self.model.train()
@@ -229,7 +325,7 @@ class Trainer:
                 if self.backprop_optimizer:
                     for group in self.backprop_optimizer.param_groups:
                         group["lr"] = scheduled_lr(self.config, step, total)
-                objective_sum += self._train_step(self.x_train[index], self.y_train[index])
+                objective_sum += self._train_step(self.x_train[index], self.y_train[index], epoch / epochs)
                 objective_count += len(index)
                 step += 1
                 if progress:
@@ -239,7 +335,8 @@ class Trainer:
                     history.wall_time.append(time.perf_counter() - started)
                     objective_sum, objective_count = 0.0, 0
                     if checkpoint_path is not None:
-                        save_torch(checkpoint_path, self._state(step, history, history.wall_time[-1]))
+                        state = self._state(step, history, history.wall_time[-1], unsupervised)
+                        save_torch(checkpoint_path, state)
         finally:
             for hook in hooks:
                 hook.remove()
@@ -253,4 +350,5 @@ class Trainer:
             confusion=confusion,
             final_test_accuracy=float(confusion.diagonal().sum() / confusion.sum()),
             n_train=n,
+            unsupervised_seconds=unsupervised[1],
         )

@@ -1,0 +1,107 @@
+"""Time of one unsupervised (Hebbian) epoch per Hebbian model, against one backprop epoch of its twin.
+
+For each Hebbian pair, on the same images, batch size and device, in one run:
+
+- the bio model's unsupervised phase (every Hebbian layer, one after another, one epoch each),
+  exactly as the trainer runs it (forward up to the layer, the rule's batched change);
+- one backprop epoch of the twin (forward, loss, backward, Adam step) on the same images.
+
+Prints seconds, images per second and the ratio Hebbian / backprop. Uses Fashion-MNIST when it is
+installed (60k training images) and random images of the same shape otherwise (timing only).
+
+    python benchmarks/hebbian_epoch.py [--images 60000] [--batch-size 100] [--device auto]
+        [--pairs hebbian_krotov_backprop softhebb_mlp_backprop softhebb_cnn_backprop]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from neurosim.config import TrainingConfig
+from neurosim.device import device_description, resolve_device, seeded
+from neurosim.errors import UserError
+from neurosim.models import MODELS
+from neurosim.pairs import PAIRS
+from neurosim.tasks import TASKS, Task
+from neurosim.training import Trainer
+
+
+def fashion_or_random(n_images: int) -> tuple[Task, str]:
+    """Fashion-MNIST's first ``n_images`` training images, or random ones of that shape."""
+    try:
+        task = TASKS.get("fashion_mnist")()
+        source = "Fashion-MNIST"
+    except UserError:
+        task = TASKS.get("digits")()  # only for the Task plumbing; images replaced below
+        task.x_train = torch.rand(n_images, 1, 28, 28)
+        task.y_train = torch.randint(0, 10, (n_images,))
+        task.input_shape = (1, 28, 28)
+        source = "random 28x28 images (Fashion-MNIST not installed)"
+    task.x_train, task.y_train = task.x_train[:n_images], task.y_train[:n_images]
+    return task, source
+
+
+def _synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def hebbian_epoch_seconds(name: str, task: Task, batch_size: int, device: torch.device) -> float:
+    """Seconds for the unsupervised phase of model ``name``: one epoch for each Hebbian layer."""
+    with seeded(0):
+        model = MODELS.get(name)(task.input_shape, task.n_classes).to(device)
+    trainer = Trainer(model, task, TrainingConfig(batch_size=batch_size, unsupervised_epochs=1), 0, device)
+    warm_up = trainer.x_pool[:batch_size]
+    for step, rule in trainer.unsupervised_steps:  # first calls allocate; keep them out of the timing
+        rule.write_grads(step.module, trainer._input_of(step.module, warm_up), None)
+    _synchronise(device)
+    start = time.perf_counter()
+    trainer._unsupervised_phase(0, 0.0, None, None)
+    _synchronise(device)
+    return time.perf_counter() - start
+
+
+def backprop_epoch_seconds(name: str, task: Task, batch_size: int, device: torch.device) -> float:
+    """Seconds for one backprop epoch of model ``name`` over the task's training images."""
+    with seeded(0):
+        model = MODELS.get(name)(task.input_shape, task.n_classes).to(device)
+    trainer = Trainer(model, task, TrainingConfig(batch_size=batch_size), 0, device)
+    trainer._capture_inputs()
+    trainer._train_step(trainer.x_train[:batch_size], trainer.y_train[:batch_size])
+    _synchronise(device)
+    start = time.perf_counter()
+    for i in range(0, len(trainer.y_train), batch_size):
+        trainer._train_step(trainer.x_train[i : i + batch_size], trainer.y_train[i : i + batch_size])
+    _synchronise(device)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=60000)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--pairs", nargs="+", default=PAIRS.list("*heb*"))
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    task, source = fashion_or_random(args.images)
+    print(
+        f"device: {device_description(device)}; images: {len(task.y_train)} of {source}; "
+        f"batch {args.batch_size}; threads {torch.get_num_threads()}"
+    )
+    print(f"{'pair':28s} {'hebbian epoch s':>16s} {'img/s':>9s} {'backprop epoch s':>17s} {'ratio':>7s}")
+    for pair_name in args.pairs:
+        pair = PAIRS.get(pair_name)
+        hebbian = hebbian_epoch_seconds(pair.bio, task, args.batch_size, device)
+        backprop = backprop_epoch_seconds(pair.twins[0], task, args.batch_size, device)
+        print(
+            f"{pair_name:28s} {hebbian:16.2f} {len(task.y_train) / hebbian:9.0f} {backprop:17.2f} "
+            f"{hebbian / backprop:7.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

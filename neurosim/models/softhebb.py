@@ -1,0 +1,229 @@
+"""SoftHebb networks (soft winner-take-all Hebbian layers + a linear readout) and their twins.
+
+References: A. Journé, H. Garcia Rodriguez, Q. Guo & T. Moraitis, "Hebbian deep learning without
+feedback", ICLR 2023; T. Moraitis et al., "SoftHebb: Bayesian inference in unsupervised Hebbian
+soft winner-take-all networks", Neuromorph. Comput. Eng. 2:044017 (2022); code and presets:
+NeuromorphicComputing/SoftHebb (``presets.json``). The rule is
+:class:`~neurosim.rules.hebbian.SoftHebbRule`; labels enter only at the linear readout.
+
+``softhebb_mlp`` (preset ``2SoftMlpMNIST``): ``v = x / ||x||`` (so currents are cosines and the
+temperature means the same for every image), ``u = W v`` with 2000 units (no bias), SoftHebb
+without the anti-Hebbian term (t_invert = 12, eta = 0.045); the readout sees
+``K * softmax(5 u)`` (the preset's ``softmax_5`` activation, scaled by the number of units ``K``
+so that features are O(1) for the optimiser) and is a linear layer by cross-entropy.
+
+``softhebb_cnn`` (the first two blocks of the paper's CIFAR-10 network, which fit 28x28 inputs:
+28 -> 14 -> 7)::
+
+    BN -> conv c1 5x5 (pad 2) -> Triangle^0.7 -> max-pool 4/2/1
+    -> BN -> conv c2 3x3 (pad 1) -> Triangle^1.4 -> max-pool 4/2/1 -> dropout 0.5 -> linear
+
+BN is batch normalisation without learnt parameters; ``Triangle^q(u) = relu(u - mean_c u)^q``
+(mean over channels at each position). Block 1: c1 = 96, t_invert = 1, eta = 0.08; block 2:
+c2 = 384, t_invert = 0.65, eta = 0.005; both with the anti-Hebbian term and the norm-dependent rate
+(q = 0.5). The blocks learn one after the other ("successive" training in the released code),
+each for ``unsupervised_epochs`` (the paper: one epoch). Hebbian weights start ``N(0, s^2)`` with
+``s = 2 / sqrt(fan_in)`` (norm about 2: the released code's initial range is not documented; the
+norm-dependent rate pulls every unit to norm 1 whatever the start).
+
+Twins (``*_backprop``): the same layers trained end to end by backprop from PyTorch's default
+initialisation, with ReLU in place of Triangle (a fractional power has an unbounded derivative at
+0), as in the SoftHebb repository's own backprop baselines.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neurosim.errors import UserError
+from neurosim.models.base import NeurosimModel, PlanStep, flat_size
+from neurosim.models.krotov import unit_length
+from neurosim.models.registry import MODELS
+
+
+def triangle(u: torch.Tensor, power: float) -> torch.Tensor:
+    """``relu(u - mean over channels)^power`` (channels on dim 1); the mean is not differentiated."""
+    return F.relu(u - u.detach().mean(dim=1, keepdim=True)).pow(power)
+
+
+def _hebbian_init(layer: nn.Module) -> None:
+    fan_in = layer.weight[0].numel()
+    nn.init.normal_(layer.weight, 0.0, 2.0 / math.sqrt(fan_in))
+
+
+class SoftHebbMLP(NeurosimModel):
+    """Unit-length input -> soft winner-take-all layer -> ``K softmax(t u)`` -> linear readout."""
+
+    def __init__(
+        self, n_inputs: int, n_classes: int, n_hidden: int, feature_t_invert: float, rule: dict | None
+    ) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(n_inputs, n_hidden, bias=False)
+        self.readout = nn.Linear(n_hidden, n_classes)
+        self.feature_t_invert, self.rule = feature_t_invert, rule
+        if rule is not None:
+            _hebbian_init(self.hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u = self.hidden(unit_length(x))
+        return self.readout(u.shape[1] * torch.softmax(self.feature_t_invert * u, dim=1))
+
+    def learning_plan(self) -> tuple[PlanStep, ...]:
+        if self.rule is None:
+            return (PlanStep("all", nn.ModuleList([self.hidden, self.readout]), "backprop"),)
+        return (
+            PlanStep("hidden", self.hidden, "softhebb", self.rule, phase="unsupervised"),
+            PlanStep("readout", self.readout, "backprop"),
+        )
+
+    def probe_points(self) -> dict[str, nn.Module]:
+        return {"hidden": self.hidden, "output": self.readout}
+
+    def first_layer_weights(self) -> torch.Tensor:
+        return self.hidden.weight.detach()
+
+
+class SoftHebbCNN(NeurosimModel):
+    """Two SoftHebb convolution blocks and a linear readout (see the module docstring)."""
+
+    def __init__(
+        self,
+        input_shape: tuple[int, ...],
+        n_classes: int,
+        channels: tuple[int, int],
+        triangle_powers: tuple[float, float],
+        dropout: float,
+        rules: tuple[dict, dict] | None,
+    ) -> None:
+        super().__init__()
+        in_channels, height, width = input_shape
+        self.norm1 = nn.BatchNorm2d(in_channels, affine=False)
+        self.conv1 = nn.Conv2d(in_channels, channels[0], 5, padding=2, bias=False)
+        self.norm2 = nn.BatchNorm2d(channels[0], affine=False)
+        self.conv2 = nn.Conv2d(channels[0], channels[1], 3, padding=1, bias=False)
+        self.pool = nn.MaxPool2d(4, 2, 1)
+        self.dropout = nn.Dropout(dropout)
+        size = [height, width]
+        for _ in range(2):
+            size = [(s + 2 - 4) // 2 + 1 for s in size]
+        self.readout = nn.Linear(channels[1] * size[0] * size[1], n_classes)
+        self.triangle_powers, self.rules = triangle_powers, rules
+        if rules is not None:
+            _hebbian_init(self.conv1)
+            _hebbian_init(self.conv2)
+
+    def _activation(self, u: torch.Tensor, block: int) -> torch.Tensor:
+        return triangle(u, self.triangle_powers[block]) if self.rules is not None else F.relu(u)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.pool(self._activation(self.conv1(self.norm1(x)), 0))
+        h = self.pool(self._activation(self.conv2(self.norm2(h)), 1))
+        return self.readout(self.dropout(h.flatten(1)))
+
+    def learning_plan(self) -> tuple[PlanStep, ...]:
+        if self.rules is None:
+            return (PlanStep("all", nn.ModuleList([self.conv1, self.conv2, self.readout]), "backprop"),)
+        return (
+            PlanStep("conv1", self.conv1, "softhebb", self.rules[0], phase="unsupervised"),
+            PlanStep("conv2", self.conv2, "softhebb", self.rules[1], phase="unsupervised"),
+            PlanStep("readout", self.readout, "backprop"),
+        )
+
+    def probe_points(self) -> dict[str, nn.Module]:
+        return {"conv1": self.conv1, "conv2": self.conv2, "output": self.readout}
+
+    def first_layer_weights(self) -> torch.Tensor:
+        return self.conv1.weight.detach().flatten(1)
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if value <= 0:
+            raise UserError(f"{name} must be > 0, got {value}")
+
+
+@MODELS.register("softhebb_mlp")
+def softhebb_mlp(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    n_hidden: int = 2000,
+    t_invert: float = 12.0,
+    eta: float = 0.045,
+    anti_hebbian: bool = False,
+    feature_t_invert: float = 5.0,
+) -> SoftHebbMLP:
+    """One SoftHebb layer (preset 2SoftMlpMNIST) and a linear readout by backprop."""
+    _check_positive(n_hidden=n_hidden, t_invert=t_invert, eta=eta)
+    rule = {"eta": float(eta), "t_invert": float(t_invert), "anti_hebbian": bool(anti_hebbian)}
+    return SoftHebbMLP(flat_size(input_shape), n_classes, int(n_hidden), float(feature_t_invert), rule)
+
+
+@MODELS.register("softhebb_mlp_backprop")
+def softhebb_mlp_backprop(
+    input_shape: tuple[int, ...], n_classes: int, n_hidden: int = 2000, feature_t_invert: float = 5.0
+) -> SoftHebbMLP:
+    """The softhebb_mlp architecture trained end to end by backprop."""
+    _check_positive(n_hidden=n_hidden)
+    return SoftHebbMLP(flat_size(input_shape), n_classes, int(n_hidden), float(feature_t_invert), None)
+
+
+def _image_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(input_shape) != 3 or min(input_shape[1:]) < 4:
+        raise UserError(f"softhebb_cnn needs image inputs [C, H, W] with H, W >= 4, got {input_shape}")
+    return tuple(int(s) for s in input_shape)
+
+
+@MODELS.register("softhebb_cnn")
+def softhebb_cnn(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    channels: list[int] | tuple[int, ...] = (96, 384),
+    t_invert: list[float] | tuple[float, ...] = (1.0, 0.65),
+    eta: list[float] | tuple[float, ...] = (0.08, 0.005),
+    triangle_powers: list[float] | tuple[float, ...] = (0.7, 1.4),
+    dropout: float = 0.5,
+) -> SoftHebbCNN:
+    """Two SoftHebb convolution blocks (the paper's first two) and a linear readout by backprop."""
+    for name, values in (
+        ("channels", channels),
+        ("t_invert", t_invert),
+        ("eta", eta),
+        ("triangle_powers", triangle_powers),
+    ):
+        if len(values) != 2:
+            raise UserError(f"softhebb_cnn {name} must list two values (one per block), got {values!r}")
+    rules = tuple(
+        {"eta": float(eta[i]), "t_invert": float(t_invert[i]), "anti_hebbian": True} for i in range(2)
+    )
+    return SoftHebbCNN(
+        _image_shape(input_shape),
+        n_classes,
+        (int(channels[0]), int(channels[1])),
+        (float(triangle_powers[0]), float(triangle_powers[1])),
+        float(dropout),
+        rules,
+    )
+
+
+@MODELS.register("softhebb_cnn_backprop")
+def softhebb_cnn_backprop(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    channels: list[int] | tuple[int, ...] = (96, 384),
+    dropout: float = 0.5,
+) -> SoftHebbCNN:
+    """The softhebb_cnn layers with ReLU, trained end to end by backprop."""
+    if len(channels) != 2:
+        raise UserError(f"softhebb_cnn_backprop channels must list two values, got {channels!r}")
+    return SoftHebbCNN(
+        _image_shape(input_shape),
+        n_classes,
+        (int(channels[0]), int(channels[1])),
+        (1.0, 1.0),
+        float(dropout),
+        None,
+    )

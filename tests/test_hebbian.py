@@ -1,0 +1,206 @@
+"""Hebbian rules (golden changes, Oja's principal component, one rule for dense and conv layers)
+and the trainer's unsupervised phase (no labels, the unlabelled pool, frozen after, exact resume)."""
+
+import math
+import typing
+
+import pytest
+import torch
+from torch import nn
+
+from neurosim.config import TrainingConfig
+from neurosim.models import MODELS
+from neurosim.rules import RULES
+from neurosim.rules.hebbian import (
+    krotov_delta,
+    oja_delta,
+    rows_and_weights,
+    softhebb_delta,
+    softhebb_learning_rates,
+)
+from neurosim.tasks import TASKS
+from neurosim.training import Trainer
+
+CPU = torch.device("cpu")
+
+
+def test_golden_oja_change():
+    weight = torch.tensor([[1.0, 0.0]])
+    x = torch.tensor([[1.0, 2.0]])
+    # y = 1; dW = eta (y x - y^2 w) = 0.1 ([1, 2] - [1, 0])
+    assert torch.allclose(oja_delta(weight, x, eta=0.1), torch.tensor([[0.0, 0.2]]))
+
+
+@pytest.mark.parametrize(
+    ("p", "expected_row1"),
+    [
+        # p = 2: currents [1, 0.5, 0]; winner 0 (g = 1), rank 2 is unit 1 (g = -0.5):
+        # row 1 = -0.5 [1, 0] + 0.5 * 0.5 [0.5, 0.5] = [-0.375, 0.125]; row 0 = [1, 0] - 1 [1, 0] = 0
+        (2.0, [-1.0, 1.0 / 3.0]),
+        # p = 3: currents use sign(W)|W|^2: [1, 0.25, 0]; row 1 = [-0.5 + 0.0625, 0.0625]
+        (3.0, [-1.0, 1.0 / 7.0]),
+    ],
+)
+def test_golden_krotov_hopfield_change(p, expected_row1):
+    weight = torch.tensor([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
+    x = torch.tensor([[1.0, 0.0]])
+    change = krotov_delta(weight, x, p=p, k=2, delta=0.5)
+    expected = torch.tensor([[0.0, 0.0], expected_row1, [0.0, 0.0]])
+    assert torch.allclose(change, expected, atol=1e-6)
+
+
+def test_krotov_rank_is_checked():
+    with pytest.raises(ValueError, match="rank k"):
+        krotov_delta(torch.ones(3, 2), torch.ones(1, 2), p=3.0, k=4, delta=0.4)
+
+
+@pytest.mark.parametrize(("anti_hebbian", "sign"), [(False, 1.0), (True, -1.0)])
+def test_golden_softhebb_change(anti_hebbian, sign):
+    weight = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    x = torch.tensor([[1.0, 0.0]])
+    # u = [2, 0]; softmax(ln(3)/2 * u) = [3/4, 1/4]. Row 0: 0.75 [1, 0] - 0.75 * 2 [2, 0] = [-2.25, 0].
+    # Row 1: +-0.25 [1, 0] (u_1 = 0, so no decay). Normalised by 2.25.
+    change = softhebb_delta(weight, x, t_invert=math.log(3.0) / 2.0, anti_hebbian=anti_hebbian)
+    expected = torch.tensor([[-1.0, 0.0], [sign / 9.0, 0.0]])
+    assert torch.allclose(change, expected, atol=1e-6)
+
+
+def test_softhebb_rate_vanishes_on_the_unit_sphere():
+    rates = softhebb_learning_rates(torch.tensor([[2.0, 0.0], [0.0, 1.0], [0.0, 0.75]]), eta=0.1, power=0.5)
+    assert torch.allclose(rates.squeeze(1), torch.tensor([0.1, 0.1 * 1e-5, 0.05]), atol=1e-7)
+
+
+def test_oja_converges_to_the_first_principal_component():
+    generator = torch.Generator().manual_seed(0)
+    covariance = torch.tensor([[3.0, 1.0], [1.0, 1.0]])
+    samples = torch.randn(20000, 2, generator=generator) @ torch.linalg.cholesky(covariance).T
+    weight = torch.tensor([[0.3, -0.8]])
+    for batch in samples.split(10):
+        weight = weight + oja_delta(weight, batch, eta=0.01)
+    eigenvalues, eigenvectors = torch.linalg.eigh(covariance)
+    first = eigenvectors[:, eigenvalues.argmax()]
+    assert abs(float(weight[0] @ first)) > 0.995
+    assert float(weight.norm()) == pytest.approx(1.0, abs=0.03)
+
+
+def test_a_whole_image_kernel_is_a_dense_unit():
+    """One rule serves both layer kinds: a kernel that covers the image is a dense layer."""
+    torch.manual_seed(0)
+    dense = nn.Linear(9, 4, bias=False)
+    conv = nn.Conv2d(1, 4, 3, bias=False)
+    conv.weight.data = dense.weight.data.reshape(4, 1, 3, 3).clone()
+    images = torch.rand(6, 1, 3, 3)
+    for rule in (RULES.get("oja")(eta=0.1), RULES.get("krotov_hopfield")(k=2), RULES.get("softhebb")()):
+        dense.weight.grad = conv.weight.grad = None
+        rule.write_grads(dense, images.flatten(1), None)
+        rule.write_grads(conv, images, None)
+        assert torch.allclose(conv.weight.grad.flatten(1), dense.weight.grad, atol=1e-6), rule.name
+
+
+def test_convolution_patches_follow_the_layer_geometry():
+    conv = nn.Conv2d(2, 3, 3, padding=1, stride=2, bias=False)
+    images = torch.rand(4, 2, 5, 5)
+    x, weight = rows_and_weights(conv, images)
+    assert x.shape == (4 * 3 * 3, 2 * 9) and weight.shape == (3, 18)
+    # The currents of the patches are the convolution's outputs, position by position.
+    outputs = conv(images).permute(0, 2, 3, 1).reshape(-1, 3)
+    assert torch.allclose(x @ weight.T, outputs, atol=1e-5)
+
+
+class SpyRule:
+    """Records what an unsupervised rule is shown; changes nothing."""
+
+    name = "spy"
+    objective = "none"
+    seen: typing.ClassVar[list] = []
+
+    def __init__(self, **options):
+        pass
+
+    def write_grads(self, module, pre, target, progress=0.0):
+        SpyRule.seen.append((len(pre), target, progress))
+        return 0.0
+
+
+@pytest.fixture
+def spy_rule(monkeypatch):
+    SpyRule.seen = []
+    monkeypatch.setitem(RULES._entries, "krotov_hopfield", SpyRule)
+    return SpyRule
+
+
+def _krotov(task, **options):
+    torch.manual_seed(0)
+    return MODELS.get("hebbian_krotov")(task.input_shape, task.n_classes, n_hidden=20, k=2, **options)
+
+
+def test_unsupervised_phase_sees_no_labels_and_the_whole_pool(spy_rule):
+    task = TASKS.get("digits")()
+    config = TrainingConfig(epochs=1, batch_size=100, unsupervised_epochs=2, unsupervised_pool="all")
+    Trainer(_krotov(task), task, config, 0, CPU, n_per_class=5).fit()
+    pool = len(task.y_train)
+    assert sum(n for n, _, _ in spy_rule.seen) == 2 * pool  # every training image, twice
+    assert all(target is None for _, target, _ in spy_rule.seen)
+    assert sorted({progress for _, _, progress in spy_rule.seen}) == [0.0, 0.5]
+
+
+def test_unsupervised_pool_can_be_the_labelled_subset(spy_rule):
+    task = TASKS.get("digits")()
+    config = TrainingConfig(epochs=1, batch_size=100, unsupervised_pool="labelled")
+    Trainer(_krotov(task), task, config, 0, CPU, n_per_class=5).fit()
+    assert sum(n for n, _, _ in spy_rule.seen) == 5 * task.n_classes
+
+
+def test_supervised_phase_never_changes_the_hebbian_layer():
+    task = TASKS.get("digits")()
+    weights = []
+    for epochs in (1, 3):
+        model = _krotov(task)
+        config = TrainingConfig(epochs=epochs, batch_size=64, unsupervised_epochs=2)
+        Trainer(model, task, config, 0, CPU).fit()
+        weights.append(model.hidden.weight.detach().clone())
+    assert torch.equal(weights[0], weights[1])
+    assert not torch.equal(weights[0], _krotov(task).hidden.weight), "the rule must have changed it"
+
+
+def test_resume_inside_the_unsupervised_phase_is_exact(tmp_path):
+    task = TASKS.get("digits")()
+    config = TrainingConfig(epochs=1, batch_size=64, unsupervised_epochs=3, n_checkpoints=3)
+    reference = _krotov(task)
+    expected = Trainer(reference, task, config, 0, CPU).fit()
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_two_epochs(step, total):
+        if step == 2 * math.ceil(len(task.y_train) / 64) + 3:
+            raise Interrupt
+
+    checkpoint = tmp_path / "fit.ckpt.pt"
+    with pytest.raises(Interrupt):
+        Trainer(_krotov(task), task, config, 0, CPU).fit(checkpoint, progress=stop_after_two_epochs)
+    resumed_model = _krotov(task)
+    resumed = Trainer(resumed_model, task, config, 0, CPU).fit(checkpoint)
+    assert torch.equal(resumed_model.hidden.weight, reference.hidden.weight)
+    assert torch.equal(resumed_model.top.weight, reference.top.weight)
+    assert resumed.history.test_accuracy == expected.history.test_accuracy
+
+
+def test_krotov_power_loss_golden():
+    model = _krotov(TASKS.get("digits")())
+    c = torch.tensor([[0.5, -0.5], [0.0, 0.0]])
+    target = torch.tensor([0, 1])
+    # sample 0: |0.5 - 1|^6 + |-0.5 + 1|^6 = 2 / 64; sample 1: 1 + 1 = 2; mean = (1/32 + 2) / 2
+    assert float(model.loss(c, target)) == pytest.approx((1 / 32 + 2) / 2)
+
+
+def test_krotov_hopfield_on_digits_reaches_its_accuracy_band():
+    """Hidden units learnt without labels, then the power-loss top layer: >= 0.93 on digits."""
+    task = TASKS.get("digits")()
+    torch.manual_seed(0)
+    model = MODELS.get("hebbian_krotov")(task.input_shape, task.n_classes, n_hidden=100, k=2)
+    config = TrainingConfig(epochs=20, batch_size=32, lr=0.003, unsupervised_epochs=100)
+    result = Trainer(model, task, config, 0, CPU).fit()
+    norms = model.hidden.weight.abs().pow(3).sum(1).pow(1 / 3)
+    assert float(norms.median()) == pytest.approx(1.0, abs=0.01), "winning units settle on the unit p-sphere"
+    assert result.final_test_accuracy >= 0.93

@@ -16,6 +16,7 @@ installed (60k training images) and random images of the same shape otherwise (t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import torch
@@ -33,15 +34,14 @@ def fashion_or_random(n_images: int) -> tuple[Task, str]:
     """Fashion-MNIST's first ``n_images`` training images, or random ones of that shape."""
     try:
         task = TASKS.get("fashion_mnist")()
-        source = "Fashion-MNIST"
+        x, y, source = task.x_train[:n_images], task.y_train[:n_images], "Fashion-MNIST"
     except UserError:
-        task = TASKS.get("digits")()  # only for the Task plumbing; images replaced below
-        task.x_train = torch.rand(n_images, 1, 28, 28)
-        task.y_train = torch.randint(0, 10, (n_images,))
-        task.input_shape = (1, 28, 28)
+        task = TASKS.get("digits")()  # only for the Task plumbing; the images are replaced
+        generator = torch.Generator().manual_seed(0)
+        x = torch.rand(n_images, 1, 28, 28, generator=generator)
+        y = torch.randint(0, 10, (n_images,), generator=generator)
         source = "random 28x28 images (Fashion-MNIST not installed)"
-    task.x_train, task.y_train = task.x_train[:n_images], task.y_train[:n_images]
-    return task, source
+    return dataclasses.replace(task, x_train=x, y_train=y, x_test=x[:100], y_test=y[:100]), source
 
 
 def _synchronise(device: torch.device) -> None:

@@ -27,7 +27,10 @@ def test_overrides_are_typed():
         ("training.epochs=three", "training.epochs' must be int"),
         ("training.optimizer=adamw", "unknown optimizer 'adamw'; valid choices: adam, sgd"),
         ("device=tpu", "unknown device 'tpu'"),
-        ("pairs=['nope']", "unknown pair 'nope'; valid choices: hebbian_krotov_backprop, perceptron_averaged_linear"),
+        (
+            "pairs=['nope']",
+            "unknown pair 'nope'; valid choices: hebbian_krotov_backprop, perceptron_averaged_linear",
+        ),
         ("task.name=cifar", "unknown task 'cifar'"),
         (
             "models.mlp.hidden_sizes=[8]",

@@ -97,8 +97,9 @@ def test_a_whole_image_kernel_is_a_dense_unit():
         assert torch.allclose(conv.weight.grad.flatten(1), dense.weight.grad, atol=1e-6), rule.name
 
 
-def test_convolution_patches_follow_the_layer_geometry():
-    conv = nn.Conv2d(2, 3, 3, padding=1, stride=2, bias=False)
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
+def test_convolution_patches_follow_the_layer_geometry(padding_mode):
+    conv = nn.Conv2d(2, 3, 3, padding=1, stride=2, bias=False, padding_mode=padding_mode)
     images = torch.rand(4, 2, 5, 5)
     x, weight = rows_and_weights(conv, images)
     assert x.shape == (4 * 3 * 3, 2 * 9) and weight.shape == (3, 18)

@@ -15,8 +15,8 @@ so that features are O(1) for the optimiser) and is a linear layer by cross-entr
 ``softhebb_cnn`` (the first two blocks of the paper's CIFAR-10 network, which fit 28x28 inputs:
 28 -> 14 -> 7)::
 
-    BN -> conv c1 5x5 (pad 2) -> Triangle^0.7 -> max-pool 4/2/1
-    -> BN -> conv c2 3x3 (pad 1) -> Triangle^1.4 -> max-pool 4/2/1 -> dropout 0.5 -> linear
+    BN -> conv c1 5x5 (reflect pad 2) -> Triangle^0.7 -> max-pool 4/2/1
+    -> BN -> conv c2 3x3 (reflect pad 1) -> Triangle^1.4 -> max-pool 4/2/1 -> dropout 0.5 -> linear
 
 BN is batch normalisation without learnt parameters; ``Triangle^q(u) = relu(u - mean_c u)^q``
 (mean over channels at each position). Block 1: c1 = 96, t_invert = 1, eta = 0.08; block 2:
@@ -102,9 +102,10 @@ class SoftHebbCNN(NeurosimModel):
         super().__init__()
         in_channels, height, width = input_shape
         self.norm1 = nn.BatchNorm2d(in_channels, affine=False)
-        self.conv1 = nn.Conv2d(in_channels, channels[0], 5, padding=2, bias=False)
+        # Reflect padding, as in the released code's convolution defaults.
+        self.conv1 = nn.Conv2d(in_channels, channels[0], 5, padding=2, bias=False, padding_mode="reflect")
         self.norm2 = nn.BatchNorm2d(channels[0], affine=False)
-        self.conv2 = nn.Conv2d(channels[0], channels[1], 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(channels[0], channels[1], 3, padding=1, bias=False, padding_mode="reflect")
         self.pool = nn.MaxPool2d(4, 2, 1)
         self.dropout = nn.Dropout(dropout)
         size = [height, width]

@@ -65,11 +65,16 @@ def rows_and_weights(module: nn.Module, pre: torch.Tensor) -> tuple[torch.Tensor
     if isinstance(module, nn.Conv2d):
         if module.groups != 1:
             raise ValueError("Hebbian rules support convolutions with groups=1 only")
+        padding = module.padding
+        if module.padding_mode != "zeros":  # pad as the layer does (reflect, replicate, circular)
+            (pad_h, pad_w) = module.padding
+            pre = F.pad(pre, (pad_w, pad_w, pad_h, pad_h), mode=module.padding_mode)
+            padding = 0
         patches = F.unfold(
             pre,
             module.kernel_size,
             dilation=module.dilation,
-            padding=module.padding,
+            padding=padding,
             stride=module.stride,
         )  # [B, D, L]
         return patches.transpose(1, 2).reshape(-1, patches.shape[1]), weight.reshape(weight.shape[0], -1)

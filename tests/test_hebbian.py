@@ -183,7 +183,7 @@ def test_resume_inside_the_unsupervised_phase_is_exact(tmp_path):
     resumed_model = _krotov(task)
     resumed = Trainer(resumed_model, task, config, 0, CPU).fit(checkpoint)
     assert torch.equal(resumed_model.hidden.weight, reference.hidden.weight)
-    assert torch.equal(resumed_model.top.weight, reference.top.weight)
+    assert torch.equal(resumed_model.readout.weight, reference.readout.weight)
     assert resumed.history.test_accuracy == expected.history.test_accuracy
 
 

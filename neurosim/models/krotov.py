@@ -33,20 +33,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurosim.errors import UserError, choices_message
-from neurosim.models.base import NeurosimModel, PlanStep, flat_size
+from neurosim.models.base import flat_size
+from neurosim.models.hebbian_dense import DenseHebbianNetwork, unit_length
 from neurosim.models.registry import MODELS
 
 READOUTS = ("power_tanh", "linear")
 
 
-def unit_length(x: torch.Tensor) -> torch.Tensor:
-    """Flatten and scale every sample to unit Euclidean length (zero inputs stay zero)."""
-    v = x.flatten(1)
-    return v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-
-class KrotovHopfieldNetwork(NeurosimModel):
-    """Unit-length input -> W (2000 units) -> rectified power -> top layer.
+class KrotovHopfieldNetwork(DenseHebbianNetwork):
+    """Unit-length input -> W (2000 units) -> rectified power -> top layer ``S`` (``readout``).
 
     Shapes:
         input ``[B, ...]`` (flattened to ``D``); logits ``[B, C]`` (``c`` in (-1, 1) for
@@ -64,11 +59,8 @@ class KrotovHopfieldNetwork(NeurosimModel):
         loss_power: float,
         hidden_rule: dict | None,
     ) -> None:
-        super().__init__()
-        self.hidden = nn.Linear(n_inputs, n_hidden, bias=False)
-        self.top = nn.Linear(n_hidden, n_classes, bias=False)
-        self.power, self.readout, self.beta, self.loss_power = power, readout, beta, loss_power
-        self.hidden_rule = hidden_rule
+        super().__init__(n_inputs, n_classes, n_hidden, "krotov_hopfield", hidden_rule, readout_bias=False)
+        self.power, self.readout_kind, self.beta, self.loss_power = power, readout, beta, loss_power
         self.loss_name = "power_loss" if readout == "power_tanh" else "cross_entropy"
         if hidden_rule is not None:
             nn.init.normal_(self.hidden.weight, 0.0, 1.0)
@@ -78,28 +70,14 @@ class KrotovHopfieldNetwork(NeurosimModel):
         return F.relu(self.hidden(unit_length(x))).pow(self.power)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        top = self.top(self.features(x))
-        return torch.tanh(self.beta * top) if self.readout == "power_tanh" else top
+        top = self.readout(self.features(x))
+        return torch.tanh(self.beta * top) if self.readout_kind == "power_tanh" else top
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self.readout == "linear":
+        if self.readout_kind == "linear":
             return F.cross_entropy(logits, target)
         t = 2.0 * F.one_hot(target, logits.shape[1]).to(logits.dtype) - 1.0
         return (logits - t).abs().pow(self.loss_power).sum(1).mean()
-
-    def learning_plan(self) -> tuple[PlanStep, ...]:
-        if self.hidden_rule is None:
-            return (PlanStep("all", nn.ModuleList([self.hidden, self.top]), "backprop"),)
-        return (
-            PlanStep("hidden", self.hidden, "krotov_hopfield", self.hidden_rule, phase="unsupervised"),
-            PlanStep("top", self.top, "backprop"),
-        )
-
-    def probe_points(self) -> dict[str, nn.Module]:
-        return {"hidden": self.hidden, "output": self.top}
-
-    def first_layer_weights(self) -> torch.Tensor:
-        return self.hidden.weight.detach()
 
 
 def _network(

@@ -41,7 +41,7 @@ from torch import nn
 
 from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
-from neurosim.models.krotov import unit_length
+from neurosim.models.hebbian_dense import DenseHebbianNetwork, unit_length
 from neurosim.models.registry import MODELS
 
 
@@ -55,36 +55,20 @@ def _hebbian_init(layer: nn.Module) -> None:
     nn.init.normal_(layer.weight, 0.0, 2.0 / math.sqrt(fan_in))
 
 
-class SoftHebbMLP(NeurosimModel):
+class SoftHebbMLP(DenseHebbianNetwork):
     """Unit-length input -> soft winner-take-all layer -> ``K softmax(t u)`` -> linear readout."""
 
     def __init__(
         self, n_inputs: int, n_classes: int, n_hidden: int, feature_t_invert: float, rule: dict | None
     ) -> None:
-        super().__init__()
-        self.hidden = nn.Linear(n_inputs, n_hidden, bias=False)
-        self.readout = nn.Linear(n_hidden, n_classes)
-        self.feature_t_invert, self.rule = feature_t_invert, rule
+        super().__init__(n_inputs, n_classes, n_hidden, "softhebb", rule, readout_bias=True)
+        self.feature_t_invert = feature_t_invert
         if rule is not None:
             _hebbian_init(self.hidden)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u = self.hidden(unit_length(x))
         return self.readout(u.shape[1] * torch.softmax(self.feature_t_invert * u, dim=1))
-
-    def learning_plan(self) -> tuple[PlanStep, ...]:
-        if self.rule is None:
-            return (PlanStep("all", nn.ModuleList([self.hidden, self.readout]), "backprop"),)
-        return (
-            PlanStep("hidden", self.hidden, "softhebb", self.rule, phase="unsupervised"),
-            PlanStep("readout", self.readout, "backprop"),
-        )
-
-    def probe_points(self) -> dict[str, nn.Module]:
-        return {"hidden": self.hidden, "output": self.readout}
-
-    def first_layer_weights(self) -> torch.Tensor:
-        return self.hidden.weight.detach()
 
 
 class SoftHebbCNN(NeurosimModel):

@@ -1,0 +1,67 @@
+"""What the dense Hebbian networks share: unit-length inputs, one hidden layer, one readout.
+
+Krotov & Hopfield's network (:mod:`neurosim.models.krotov`) and the SoftHebb MLP
+(:mod:`neurosim.models.softhebb`) both map a unit-length input ``v = x / ||x||_2`` through a
+dense hidden layer without bias (``W: [H, D]``) to a readout. The bio model trains ``W`` with its
+Hebbian rule in the unsupervised phase (no labels) and the readout by backprop; its twin
+(``rule_options is None``) trains both layers end to end by backprop. Subclasses define what the
+readout sees (``forward``) and, if needed, the loss.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from neurosim.models.base import NeurosimModel, PlanStep
+
+
+def unit_length(x: torch.Tensor) -> torch.Tensor:
+    """Flatten and scale every sample to unit Euclidean length (zero inputs stay zero).
+
+    Shapes:
+        x ``[B, ...]``; returns ``[B, D]``.
+    """
+    v = x.flatten(1)
+    return v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+class DenseHebbianNetwork(NeurosimModel):
+    """``hidden`` (``[H, D]``, no bias) learnt by ``rule`` without labels, then ``readout``.
+
+    Args:
+        n_inputs: input size ``D``.
+        n_classes: number of classes ``C``.
+        n_hidden: hidden units ``H``.
+        rule: registry key of the Hebbian rule.
+        rule_options: the rule's options, or ``None`` for the backprop twin.
+        readout_bias: whether the readout has a bias.
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_classes: int,
+        n_hidden: int,
+        rule: str,
+        rule_options: dict | None,
+        readout_bias: bool,
+    ) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(n_inputs, n_hidden, bias=False)
+        self.readout = nn.Linear(n_hidden, n_classes, bias=readout_bias)
+        self.rule, self.rule_options = rule, rule_options
+
+    def learning_plan(self) -> tuple[PlanStep, ...]:
+        if self.rule_options is None:
+            return (PlanStep("all", nn.ModuleList([self.hidden, self.readout]), "backprop"),)
+        return (
+            PlanStep("hidden", self.hidden, self.rule, self.rule_options, phase="unsupervised"),
+            PlanStep("readout", self.readout, "backprop"),
+        )
+
+    def probe_points(self) -> dict[str, nn.Module]:
+        return {"hidden": self.hidden, "output": self.readout}
+
+    def first_layer_weights(self) -> torch.Tensor:
+        return self.hidden.weight.detach()

@@ -95,13 +95,17 @@ class TrainingConfig:
     unsupervised_pool: str = "all"
     """Images the unsupervised phase sees: ``all`` (the whole training split, labels unused: the
     semi-supervised protocol) or ``labelled`` (only the labelled subset ``task.n_per_class``)."""
+    unsupervised_batch_size: int = 0
+    """Images per step of the unsupervised phase; 0 means ``batch_size``. Hebbian rules normalise
+    each step's change by its largest entry, so the number of steps, not only the number of images,
+    sets how far the weights move in an epoch (SoftHebb's released code uses small batches)."""
 
 
 OPTIMIZERS = ("adam", "sgd")
 UNSUPERVISED_POOLS = ("all", "labelled")
 #: Training keys added after fits were first stored: left out of identities (run folder and fit
 #: hashes) while they hold their default, so adding them did not invalidate finished fits.
-LATE_TRAINING_KEYS = {"unsupervised_epochs": 1, "unsupervised_pool": "all"}
+LATE_TRAINING_KEYS = {"unsupervised_epochs": 1, "unsupervised_pool": "all", "unsupervised_batch_size": 0}
 #: Keys that define the shared budget and checkpoint grid; a member may not override them.
 BUDGET_KEYS = ("epochs", "min_samples_seen", "batch_size", "n_checkpoints", "train_eval_limit")
 LR_SCHEDULES = ("constant", "cosine")
@@ -228,6 +232,7 @@ _TRAINING_TYPES: dict[str, type | tuple[type, ...]] = {
     "train_eval_limit": int,
     "unsupervised_epochs": int,
     "unsupervised_pool": str,
+    "unsupervised_batch_size": int,
 }
 
 
@@ -250,6 +255,11 @@ def _training(table: dict, base: TrainingConfig, where: str) -> TrainingConfig:
     for key in ("epochs", "batch_size", "n_checkpoints", "train_eval_limit", "unsupervised_epochs"):
         if getattr(merged, key) < 1:
             raise UserError(f"{where}.{key} must be >= 1, got {getattr(merged, key)}")
+    if merged.unsupervised_batch_size < 0:
+        raise UserError(
+            f"{where}.unsupervised_batch_size must be >= 0 (0: batch_size), "
+            f"got {merged.unsupervised_batch_size}"
+        )
     if merged.min_samples_seen < 0:
         raise UserError(f"{where}.min_samples_seen must be >= 0, got {merged.min_samples_seen}")
     if merged.lr <= 0:

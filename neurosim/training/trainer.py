@@ -210,16 +210,21 @@ class Trainer:
             raise RuntimeError(f"the forward pass never reached the layer {type(module).__name__}")
         return captured[0]
 
+    @property
+    def unsupervised_batch(self) -> int:
+        """Images per step of the unsupervised phase."""
+        return self.config.unsupervised_batch_size or self.config.batch_size
+
     def unsupervised_total(self) -> int:
         """Steps of the unsupervised phase: layers x epochs x batches of the unlabelled pool."""
-        per_epoch = steps_per_epoch(len(self.x_pool), self.config.batch_size)
+        per_epoch = steps_per_epoch(len(self.x_pool), self.unsupervised_batch)
         return len(self.unsupervised_steps) * self.config.unsupervised_epochs * per_epoch
 
     def _unsupervised_phase(
         self, done: int, spent: float, checkpoint_path: str | Path | None, progress: ProgressCallback | None
     ) -> tuple[int, float]:
         """Train the unsupervised layers (no labels), one after another; returns (steps, seconds)."""
-        n, batch, epochs = len(self.x_pool), self.config.batch_size, self.config.unsupervised_epochs
+        n, batch, epochs = len(self.x_pool), self.unsupervised_batch, self.config.unsupervised_epochs
         per_epoch = steps_per_epoch(n, batch)
         per_layer = per_epoch * epochs
         total = self.unsupervised_total()

@@ -46,6 +46,7 @@ def test_overrides_are_typed():
             "unknown unsupervised_pool 'unlabelled'; valid choices: all, labelled",
         ),
         ("training.unsupervised_epochs=0", "unsupervised_epochs must be >= 1"),
+        ("training.unsupervised_batch_size=-1", "unsupervised_batch_size must be >= 0"),
     ],
 )
 def test_broken_config_names_the_key(override, message):
@@ -90,7 +91,8 @@ def test_late_training_keys_at_their_default_leave_identities_unchanged():
     from neurosim.runner import fit_hash
 
     plain = config.resolve(base())
-    explicit = config.resolve(base() | {"training": {"unsupervised_epochs": 1, "unsupervised_pool": "all"}})
+    defaults = {"unsupervised_epochs": 1, "unsupervised_pool": "all", "unsupervised_batch_size": 0}
+    explicit = config.resolve(base() | {"training": defaults})
     changed = config.resolve(base() | {"training": {"unsupervised_epochs": 5}})
     assert plain.hash() == explicit.hash() != changed.hash()
     member = plain.member("mlp")

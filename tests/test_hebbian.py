@@ -20,6 +20,7 @@ from neurosim.rules.hebbian import (
 )
 from neurosim.tasks import TASKS
 from neurosim.training import Trainer
+from neurosim.training.trainer import accuracy
 
 CPU = torch.device("cpu")
 
@@ -145,6 +146,17 @@ def test_unsupervised_phase_sees_no_labels_and_the_whole_pool(spy_rule):
     assert sorted({progress for _, _, progress in spy_rule.seen}) == [0.0, 0.5]
 
 
+def test_unsupervised_batch_size_sets_the_steps_of_the_unsupervised_phase_only(spy_rule):
+    task = TASKS.get("digits")()
+    config = TrainingConfig(epochs=1, batch_size=100, unsupervised_batch_size=10)
+    result = Trainer(_krotov(task), task, config, 0, CPU).fit()
+    sizes = [n for n, _, _ in spy_rule.seen]
+    assert len(sizes) == math.ceil(len(task.y_train) / 10) and max(sizes) == 10
+    assert sum(sizes) == len(task.y_train)
+    # The supervised phase keeps batch_size: one epoch of 1442 images is 15 steps of 100.
+    assert result.history.step[-1] == math.ceil(len(task.y_train) / 100)
+
+
 def test_unsupervised_pool_can_be_the_labelled_subset(spy_rule):
     task = TASKS.get("digits")()
     config = TrainingConfig(epochs=1, batch_size=100, unsupervised_pool="labelled")
@@ -205,3 +217,49 @@ def test_krotov_hopfield_on_digits_reaches_its_accuracy_band():
     norms = model.hidden.weight.abs().pow(3).sum(1).pow(1 / 3)
     assert float(norms.median()) == pytest.approx(1.0, abs=0.01), "winning units settle on the unit p-sphere"
     assert result.final_test_accuracy >= 0.93
+
+
+@pytest.mark.parametrize("positive", [True, False])
+def test_radius_init_gives_every_unit_the_radius_as_norm(positive):
+    from neurosim.models.softhebb import radius_init
+
+    torch.manual_seed(0)
+    layer = nn.Conv2d(96, 384, 3, bias=False)  # fan-in 864
+    radius_init(layer, 25.0, positive=positive)
+    norms = layer.weight.flatten(1).norm(dim=1)
+    assert abs(norms.mean().item() - 25.0) < 0.5 and norms.std().item() < 1.5
+    assert (layer.weight.min().item() >= 0.0) == positive
+
+
+def test_softhebb_models_start_at_their_released_radius():
+    task = TASKS.get("digits")()
+    torch.manual_seed(0)
+    mlp = MODELS.get("softhebb_mlp")(task.input_shape, task.n_classes, n_hidden=50)
+    cnn = MODELS.get("softhebb_cnn")(task.input_shape, task.n_classes, channels=[8, 16])
+    assert abs(mlp.hidden.weight.norm(dim=1).mean().item() - 35.0) < 3.0
+    assert mlp.hidden.weight.min().item() >= 0.0
+    assert abs(cnn.conv2.weight.flatten(1).norm(dim=1).mean().item() - 25.0) < 2.0
+
+
+def _softhebb_cnn_fit(task, monkeypatch=None, cache_bytes=None):
+    import neurosim.training.trainer as trainer_module
+
+    if cache_bytes is not None:
+        monkeypatch.setattr(trainer_module, "FEATURE_CACHE_BYTES", cache_bytes)
+    torch.manual_seed(0)
+    model = MODELS.get("softhebb_cnn")(task.input_shape, task.n_classes)
+    config = TrainingConfig(epochs=2, batch_size=64, n_checkpoints=3)
+    return model, Trainer(model, task, config, 0, CPU).fit()
+
+
+def test_frozen_features_train_the_head_only_and_predict_like_the_model(monkeypatch):
+    task = TASKS.get("digits")()
+    model, cached = _softhebb_cnn_fit(task)
+    # The stored features are the model's own eval-mode features: the plain forward agrees.
+    assert cached.final_test_accuracy == accuracy(model, task.x_test, task.y_test)
+    assert cached.final_test_accuracy > 0.85  # 0.904
+    # Features computed once per batch instead of once per fit: the same training.
+    _, per_batch = _softhebb_cnn_fit(task, monkeypatch, cache_bytes=0)
+    assert per_batch.history.test_accuracy == pytest.approx(cached.history.test_accuracy, abs=0.01)
+    twin = MODELS.get("softhebb_cnn_backprop")(task.input_shape, task.n_classes, channels=[8, 16])
+    assert twin.frozen_split() is None

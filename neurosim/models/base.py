@@ -12,10 +12,15 @@ learns: ``unsupervised`` steps (Hebbian layers) are trained first, one after ano
 order, on images without labels; ``supervised`` steps are trained together afterwards.
 
 A model may also name its own loss (:meth:`NeurosimModel.loss`); cross-entropy by default.
+
+A model whose supervised phase trains only a head on top of layers its unsupervised rules own may
+say so with :meth:`NeurosimModel.frozen_split`; the trainer then computes those frozen features
+once per fit instead of once per batch and epoch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -61,6 +66,17 @@ class NeurosimModel(nn.Module):
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Mean training loss of a batch for the parameters trained by backprop."""
         return F.cross_entropy(logits, target)
+
+    def frozen_split(self) -> tuple[Callable[[torch.Tensor], torch.Tensor], nn.Module] | None:
+        """``(features, head)`` with ``forward(x) == head(features(x))`` in eval mode, or ``None``.
+
+        Only for models whose supervised steps all lie inside ``head``: after the unsupervised
+        phase ``features`` never changes, so the trainer evaluates it once, in eval mode (batch
+        normalisation with its running statistics, as a frozen block runs in the released SoftHebb
+        code), and trains ``head`` on the stored features. Batch-norm layers inside ``features``
+        therefore use running statistics during the supervised phase, not batch statistics.
+        """
+        return None
 
     def probe_points(self) -> dict[str, nn.Module]:
         """Named layers whose outputs analyses may record, input side first."""

@@ -41,6 +41,7 @@ initialisation, with ReLU in place of Triangle (a fractional power has an unboun
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -128,10 +129,18 @@ class SoftHebbCNN(NeurosimModel):
     def _activation(self, u: torch.Tensor, block: int) -> torch.Tensor:
         return triangle(u, self.triangle_powers[block]) if self.rules is not None else F.relu(u)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Both convolution blocks, flattened: ``[B, C, H, W] -> [B, c2 * h * w]``."""
         h = self.pool(self._activation(self.conv1(self.norm1(x)), 0))
-        h = self.pool(self._activation(self.conv2(self.norm2(h)), 1))
-        return self.readout(self.dropout(h.flatten(1)))
+        return self.pool(self._activation(self.conv2(self.norm2(h)), 1)).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.readout(self.dropout(self.features(x)))
+
+    def frozen_split(self) -> tuple[Callable[[torch.Tensor], torch.Tensor], nn.Module] | None:
+        if self.rules is None:  # the twin trains every layer
+            return None
+        return self.features, nn.Sequential(self.dropout, self.readout)
 
     def learning_plan(self) -> tuple[PlanStep, ...]:
         if self.rules is None:

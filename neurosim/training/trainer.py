@@ -38,6 +38,8 @@ from neurosim.training.schedule import checkpoint_steps, samples_seen, steps_per
 log = logging.getLogger(__name__)
 
 EVAL_BATCH = 4096
+#: Frozen features (see NeurosimModel.frozen_split) up to this size are kept in memory for a fit.
+FEATURE_CACHE_BYTES = 8 * 2**30
 
 
 @dataclass
@@ -74,18 +76,35 @@ ProgressCallback = Callable[[int, int], None]
 
 
 @torch.no_grad()
-def predict(model: NeurosimModel, x: torch.Tensor) -> torch.Tensor:
-    """Predicted classes for ``x`` ``[N, ...]`` in eval mode, in batches; returns ``[N]``."""
+def predict(model: NeurosimModel, x: torch.Tensor, forward: Callable | None = None) -> torch.Tensor:
+    """Predicted classes for ``x`` ``[N, ...]`` in eval mode, in batches; returns ``[N]``.
+
+    ``forward`` replaces ``model`` as the function of ``x`` (e.g. a head on stored features); the
+    model's mode is still what is switched to eval.
+    """
+    forward = forward or model
     was_training = model.training
     model.eval()
-    predictions = [model(x[i : i + EVAL_BATCH]).argmax(dim=1) for i in range(0, len(x), EVAL_BATCH)]
+    predictions = [forward(x[i : i + EVAL_BATCH]).argmax(dim=1) for i in range(0, len(x), EVAL_BATCH)]
     model.train(was_training)
     return torch.cat(predictions)
 
 
-def accuracy(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> float:
+def accuracy(
+    model: NeurosimModel, x: torch.Tensor, y: torch.Tensor, forward: Callable | None = None
+) -> float:
     """Fraction of ``x`` classified as ``y``."""
-    return float((predict(model, x) == y).float().mean())
+    return float((predict(model, x, forward) == y).float().mean())
+
+
+@torch.no_grad()
+def frozen_features(model: NeurosimModel, features: Callable, x: torch.Tensor) -> torch.Tensor:
+    """``features(x)`` with the model in eval mode, in batches, without gradients; ``[N, F]``."""
+    was_training = model.training
+    model.eval()
+    out = torch.cat([features(x[i : i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)])
+    model.train(was_training)
+    return out
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -168,6 +187,29 @@ class Trainer:
             self.x_pool = task.x_train.to(device)
         else:
             self.x_pool = self.x_train
+        # What the supervised phase feeds and calls; see _use_frozen_features.
+        self.forward: Callable = model
+        self.inputs_train, self.inputs_test = self.x_train, self.x_test
+
+    def _use_frozen_features(self) -> None:
+        """After the unsupervised phase, train the head of :meth:`NeurosimModel.frozen_split` on
+        features computed once (in memory up to ``FEATURE_CACHE_BYTES``, else once per batch)."""
+        split = self.model.frozen_split()
+        if split is None or not self.unsupervised_steps or self.local_steps:
+            return
+        features, head = split
+        head_params = {id(p) for p in head.parameters()}
+        if not all(id(p) in head_params for p in self.backprop_optimizer.param_groups[0]["params"]):
+            raise RuntimeError(
+                f"{type(self.model).__name__}.frozen_split: a supervised step is outside the head"
+            )
+        width = frozen_features(self.model, features, self.x_train[:1]).shape[1]
+        if (len(self.x_train) + len(self.x_test)) * width * 4 > FEATURE_CACHE_BYTES:
+            self.forward = lambda x: head(frozen_features(self.model, features, x))
+            return
+        self.inputs_train = frozen_features(self.model, features, self.x_train)
+        self.inputs_test = frozen_features(self.model, features, self.x_test)
+        self.forward = head
 
     def _state(self, step: int, history: History, elapsed: float, unsupervised: tuple[int, float]) -> dict:
         return {
@@ -267,7 +309,7 @@ class Trainer:
             if optimizer:
                 optimizer.zero_grad(set_to_none=True)
         with torch.set_grad_enabled(self.backprop_optimizer is not None):
-            logits = self.model(x)
+            logits = self.forward(x)
         objective = 0.0
         if self.backprop_optimizer:
             loss = self.model.loss(logits, y)
@@ -289,9 +331,11 @@ class Trainer:
         history.step.append(step)
         history.samples_seen.append(samples_seen(step, len(self.y_train), self.config.batch_size))
         history.epoch.append(step / per_epoch)
-        history.test_accuracy.append(accuracy(self.model, self.x_test, self.y_test))
+        history.test_accuracy.append(accuracy(self.model, self.inputs_test, self.y_test, self.forward))
         subset = self.train_eval_indices
-        history.train_accuracy.append(accuracy(self.model, self.x_train[subset], self.y_train[subset]))
+        history.train_accuracy.append(
+            accuracy(self.model, self.inputs_train[subset], self.y_train[subset], self.forward)
+        )
         history.train_loss.append(train_objective)
 
     def fit(
@@ -316,6 +360,9 @@ class Trainer:
         if unsupervised[0] < self.unsupervised_total():
             unsupervised = self._unsupervised_phase(*unsupervised, checkpoint_path, progress)
             elapsed = unsupervised[1]
+        computing = time.perf_counter()
+        self._use_frozen_features()
+        elapsed += time.perf_counter() - computing  # (recomputed, and counted again, after a resume)
         hooks = self._capture_inputs()
         try:
             self.model.train()
@@ -330,7 +377,9 @@ class Trainer:
                 if self.backprop_optimizer:
                     for group in self.backprop_optimizer.param_groups:
                         group["lr"] = scheduled_lr(self.config, step, total)
-                objective_sum += self._train_step(self.x_train[index], self.y_train[index], epoch / epochs)
+                objective_sum += self._train_step(
+                    self.inputs_train[index], self.y_train[index], epoch / epochs
+                )
                 objective_count += len(index)
                 step += 1
                 if progress:
@@ -345,7 +394,7 @@ class Trainer:
         finally:
             for hook in hooks:
                 hook.remove()
-        predictions = predict(self.model, self.x_test)
+        predictions = predict(self.model, self.inputs_test, self.forward)
         confusion = torch.zeros(self.n_classes, self.n_classes, dtype=torch.int64)
         pairs = (self.y_test.cpu() * self.n_classes + predictions.cpu()).bincount(minlength=self.n_classes**2)
         confusion += pairs.reshape(self.n_classes, self.n_classes)

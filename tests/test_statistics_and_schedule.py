@@ -31,6 +31,15 @@ def test_checkpoints_are_log_spaced_and_include_epoch_ends():
     assert np.all(ratios > 0)
 
 
+def test_many_epochs_get_log_spaced_epoch_ends():
+    # 10 images per class x 10 classes trained for 60k samples: 600 one-step epochs.
+    steps = checkpoint_steps(n_samples=100, batch_size=100, epochs=600, n_log=12)
+    assert steps[0] == 1 and steps[-1] == 600
+    assert len(steps) <= 3 * 12
+    # Up to 2 * n_log epochs, every epoch end is still a checkpoint.
+    assert set(range(10, 250, 10)) <= set(checkpoint_steps(100, 10, 24, 12))
+
+
 def test_samples_seen_counts_short_last_batches():
     assert samples_seen(1, n_samples=10, batch_size=4) == 4
     assert samples_seen(3, n_samples=10, batch_size=4) == 10

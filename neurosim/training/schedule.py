@@ -1,8 +1,11 @@
-"""When to evaluate: log-spaced steps over training, plus every epoch's end.
+"""When to evaluate: log-spaced steps over training, plus epoch ends.
 
 Learning curves span orders of magnitude of samples seen, so checkpoints are log-spaced in the
-step count; epoch ends are always included so that "accuracy after one epoch" is read off the
-curve directly (e.g. the one-epoch perceptron on Fashion-MNIST).
+step count; epoch ends are included so that "accuracy after one epoch" is read off the curve
+directly (e.g. the one-epoch perceptron on Fashion-MNIST). Every epoch end is included up to
+``2 * n_log`` epochs; beyond that (tiny labelled subsets trained for ``min_samples_seen``, where an
+epoch may be one step) the epoch ends are themselves log-spaced, always with the first and last,
+so that the number of evaluations stays about ``3 * n_log`` however many epochs a fit runs.
 """
 
 from __future__ import annotations
@@ -29,7 +32,11 @@ def checkpoint_steps(n_samples: int, batch_size: int, epochs: int, n_log: int) -
     per_epoch = steps_per_epoch(n_samples, batch_size)
     total = per_epoch * epochs
     log_points = np.unique(np.round(np.geomspace(1, total, num=max(n_log, 2))).astype(int))
-    epoch_ends = [per_epoch * (e + 1) for e in range(epochs)]
+    if epochs <= 2 * n_log:
+        epoch_numbers = range(1, epochs + 1)
+    else:
+        epoch_numbers = np.unique(np.round(np.geomspace(1, epochs, num=max(n_log, 2))).astype(int)).tolist()
+    epoch_ends = [per_epoch * e for e in epoch_numbers]
     return sorted(set(log_points.tolist()) | set(epoch_ends))
 
 

@@ -195,7 +195,7 @@ class Trainer:
         """After the unsupervised phase, train the head of :meth:`NeurosimModel.frozen_split` on
         features computed once (in memory up to ``FEATURE_CACHE_BYTES``, else once per batch)."""
         split = self.model.frozen_split()
-        if split is None or not self.unsupervised_steps or self.local_steps:
+        if split is None or not self.unsupervised_steps or self.local_steps or not self.backprop_optimizer:
             return
         features, head = split
         head_params = {id(p) for p in head.parameters()}

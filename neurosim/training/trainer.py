@@ -76,18 +76,23 @@ ProgressCallback = Callable[[int, int], None]
 
 
 @torch.no_grad()
-def predict(model: NeurosimModel, x: torch.Tensor, forward: Callable | None = None) -> torch.Tensor:
-    """Predicted classes for ``x`` ``[N, ...]`` in eval mode, in batches; returns ``[N]``.
-
-    ``forward`` replaces ``model`` as the function of ``x`` (e.g. a head on stored features); the
-    model's mode is still what is switched to eval.
-    """
-    forward = forward or model
+def in_eval_batches(model: NeurosimModel, function: Callable, x: torch.Tensor) -> torch.Tensor:
+    """``function`` over ``x`` ``[N, ...]`` in batches, with ``model`` in eval mode and no gradients;
+    the results are concatenated along dim 0 and the model's mode is restored."""
     was_training = model.training
     model.eval()
-    predictions = [forward(x[i : i + EVAL_BATCH]).argmax(dim=1) for i in range(0, len(x), EVAL_BATCH)]
+    out = torch.cat([function(x[i : i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)])
     model.train(was_training)
-    return torch.cat(predictions)
+    return out
+
+
+def predict(model: NeurosimModel, x: torch.Tensor, forward: Callable | None = None) -> torch.Tensor:
+    """Predicted classes for ``x`` ``[N, ...]`` in eval mode; returns ``[N]``.
+
+    ``forward`` replaces ``model`` as the function of ``x`` (e.g. a head on stored features).
+    """
+    forward = forward or model
+    return in_eval_batches(model, lambda batch: forward(batch).argmax(dim=1), x)
 
 
 def accuracy(
@@ -95,16 +100,6 @@ def accuracy(
 ) -> float:
     """Fraction of ``x`` classified as ``y``."""
     return float((predict(model, x, forward) == y).float().mean())
-
-
-@torch.no_grad()
-def frozen_features(model: NeurosimModel, features: Callable, x: torch.Tensor) -> torch.Tensor:
-    """``features(x)`` with the model in eval mode, in batches, without gradients; ``[N, F]``."""
-    was_training = model.training
-    model.eval()
-    out = torch.cat([features(x[i : i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)])
-    model.train(was_training)
-    return out
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -203,12 +198,12 @@ class Trainer:
             raise RuntimeError(
                 f"{type(self.model).__name__}.frozen_split: a supervised step is outside the head"
             )
-        width = frozen_features(self.model, features, self.x_train[:1]).shape[1]
+        width = in_eval_batches(self.model, features, self.x_train[:1]).shape[1]
         if (len(self.x_train) + len(self.x_test)) * width * 4 > FEATURE_CACHE_BYTES:
-            self.forward = lambda x: head(frozen_features(self.model, features, x))
+            self.forward = lambda x: head(in_eval_batches(self.model, features, x))
             return
-        self.inputs_train = frozen_features(self.model, features, self.x_train)
-        self.inputs_test = frozen_features(self.model, features, self.x_test)
+        self.inputs_train = in_eval_batches(self.model, features, self.x_train)
+        self.inputs_test = in_eval_batches(self.model, features, self.x_test)
         self.forward = head
 
     def _state(self, step: int, history: History, elapsed: float, unsupervised: tuple[int, float]) -> dict:

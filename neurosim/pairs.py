@@ -174,7 +174,10 @@ for _name, _bio, _twin, _keys, _description in (
         "softhebb_mlp_backprop",
         "softhebb_mlp",
         "softhebb_mlp_backprop",
-        ("n_hidden", "feature_t_invert"),
+        # Not feature_t_invert: for the twin, softmax(t W v) with a learnt W is a reparametrisation
+        # (t only rescales W's initialisation and step size), so it keeps its own default, while the
+        # Hebbian layer's unit-norm W needs the sharper readout temperature.
+        ("n_hidden",),
         "one soft winner-take-all layer learnt by SoftHebb without labels, linear readout by backprop, "
         "vs. the same layers learnt end to end by backprop",
     ),

@@ -263,3 +263,35 @@ def test_frozen_features_train_the_head_only_and_predict_like_the_model(monkeypa
     assert per_batch.history.test_accuracy == pytest.approx(cached.history.test_accuracy, abs=0.01)
     twin = MODELS.get("softhebb_cnn_backprop")(task.input_shape, task.n_classes, channels=[8, 16])
     assert twin.frozen_split() is None
+
+
+def _softhebb_mlp_units(task, unsupervised_batch_size):
+    torch.manual_seed(0)
+    model = MODELS.get("softhebb_mlp")(task.input_shape, task.n_classes, n_hidden=20)
+    config = TrainingConfig(epochs=1, batch_size=100, unsupervised_batch_size=unsupervised_batch_size)
+    Trainer(model, task, config, 0, CPU).fit()
+    weight = model.hidden.weight.detach()
+    images = task.x_train.flatten(1)
+    cosines = (images / images.norm(dim=1, keepdim=True)) @ (weight / weight.norm(dim=1, keepdim=True)).T
+    return weight.norm(dim=1), cosines.max(0).values  # per unit: norm, best cosine to an image
+
+
+def test_softhebb_units_become_prototypes_only_with_enough_steps():
+    """Each SoftHebb step moves a weight by at most eta_k (its change is normalised by the largest
+    entry), so one epoch of digits in steps of 100 images (15 steps) leaves the units near their
+    random start (norm ~28 of 35), while steps of 2 images (~720 steps) bring them to the unit sphere
+    as input prototypes."""
+    task = TASKS.get("digits")()
+    few_norms, few_cosines = _softhebb_mlp_units(task, 100)
+    many_norms, many_cosines = _softhebb_mlp_units(task, 2)
+    assert float(few_norms.median()) > 5.0
+    assert float(many_norms.median()) == pytest.approx(1.0, abs=0.05)
+    assert float(many_cosines.median()) > 0.9 > float(few_cosines.median())
+
+
+def test_softhebb_twin_keeps_its_own_readout_temperature():
+    from neurosim.pairs import PAIRS
+
+    pair = PAIRS.get("softhebb_mlp_backprop")
+    derived = pair.twin_options({"n_hidden": 300, "feature_t_invert": 50.0}, {})
+    assert derived == {"n_hidden": 300}

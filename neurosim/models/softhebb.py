@@ -16,6 +16,12 @@ The preset's t_invert = 12 acts on currents of raw pixel inputs (MNIST's mean in
 9.3), so on unit-length inputs the same sharpness is t_invert ~ 110; the default is 100. With 12 on
 cosines the competition is so soft that every unit drifts to the same average image (on held-out
 Fashion-MNIST training images, 1 Hebbian epoch + 10 readout epochs: 0.57 at 12, 0.87 at 100).
+The number of Hebbian *steps* matters as much as the images seen: every step's change is
+normalised by its largest entry, so 600 steps of 100 images leave the units at norms 5-8 with their
+random initial directions, while 6000 steps of 10 images (the released code's small batches,
+``training.unsupervised_batch_size``) bring them to the unit sphere as input prototypes. The readout's
+``softmax(feature_t_invert * u)`` then acts on cosines, so it needs a larger ``feature_t_invert``
+than the preset's 5 (see ``comparisons/fashion_mnist_hebbian.toml`` for the validation probes).
 
 ``softhebb_cnn`` (the first two blocks of the paper's CIFAR-10 network, which fit 28x28 inputs:
 28 -> 14 -> 7)::

@@ -10,6 +10,7 @@ from torch import nn
 
 from neurosim.config import TrainingConfig
 from neurosim.models import MODELS
+from neurosim.models.hebbian_dense import unit_length
 from neurosim.rules import RULES
 from neurosim.rules.hebbian import (
     krotov_delta,
@@ -271,8 +272,7 @@ def _softhebb_mlp_units(task, unsupervised_batch_size):
     config = TrainingConfig(epochs=1, batch_size=100, unsupervised_batch_size=unsupervised_batch_size)
     Trainer(model, task, config, 0, CPU).fit()
     weight = model.hidden.weight.detach()
-    images = task.x_train.flatten(1)
-    cosines = (images / images.norm(dim=1, keepdim=True)) @ (weight / weight.norm(dim=1, keepdim=True)).T
+    cosines = unit_length(task.x_train) @ unit_length(weight).T
     return weight.norm(dim=1), cosines.max(0).values  # per unit: norm, best cosine to an image
 
 

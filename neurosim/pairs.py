@@ -166,7 +166,7 @@ for _name, _bio, _twin, _keys, _description in (
         "hebbian_krotov_backprop",
         "hebbian_krotov",
         "krotov_backprop",
-        ("n_hidden", "power", "readout", "beta", "loss_power"),
+        ("n_hidden", "power", "readout", "beta", "loss_power", "centre_inputs"),
         "Krotov & Hopfield's hidden units learnt by their local unsupervised rule (labels only at the "
         "top layer) vs. the same network with every weight learnt by backprop",
     ),

@@ -295,3 +295,24 @@ def test_softhebb_twin_keeps_its_own_readout_temperature():
     pair = PAIRS.get("softhebb_mlp_backprop")
     derived = pair.twin_options({"n_hidden": 300, "feature_t_invert": 50.0}, {})
     assert derived == {"n_hidden": 300}
+
+
+def test_krotov_twin_is_centred_when_the_hebbian_model_is():
+    from neurosim.pairs import PAIRS
+
+    derived = PAIRS.get("hebbian_krotov_backprop").twin_options({"n_hidden": 30, "centre_inputs": True}, {})
+    assert derived == {"n_hidden": 30, "centre_inputs": True}
+
+
+def test_centred_krotov_learns_the_pool_mean_and_keeps_it_through_the_readout_phase():
+    """The mean image is learnt in the unsupervised phase only; the top layer trains on frozen
+    features and the model predicts exactly as those features do."""
+    task = TASKS.get("digits")()
+    model = _krotov(task, centre_inputs=True)
+    config = TrainingConfig(epochs=3, batch_size=64, unsupervised_epochs=2)
+    result = Trainer(model, task, config, 0, CPU).fit()
+    assert int(model.centring.count) == 2 * len(task.y_train)
+    assert torch.allclose(model.centring.mean, task.x_train.flatten(1).mean(0), atol=1e-5)
+    assert result.final_test_accuracy == accuracy(model, task.x_test, task.y_test)
+    twin = MODELS.get("krotov_backprop")(task.input_shape, task.n_classes, n_hidden=20, centre_inputs=True)
+    assert twin.frozen_split() is None and model.frozen_split() is not None

@@ -1,0 +1,88 @@
+"""Centred kernel alignment (CKA) between two layers' activity on the same stimuli, in torch.
+
+S. Kornblith, M. Norouzi, H. Lee & G. Hinton, "Similarity of neural network representations
+revisited", ICML 2019 (linear CKA); debiased CKA: T. Nguyen, M. Raghu & S. Kornblith, "Do wide
+and deep networks learn the same things?", ICLR 2021, with the unbiased HSIC estimator of
+L. Song et al., JMLR 13:1393 (2012).
+
+For activity ``X [n, p]`` and ``Y [n, q]`` (rows: the same ``n`` stimuli; columns: units, in any
+number and order) with linear kernels ``K = X X^T`` and ``L = Y Y^T``::
+
+    CKA(X, Y) = HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L))
+
+**Linear CKA** uses the biased HSIC ``tr(K H L H) / (n - 1)^2`` (``H`` the centring matrix);
+with column-centred ``X`` and ``Y`` it is the feature-space form
+
+    CKA = ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F)
+
+computed with ``[p, q]`` matrices, never ``[n, n]`` ones. It is 1 for identical activity and
+invariant to orthogonal transforms and isotropic scaling of either side, but it is biased upwards
+when ``n`` is not much larger than the number of units: two *independent* random layers score
+well above 0.
+
+**Debiased CKA** uses the unbiased estimator, with ``K~``, ``L~`` the kernels with zeroed
+diagonals::
+
+    HSIC_u(K, L) = [tr(K~ L~) + (1^T K~ 1)(1^T L~ 1) / ((n - 1)(n - 2)) - 2 / (n - 2) 1^T K~ L~ 1]
+                   / (n (n - 3))
+
+For linear kernels each term is a feature-space expression (``s_x = sum_i x_i``,
+``r_i = ||x_i||^2``): ``tr(K~ L~) = ||Y^T X||_F^2 - sum_i r_i r'_i``, ``1^T K~ 1 = ||s_x||^2 -
+sum_i r_i``, and ``(K~ 1)_i = x_i . s_x - r_i``, so the cost is ``O(n (p + q) + p q)`` time and
+no ``[n, n]`` memory. Its expectation is 0 for independent layers (the estimate can be slightly
+negative). Both need ``n >= 4``.
+
+Shapes: ``x [n, ...]`` and ``y [n, ...]`` (flattened per stimulus); results are Python floats.
+Computed in float64 on the inputs' device (CUDA when the activity is there).
+"""
+
+from __future__ import annotations
+
+import torch
+
+KINDS = ("linear", "debiased")
+
+
+def _as_matrix(a: torch.Tensor, n: int | None = None) -> torch.Tensor:
+    matrix = a.reshape(a.shape[0], -1).to(torch.float64)
+    if n is not None and matrix.shape[0] != n:
+        raise ValueError(f"both layers need the same stimuli (rows): got {n} and {matrix.shape[0]}")
+    if matrix.shape[0] < 4:
+        raise ValueError(f"CKA needs at least 4 stimuli, got {matrix.shape[0]}")
+    return matrix - matrix.mean(0, keepdim=True)
+
+
+def _unbiased_hsic(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``HSIC_u`` of the linear kernels of ``x [n, p]`` and ``y [n, q]`` without forming them."""
+    n = x.shape[0]
+    rx, ry = (x * x).sum(1), (y * y).sum(1)  # kernel diagonals
+    sx, sy = x.sum(0), y.sum(0)
+    trace = (y.T @ x).square().sum() - (rx * ry).sum()
+    ones_kx, ones_ly = sx.square().sum() - rx.sum(), sy.square().sum() - ry.sum()
+    kx_ones, ly_ones = x @ sx - rx, y @ sy - ry  # [n]
+    cross = (kx_ones * ly_ones).sum()
+    return (trace + ones_kx * ones_ly / ((n - 1) * (n - 2)) - 2.0 * cross / (n - 2)) / (n * (n - 3))
+
+
+def cka(x: torch.Tensor, y: torch.Tensor, kind: str = "linear") -> float:
+    """CKA between activity ``x [n, ...]`` and ``y [n, ...]`` on the same ``n`` stimuli.
+
+    Args:
+        kind: ``linear`` (biased HSIC, Kornblith et al. 2019) or ``debiased`` (unbiased HSIC,
+            Nguyen et al. 2021).
+
+    Returns NaN when either layer's activity is constant over the stimuli.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown CKA kind {kind!r}; valid choices: {', '.join(KINDS)}")
+    a = _as_matrix(x)
+    b = _as_matrix(y, a.shape[0])
+    if kind == "linear":
+        numerator = (b.T @ a).square().sum()
+        denominator = torch.linalg.matrix_norm(a.T @ a) * torch.linalg.matrix_norm(b.T @ b)
+    else:
+        numerator = _unbiased_hsic(a, b)
+        denominator = (_unbiased_hsic(a, a) * _unbiased_hsic(b, b)).clamp_min(0.0).sqrt()
+    if float(denominator) == 0.0:
+        return float("nan")
+    return float(numerator / denominator)

@@ -1,4 +1,4 @@
-"""Command line: ``neurosim run | sweep | report | list | data``; each maps to one public function.
+"""Command line: ``neurosim run | sweep | report | analyse | list | data``; each maps to one public function.
 
 User mistakes (unknown names, bad keys, missing data) print one line ``neurosim: error: ...``
 and exit with status 2; no traceback.
@@ -59,9 +59,15 @@ def command_run(args: argparse.Namespace) -> int:
         overrides.append(f"device={args.device!r}".replace("'", '"'))
     path = config_module.find_comparison(args.comparison)
     config = config_module.load(path, overrides)
+    if args.analyses:
+        from neurosim.analysis.registry import ANALYSES
+
+        for name in args.analyses:  # before training: an unknown name lists the valid ones
+            ANALYSES.get(name)
     show_progress = not args.quiet and sys.stderr.isatty()
     run_dir = run_comparison(config, root=args.out, progress=_progress_factory(show_progress))
     print(f"results: {run_dir / 'results.nc'}")
+    _run_analyses(run_dir, args.analyses or [], args.stimuli)
     if not args.no_report:
         print(f"report: {build_report(run_dir)}")
     return 0
@@ -91,6 +97,29 @@ def command_sweep(args: argparse.Namespace) -> int:
     print(f"results: {sweep_dir / 'sweep.nc'}")
     if not args.no_report:
         print(f"report: {build_report(sweep_dir)}")
+    return 0
+
+
+def _run_analyses(run_dir, names: list[str], n_stimuli: int) -> None:
+    from neurosim.analysis.registry import ANALYSES
+
+    analyses = [ANALYSES.get(name) for name in names]  # unknown names list the valid ones first
+    for name, analyse in zip(names, analyses, strict=True):
+        analyse(run_dir, n_stimuli)
+        print(f"analysis: {run_dir / 'analyses' / (name + '.nc')}")
+
+
+def command_analyse(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from neurosim.report import build_report
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "results.nc").is_file():
+        raise UserError(f"{run_dir} holds no results.nc; run `neurosim run` first (or check the path)")
+    _run_analyses(run_dir, args.analyses, args.stimuli)
+    if not args.no_report:
+        print(f"report: {build_report(run_dir)}")
     return 0
 
 
@@ -132,6 +161,25 @@ def command_data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analysis_arguments(command: argparse.ArgumentParser, default: list[str] | None) -> None:
+    from neurosim.analysis import N_STIMULI
+
+    command.add_argument(
+        "--analyses",
+        nargs="+",
+        default=default,
+        metavar="NAME",
+        help="analyses of the stored models: representations (CKA maps, sparseness, dimensionality)"
+        + (f"; default: {' '.join(default)}" if default else "; default: none"),
+    )
+    command.add_argument(
+        "--stimuli",
+        type=int,
+        default=N_STIMULI,
+        help=f"test images the analyses record (default {N_STIMULI})",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     main_parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.split("\n")[0])
@@ -155,6 +203,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
     run.add_argument("--no-report", action="store_true", help="skip writing the report")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _analysis_arguments(run, default=None)
     run.set_defaults(handler=command_run)
 
     sweep = sub.add_parser(
@@ -182,6 +231,15 @@ def parser() -> argparse.ArgumentParser:
     )
     report.add_argument("run_dir")
     report.set_defaults(handler=command_report)
+
+    analyse = sub.add_parser(
+        "analyse",
+        help="run analyses on a finished run's stored models (no retraining), then rebuild its report",
+    )
+    analyse.add_argument("run_dir")
+    _analysis_arguments(analyse, default=["representations"])
+    analyse.add_argument("--no-report", action="store_true", help="skip rebuilding the report")
+    analyse.set_defaults(handler=command_analyse)
 
     listing = sub.add_parser("list", help="list registered tasks, models, pairs or shipped comparisons")
     listing.add_argument("kind", choices=LIST_KINDS)

@@ -159,6 +159,38 @@ class ComparisonConfig:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> ComparisonConfig:
+        """Inverse of :meth:`to_dict` (a run's stored ``config.json``). Training keys added after
+        the run was stored take their defaults."""
+
+        def training(table: dict) -> TrainingConfig:
+            known = set(_field_names(TrainingConfig))
+            return TrainingConfig(**{k: v for k, v in table.items() if k in known})
+
+        members = tuple(
+            MemberConfig(
+                name=m["name"],
+                model=m["model"],
+                options=dict(m["options"]),
+                training=training(m["training"]),
+                pairs=tuple(m.get("pairs", ())),
+                role=m.get("role", "reference"),
+            )
+            for m in data["members"]
+        )
+        return cls(
+            name=data["name"],
+            version=int(data["version"]),
+            description=data.get("description", ""),
+            task=TaskConfig(**data["task"]),
+            training=training(data["training"]),
+            seeds=tuple(data["seeds"]),
+            device=data["device"],
+            pairs=tuple(data["pairs"]),
+            members=members,
+        )
+
     def hash(self, exclude_seeds: bool = True) -> str:
         """Short content hash; seeds excluded so adding seeds reuses finished fits."""
         data = self.to_dict()

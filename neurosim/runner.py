@@ -60,6 +60,18 @@ def build_model(member: MemberConfig, task: Task, seed: int) -> NeurosimModel:
         return factory(task.input_shape, task.n_classes, **member.options)
 
 
+def load_fitted_model(
+    directory: Path, config: ComparisonConfig, member: MemberConfig, task: Task, seed: int
+) -> NeurosimModel:
+    """A finished fit's trained model (``fits/<member>/seed<k>.model.pt``), on the CPU, in eval mode."""
+    path = Path(directory) / "fits" / member.name / f"seed{seed}.model.pt"
+    if not path.is_file():
+        raise UserError(f"{path} does not exist: the fit of {member.name} seed {seed} has not finished")
+    model = build_model(member, task, seed)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
 def load_task(config: ComparisonConfig) -> Task:
     """Build the comparison's task; bad options name the valid ones."""
     factory = TASKS.get(config.task.name)

@@ -54,8 +54,10 @@ def test_cka_is_invariant_to_orthogonal_transforms_and_isotropic_scaling(kind):
 
 
 @pytest.mark.parametrize("kind", ["linear", "debiased"])
-def test_feature_space_formulas_equal_the_explicit_kernel_definitions(kind):
-    x, y = _data(40, 12, seed=4), _data(40, 7, seed=5) + _data(40, 12, seed=4)[:, :7]
+@pytest.mark.parametrize(("n", "p", "q"), [(40, 12, 7), (10, 50, 60)])  # feature path, kernel path
+def test_feature_space_formulas_equal_the_explicit_kernel_definitions(kind, n, p, q):
+    x = _data(n, p, seed=4)
+    y = _data(n, q, seed=5) + x[:, :q] if q <= p else torch.cat([x, _data(n, q - p, seed=5)], 1)
     assert cka(x, y, kind) == pytest.approx(_gram_cka(x, y, kind == "debiased"), abs=1e-10)
 
 

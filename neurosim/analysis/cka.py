@@ -15,7 +15,8 @@ with column-centred ``X`` and ``Y`` it is the feature-space form
 
     CKA = ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F)
 
-computed with ``[p, q]`` matrices, never ``[n, n]`` ones. It is 1 for identical activity and
+computed with ``[p, q]`` matrices when there are more stimuli than units and through the
+``[n, n]`` kernels otherwise (whichever is smaller). It is 1 for identical activity and
 invariant to orthogonal transforms and isotropic scaling of either side, but it is biased upwards
 when ``n`` is not much larger than the number of units: two *independent* random layers score
 well above 0.
@@ -28,9 +29,9 @@ diagonals::
 
 For linear kernels each term is a feature-space expression (``s_x = sum_i x_i``,
 ``r_i = ||x_i||^2``): ``tr(K~ L~) = ||Y^T X||_F^2 - sum_i r_i r'_i``, ``1^T K~ 1 = ||s_x||^2 -
-sum_i r_i``, and ``(K~ 1)_i = x_i . s_x - r_i``, so the cost is ``O(n (p + q) + p q)`` time and
-no ``[n, n]`` memory. Its expectation is 0 for independent layers (the estimate can be slightly
-negative). Both need ``n >= 4``.
+sum_i r_i``, and ``(K~ 1)_i = x_i . s_x - r_i``, so the cost is ``O(n p q)`` time and no
+``[n, n]`` memory when ``n^2 >= p q``. Its expectation is 0 for independent layers (the estimate
+can be slightly negative). Both need ``n >= 4``.
 
 Shapes: ``x [n, ...]`` and ``y [n, ...]`` (flattened per stimulus); results are Python floats.
 Computed in float64 on the inputs' device (CUDA when the activity is there).
@@ -52,12 +53,22 @@ def _as_matrix(a: torch.Tensor, n: int | None = None) -> torch.Tensor:
     return matrix - matrix.mean(0, keepdim=True)
 
 
+def _alignment(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``tr(K L) = ||Y^T X||_F^2`` for ``K = X X^T``, ``L = Y Y^T``, through the smaller matrix:
+    ``[q, p]`` features when there are more stimuli than units, else the ``[n, n]`` kernels (wide
+    convolutional layers)."""
+    n, p, q = x.shape[0], x.shape[1], y.shape[1]
+    if n * n < p * q:
+        return ((x @ x.T) * (y @ y.T)).sum()
+    return (y.T @ x).square().sum()
+
+
 def _unbiased_hsic(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``HSIC_u`` of the linear kernels of ``x [n, p]`` and ``y [n, q]`` without forming them."""
     n = x.shape[0]
     rx, ry = (x * x).sum(1), (y * y).sum(1)  # kernel diagonals
     sx, sy = x.sum(0), y.sum(0)
-    trace = (y.T @ x).square().sum() - (rx * ry).sum()
+    trace = _alignment(x, y) - (rx * ry).sum()
     ones_kx, ones_ly = sx.square().sum() - rx.sum(), sy.square().sum() - ry.sum()
     kx_ones, ly_ones = x @ sx - rx, y @ sy - ry  # [n]
     cross = (kx_ones * ly_ones).sum()
@@ -78,8 +89,8 @@ def cka(x: torch.Tensor, y: torch.Tensor, kind: str = "linear") -> float:
     a = _as_matrix(x)
     b = _as_matrix(y, a.shape[0])
     if kind == "linear":
-        numerator = (b.T @ a).square().sum()
-        denominator = torch.linalg.matrix_norm(a.T @ a) * torch.linalg.matrix_norm(b.T @ b)
+        numerator = _alignment(a, b)
+        denominator = (_alignment(a, a) * _alignment(b, b)).sqrt()
     else:
         numerator = _unbiased_hsic(a, b)
         denominator = (_unbiased_hsic(a, a) * _unbiased_hsic(b, b)).clamp_min(0.0).sqrt()

@@ -38,6 +38,13 @@ code (:func:`radius_init`): every unit's norm is about ``init_radius`` (25 for t
 ``N(0, r^2 / fan_in)`` after batch normalisation; 35 for the MLP, uniform and positive), and the
 norm-dependent rate brings them to the unit sphere. With norms of 25 the currents are large, so the
 soft winner-take-all starts nearly hard and softens as the units settle.
+As for the MLP, the number of Hebbian steps decides what the kernels become in one epoch. On
+Fashion-MNIST's 60k images, steps of 100 images (600 steps) leave the 5x5 kernels of block 1 at
+norms 8-23 and looking like their random start; steps of 10 images (6000) bring them to norms
+1.6-4.1, still noisy; steps of 2 images (30000, ``training.unsupervised_batch_size = 2`` in
+``comparisons/fashion_mnist_softhebb_cnn.toml``) give oriented edges, bars and uniform blobs, at
+the same validation accuracy (0.904 for 10 and for 2, 2 readout epochs) and in less time than at
+100 (the arithmetic is the same; 209 s against 280 s for both blocks on 2 CPU cores).
 
 Twins (``*_backprop``): the same layers trained end to end by backprop from PyTorch's default
 initialisation, with ReLU in place of Triangle (a fractional power has an unbounded derivative at

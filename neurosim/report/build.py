@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from neurosim.analysis.representations import stored_representations
 from neurosim.analysis.statistics import paired_test
 from neurosim.errors import UserError
 from neurosim.pairs import PAIRS
@@ -139,6 +140,50 @@ def _paired_row(results: xr.Dataset, bio: str, twin: str) -> list[str]:
     return [f"{bio} - {twin}", f"{test.mean_difference:+.4f}", p, d, str(test.n)]
 
 
+REPRESENTATION_COLUMNS = (
+    ("fraction_active_population", "fraction active per image"),
+    ("sparseness_population", "population sparseness (Vinje-Gallant)"),
+    ("sparseness_lifetime", "lifetime sparseness (Vinje-Gallant)"),
+    ("participation_ratio", "effective dimensionality (participation ratio)"),
+)
+
+
+def _representations_section(doc: Document, analysis: xr.Dataset, figure_dir: Path) -> None:
+    """CKA maps of each bio model against its twin and the code measures of every layer."""
+    doc.heading(f"Representations ({analysis.attrs['stimuli']}; stored models)")
+    doc.paragraph(
+        "Layer outputs at each model's probe points (spike counts over the presentation for spiking "
+        "layers). CKA compares two layers' representational geometry on the same images (1: the same "
+        "up to rotation and scale); debiased CKA removes the finite-sample bias of linear CKA. "
+        "'Active' is an output above 0 (for a probe point before a rectifying nonlinearity, active "
+        "after it); cortex has roughly 1-5 % of units active per stimulus. Values: mean [95 % CI] over seeds."
+    )
+    for name in analysis.data_vars:
+        if not name.startswith("cka__"):
+            continue
+        _, bio, twin = name.split("__")
+        doc.figure(
+            figures.cka_heatmaps(analysis[name], bio, twin, figure_dir / f"cka_{bio}_{twin}.png"),
+            f"{bio} vs. {twin}: layer x layer CKA",
+        )
+    rows = []
+    for name in analysis.data_vars:
+        if not name.startswith("code__"):
+            continue
+        member = name.split("__", 1)[1]
+        code = analysis[name]
+        for layer in code[f"layer__{member}"].values:
+            values = code.sel({f"layer__{member}": layer})
+            rows.append(
+                [member, str(layer)]
+                + [
+                    format_mean_ci(values.sel(measure=measure).values)
+                    for measure, _ in REPRESENTATION_COLUMNS
+                ]
+            )
+    doc.table(Table(["model", "layer", *(label for _, label in REPRESENTATION_COLUMNS)], rows))
+
+
 def build_report(run_dir: str | Path) -> Path:
     """Write ``report/report.html`` and ``report/report.md`` for a run (or a sweep); returns the HTML path."""
     run_dir = Path(run_dir)
@@ -207,6 +252,9 @@ def build_report(run_dir: str | Path) -> Path:
         doc.paragraph("These results were stored before operation counts existed; rerun to add them.")
     else:
         _operations_section(doc, results, fits, members)
+    representations = stored_representations(run_dir)
+    if representations is not None:
+        _representations_section(doc, representations, figure_dir)
     doc.heading("Confusion matrices (test set, all seeds)")
     for member in members:
         doc.figure(

@@ -99,3 +99,26 @@ def first_layer_weights(fit: xr.Dataset, path: Path, max_units: int = 16) -> Pat
         axis.set_title(f"{member}: input weights", fontsize=9)
         figure.colorbar(image, ax=axis, label="weight (dimensionless)")
     return _save(figure, path)
+
+
+def cka_heatmaps(similarity: xr.DataArray, bio: str, twin: str, path: Path) -> Path:
+    """Layer x layer CKA of ``bio`` (rows) and ``twin`` (columns), one panel per kind, mean over seeds."""
+    kinds = [str(k) for k in similarity.kind.values]
+    rows = [str(n) for n in similarity[f"layer__{bio}"].values]
+    columns = [str(n) for n in similarity[f"layer__{twin}"].values]
+    width = max(3.0, 0.7 * len(columns) + 2.0)
+    figure, axes = plt.subplots(1, len(kinds), figsize=(width * len(kinds), max(2.6, 0.6 * len(rows) + 1.6)))
+    for axis, kind in zip(np.atleast_1d(axes), kinds, strict=True):
+        mean = similarity.sel(kind=kind).mean("seed").values
+        image = axis.imshow(mean, vmin=0, vmax=1, cmap="viridis")
+        for (i, j), value in np.ndenumerate(mean):
+            axis.text(
+                j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color="w" if value < 0.6 else "k"
+            )
+        axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=7)
+        axis.set_yticks(range(len(rows)), rows, fontsize=7)
+        axis.set_xlabel(f"{twin} layer")
+        axis.set_ylabel(f"{bio} layer")
+        axis.set_title(f"{kind} CKA (mean of {similarity.sizes['seed']} seeds)", fontsize=9)
+        figure.colorbar(image, ax=axis, fraction=0.046)
+    return _save(figure, path)

@@ -1,0 +1,14 @@
+"""The analyses that run on a finished run's stored models (``neurosim analyse``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import xarray as xr
+
+from neurosim.analysis.representations import analyse_representations
+from neurosim.registry import Registry
+
+ANALYSES: Registry[Callable[[str | Path, int], xr.Dataset]] = Registry("analysis")
+ANALYSES.add("representations", analyse_representations)

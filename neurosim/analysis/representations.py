@@ -1,0 +1,129 @@
+"""Representation analysis of a stored run: how each bio model's layers relate to its twin's, and
+how sparse and high-dimensional each layer's code is. Runs on the trained models stored with the
+fits (``fits/<member>/seed<k>.model.pt``), so it never retrains, and gives the same numbers whether
+it runs right after training (``neurosim run --analyses representations``) or later
+(``neurosim analyse RUN_DIR``).
+
+Stimuli: the first ``n_stimuli`` test images of the run's task (the same for every model, seed and
+call). Activity: :func:`neurosim.analysis.activity.record_activity` at every probe point (layer
+outputs; spike counts for spiking layers).
+
+Stored as ``analyses/representations.nc`` (written atomically), one xarray Dataset:
+
+* ``cka__<bio>__<twin>``: dims ``(kind, seed, layer__<bio>, layer__<twin>)``, ``kind`` in
+  ``linear`` / ``debiased`` (:mod:`neurosim.analysis.cka`): the layer x layer similarity map.
+* ``code__<member>``: dims ``(measure, seed, layer__<member>)`` with the measures of
+  :data:`MEASURES` (:mod:`neurosim.analysis.sparseness`). "Active" means an output above 0; for a
+  probe point that records a pre-activation (``nn.Linear`` before a ReLU or a rectified power),
+  that is exactly "active after the rectification". The Vinje-Gallant sparseness is taken of the
+  rectified output ``max(a, 0)``. A softmax layer's outputs are all positive, so every unit counts
+  as active there.
+
+Attributes: ``n_stimuli``, ``stimuli``, the run's resolved ``config`` and the provenance of the
+analysis (code version, machine, time).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from neurosim.analysis import N_STIMULI
+from neurosim.analysis.activity import cka_map, record_activity
+from neurosim.analysis.cka import KINDS
+from neurosim.analysis.sparseness import fraction_active, participation_ratio, vinje_gallant_sparseness
+from neurosim.config import ComparisonConfig
+from neurosim.errors import UserError
+from neurosim.pairs import PAIRS
+from neurosim.results.provenance import provenance
+from neurosim.results.storage import open_dataset, save_dataset
+from neurosim.runner import load_fitted_model, load_task
+
+MEASURES = (
+    "fraction_active_population",
+    "fraction_active_lifetime",
+    "sparseness_population",
+    "sparseness_lifetime",
+    "participation_ratio",
+)
+RESULT_PATH = Path("analyses") / "representations.nc"
+
+
+def _code_measures(activity) -> list[float]:
+    active = fraction_active(activity)
+    sparseness = vinje_gallant_sparseness(activity.clamp_min(0.0))
+    return [
+        active["population"],
+        active["lifetime"],
+        sparseness["population"],
+        sparseness["lifetime"],
+        participation_ratio(activity),
+    ]
+
+
+def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
+    """Compute the representation analysis of a finished run and store it; returns the Dataset."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise UserError(f"{run_dir} holds no config.json; is it a run directory of `neurosim run`?")
+    config = ComparisonConfig.from_dict(json.loads(config_path.read_text()))
+    task = load_task(config)
+    stimuli = task.x_test[:n_stimuli]
+    seeds = list(config.seeds)
+    codes: dict[str, list] = {member.name: [] for member in config.members}  # per seed: [layer, measure]
+    maps: dict[tuple[str, str], list] = {}  # per seed: [kind, layer_bio, layer_twin]
+    layers: dict[str, list[str]] = {}
+    twins = [(PAIRS.get(name).bio, twin) for name in config.pairs for twin in PAIRS.get(name).twins]
+    for seed in seeds:  # one seed's activity in memory at a time (wide conv layers are large)
+        activity = {
+            member.name: record_activity(load_fitted_model(run_dir, config, member, task, seed), stimuli)
+            for member in config.members
+        }
+        for name, recorded in activity.items():
+            layers[name] = list(recorded)
+            codes[name].append([_code_measures(a) for a in recorded.values()])
+        for bio, twin in twins:
+            maps.setdefault((bio, twin), []).append(
+                [cka_map(activity[bio], activity[twin], kind).values for kind in KINDS]
+            )
+    variables = {}
+    for name, per_seed in codes.items():
+        variables[f"code__{name}"] = xr.DataArray(
+            np.array(per_seed).transpose(2, 0, 1),  # [seed, layer, measure] -> [measure, seed, layer]
+            dims=("measure", "seed", f"layer__{name}"),
+            coords={"measure": list(MEASURES), "seed": seeds, f"layer__{name}": layers[name]},
+        )
+    for (bio, twin), per_seed in maps.items():
+        variables[f"cka__{bio}__{twin}"] = xr.DataArray(
+            np.array(per_seed).transpose(1, 0, 2, 3),  # [seed, kind, ...] -> [kind, seed, ...]
+            dims=("kind", "seed", f"layer__{bio}", f"layer__{twin}"),
+            coords={
+                "kind": list(KINDS),
+                "seed": seeds,
+                f"layer__{bio}": layers[bio],
+                f"layer__{twin}": layers[twin],
+            },
+        )
+    dataset = xr.Dataset(
+        variables,
+        attrs={
+            "analysis": "representations",
+            "n_stimuli": len(stimuli),
+            "stimuli": f"the first {len(stimuli)} test images of {task.name}",
+            "pairs": ",".join(config.pairs),
+            "config": config.to_json(),
+            **provenance("cpu"),
+        },
+    )
+    save_dataset(run_dir / RESULT_PATH, dataset)
+    return dataset
+
+
+def stored_representations(run_dir: str | Path) -> xr.Dataset | None:
+    """The stored analysis of a run, or ``None`` if it was never run."""
+    path = Path(run_dir) / RESULT_PATH
+    return open_dataset(path) if path.is_file() else None

@@ -169,7 +169,8 @@ def _analysis_arguments(command: argparse.ArgumentParser, default: list[str] | N
         nargs="+",
         default=default,
         metavar="NAME",
-        help="analyses of the stored models: representations (CKA maps, sparseness, dimensionality)"
+        help="analyses of the stored models: representations (CKA maps, sparseness, dimensionality), "
+        "robustness (accuracy vs. Gaussian noise, salt-and-pepper, PGD)"
         + (f"; default: {' '.join(default)}" if default else "; default: none"),
     )
     command.add_argument(

@@ -66,7 +66,10 @@ def load_fitted_model(
     """A finished fit's trained model (``fits/<member>/seed<k>.model.pt``), on the CPU, in eval mode."""
     path = Path(directory) / "fits" / member.name / f"seed{seed}.model.pt"
     if not path.is_file():
-        raise UserError(f"{path} does not exist: the fit of {member.name} seed {seed} has not finished")
+        raise UserError(
+            f"{path} does not exist: the fit of {member.name} seed {seed} has not finished, or was stored "
+            "by a neurosim that did not keep trained models; delete its seed file and rerun the comparison"
+        )
     model = build_model(member, task, seed)
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.eval()

@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from neurosim.analysis.representations import stored_representations
+from neurosim.analysis.robustness import stored_robustness
 from neurosim.analysis.statistics import paired_test
 from neurosim.errors import UserError
 from neurosim.pairs import PAIRS
@@ -184,6 +185,33 @@ def _representations_section(doc: Document, analysis: xr.Dataset, figure_dir: Pa
     doc.table(Table(["model", "layer", *(label for _, label in REPRESENTATION_COLUMNS)], rows))
 
 
+def _robustness_section(doc: Document, robustness: xr.Dataset, figure_dir: Path) -> None:
+    """Accuracy-vs-perturbation curves of each pair's members on the same perturbed images."""
+    doc.heading(f"Robustness ({robustness.attrs['stimuli']}; stored models)")
+    note = robustness.attrs.get("no_input_gradient", "")
+    doc.paragraph(
+        "Gaussian pixel noise and salt-and-pepper (fixed noise, the same images for every model), and "
+        "L-infinity PGD on each model's own loss (40 steps, one random start). "
+        + (f"No input gradient, so no PGD curve: {note}. " if note else "")
+        + "Mean over seeds with a 95 % CI band."
+    )
+    members = [str(m) for m in robustness.model.values]
+    groups = [
+        [PAIRS.get(name).bio, *PAIRS.get(name).twins]
+        for name in filter(None, robustness.attrs.get("pairs", "").split(","))
+    ]
+    paired = {m for group in groups for m in group}
+    groups += [[m] for m in members if m not in paired]
+    for group in groups:
+        name = "_".join(group)
+        doc.figure(
+            figures.robustness_curves(
+                robustness, group, " vs. ".join(group), figure_dir / f"robustness_{name}.png"
+            ),
+            f"{' vs. '.join(group)}: test accuracy vs. perturbation strength",
+        )
+
+
 def build_report(run_dir: str | Path) -> Path:
     """Write ``report/report.html`` and ``report/report.md`` for a run (or a sweep); returns the HTML path."""
     run_dir = Path(run_dir)
@@ -255,6 +283,9 @@ def build_report(run_dir: str | Path) -> Path:
     representations = stored_representations(run_dir)
     if representations is not None:
         _representations_section(doc, representations, figure_dir)
+    robustness = stored_robustness(run_dir)
+    if robustness is not None:
+        _robustness_section(doc, robustness, figure_dir)
     doc.heading("Confusion matrices (test set, all seeds)")
     for member in members:
         doc.figure(

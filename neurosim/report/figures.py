@@ -122,3 +122,36 @@ def cka_heatmaps(similarity: xr.DataArray, bio: str, twin: str, path: Path) -> P
         axis.set_title(f"{kind} CKA (mean of {similarity.sizes['seed']} seeds)", fontsize=9)
         figure.colorbar(image, ax=axis, fraction=0.046)
     return _save(figure, path)
+
+
+def robustness_curves(robustness: xr.Dataset, members: list[str], title: str, path: Path) -> Path:
+    """Accuracy vs. perturbation strength, one panel per perturbation: mean over seeds, 95 % CI band."""
+    perturbations = [str(p) for p in robustness.perturbation.values]
+    figure, axes = plt.subplots(1, len(perturbations), figsize=(4.2 * len(perturbations), 3.4))
+    labels = {
+        "gaussian": "noise sigma (pixel intensity)",
+        "salt_pepper": "fraction of pixels",
+        "pgd": "eps (L-inf)",
+    }
+    for axis, perturbation in zip(np.atleast_1d(axes), perturbations, strict=True):
+        strength = robustness.strength.sel(perturbation=perturbation).values
+        keep = ~np.isnan(strength)
+        for member in members:
+            values = robustness.accuracy.sel(perturbation=perturbation, model=member).values[
+                keep
+            ]  # [strength, seed]
+            if np.isnan(values).all():
+                continue
+            mean = values.mean(axis=1)
+            axis.plot(strength[keep], mean, marker="o", markersize=3, label=member)
+            n = values.shape[1]
+            if n > 1:
+                half = stats.t.ppf(0.975, n - 1) * values.std(axis=1, ddof=1) / np.sqrt(n)
+                axis.fill_between(strength[keep], mean - half, mean + half, alpha=0.2)
+        axis.set_xlabel(labels.get(perturbation, "strength"))
+        axis.set_ylabel("test accuracy (fraction correct)")
+        axis.set_ylim(0, 1)
+        axis.set_title(f"{title}: {perturbation}", fontsize=9)
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=7)
+    return _save(figure, path)

@@ -1,0 +1,148 @@
+"""Robustness analysis of a stored run: test accuracy against perturbation strength, for every
+member and seed, on the same perturbed images.
+
+Perturbations (images in [0, 1], results clipped back into that range):
+
+* ``gaussian``: ``x + sigma z``, ``z ~ N(0, 1)`` per pixel, at :data:`GAUSSIAN_SIGMAS`;
+* ``salt_pepper``: a fraction ``p`` of pixels set to 0 or 1 (equally likely), at
+  :data:`SALT_PEPPER_FRACTIONS`;
+* ``pgd``: L-infinity PGD on the model's own loss (:func:`neurosim.analysis.attacks.pgd_linf`,
+  40 steps, one random start) at :data:`PGD_EPSILONS`. A model whose loss has no gradient with
+  respect to its input (one that thresholds or discretises its input before any differentiable
+  step) cannot be attacked this way: its PGD entries are NaN and the attribute
+  ``no_input_gradient`` names it, rather than reporting the random start as robustness. (The
+  perceptrons are attackable: they decide by the argmax of linear scores.)
+
+The random perturbations use one fixed generator (seed 0) per perturbation and strength, so every
+model and seed sees the same noisy images. Stimuli: the first ``n_stimuli`` test images.
+
+Stored as ``analyses/robustness.nc``: ``accuracy`` with dims ``(perturbation, strength_index,
+model, seed)`` and coordinate ``strength (perturbation, strength_index)`` (sigma, fraction or
+eps; units: pixel intensity, fraction of pixels, pixel intensity).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from neurosim.analysis import N_STIMULI
+from neurosim.analysis.attacks import accuracy_under_attack
+from neurosim.config import ComparisonConfig
+from neurosim.errors import UserError
+from neurosim.models.base import NeurosimModel
+from neurosim.results.provenance import provenance
+from neurosim.results.storage import open_dataset, save_dataset
+from neurosim.runner import load_fitted_model, load_task
+
+GAUSSIAN_SIGMAS = (0.0, 0.1, 0.2, 0.3, 0.5)
+SALT_PEPPER_FRACTIONS = (0.0, 0.05, 0.1, 0.2, 0.3)
+PGD_EPSILONS = (0.0, 0.01, 0.03, 0.1, 0.2)
+STRENGTHS = {"gaussian": GAUSSIAN_SIGMAS, "salt_pepper": SALT_PEPPER_FRACTIONS, "pgd": PGD_EPSILONS}
+RESULT_PATH = Path("analyses") / "robustness.nc"
+
+
+def gaussian_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
+    """``clip(x + sigma z)`` with ``z ~ N(0, 1)`` from a fixed generator."""
+    generator = torch.Generator().manual_seed(seed)
+    return (x + sigma * torch.randn(x.shape, generator=generator)).clamp(0.0, 1.0)
+
+
+def salt_and_pepper(x: torch.Tensor, fraction: float, seed: int = 0) -> torch.Tensor:
+    """A ``fraction`` of pixels (chosen independently) set to 0 or 1 with equal probability."""
+    generator = torch.Generator().manual_seed(seed)
+    hit = torch.rand(x.shape, generator=generator) < fraction
+    value = (torch.rand(x.shape, generator=generator) < 0.5).to(x.dtype)
+    return torch.where(hit, value, x)
+
+
+@torch.no_grad()
+def _accuracy(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> float:
+    return float(
+        torch.cat([model(x[i : i + 500]).argmax(1) for i in range(0, len(x), 500)]).eq(y).float().mean()
+    )
+
+
+def has_input_gradient(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> bool:
+    """Whether the model's loss changes with its input to first order (on a few images)."""
+    probe = x[:16].clone().requires_grad_(True)
+    loss = model.loss(model(probe), y[:16])
+    if not loss.requires_grad:
+        return False
+    (gradient,) = torch.autograd.grad(loss, probe, allow_unused=True)
+    return gradient is not None and bool(gradient.abs().sum() > 0)
+
+
+def robustness_curves(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> dict[str, list[float]]:
+    """Accuracy at every strength of every perturbation (NaN for PGD without an input gradient)."""
+    model.eval()
+    curves = {
+        "gaussian": [_accuracy(model, gaussian_noise(x, s), y) for s in GAUSSIAN_SIGMAS],
+        "salt_pepper": [_accuracy(model, salt_and_pepper(x, f), y) for f in SALT_PEPPER_FRACTIONS],
+    }
+    if has_input_gradient(model, x, y):
+        clean = curves["gaussian"][GAUSSIAN_SIGMAS.index(0.0)]
+        # eps = 0 cannot move an image: its accuracy is the clean one (no 40 idle steps).
+        curves["pgd"] = [
+            clean if eps == 0 else accuracy_under_attack(model, x, y, eps, "pgd") for eps in PGD_EPSILONS
+        ]
+    else:
+        curves["pgd"] = [float("nan")] * len(PGD_EPSILONS)
+    return curves
+
+
+def analyse_robustness(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
+    """Compute the robustness analysis of a finished run and store it; returns the Dataset."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise UserError(f"{run_dir} holds no config.json; is it a run directory of `neurosim run`?")
+    config = ComparisonConfig.from_dict(json.loads(config_path.read_text()))
+    task = load_task(config)
+    x, y = task.x_test[:n_stimuli], task.y_test[:n_stimuli]
+    names, seeds = [m.name for m in config.members], list(config.seeds)
+    perturbations = list(STRENGTHS)
+    width = max(len(v) for v in STRENGTHS.values())
+    accuracy = np.full((len(perturbations), width, len(names), len(seeds)), np.nan)
+    no_gradient = set()
+    for m, member in enumerate(config.members):
+        for s, seed in enumerate(seeds):
+            model = load_fitted_model(run_dir, config, member, task, seed)
+            curves = robustness_curves(model, x, y)
+            if all(np.isnan(curves["pgd"])):
+                no_gradient.add(member.name)
+            for p, name in enumerate(perturbations):
+                accuracy[p, : len(curves[name]), m, s] = curves[name]
+    strength = np.full((len(perturbations), width), np.nan)
+    for p, name in enumerate(perturbations):
+        strength[p, : len(STRENGTHS[name])] = STRENGTHS[name]
+    dataset = xr.Dataset(
+        {"accuracy": (("perturbation", "strength_index", "model", "seed"), accuracy)},
+        coords={
+            "perturbation": perturbations,
+            "strength": (("perturbation", "strength_index"), strength),
+            "model": names,
+            "seed": seeds,
+        },
+        attrs={
+            "analysis": "robustness",
+            "n_stimuli": len(x),
+            "stimuli": f"the first {len(x)} test images of {task.name}",
+            "no_input_gradient": ",".join(sorted(no_gradient)),
+            "pairs": ",".join(config.pairs),
+            "config": config.to_json(),
+            **provenance("cpu"),
+        },
+    )
+    save_dataset(run_dir / RESULT_PATH, dataset)
+    return dataset
+
+
+def stored_robustness(run_dir: str | Path) -> xr.Dataset | None:
+    """The stored robustness analysis of a run, or ``None`` if it was never run."""
+    path = Path(run_dir) / RESULT_PATH
+    return open_dataset(path) if path.is_file() else None

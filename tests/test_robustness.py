@@ -1,0 +1,90 @@
+"""Robustness analysis: perturbations are deterministic and bounded, strength 0 is the clean
+accuracy, noise hurts, and a model without an input gradient gets no PGD curve."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from neurosim import config
+from neurosim.analysis.robustness import (
+    PGD_EPSILONS,
+    analyse_robustness,
+    gaussian_noise,
+    has_input_gradient,
+    robustness_curves,
+    salt_and_pepper,
+)
+from neurosim.models import MODELS
+from neurosim.models.base import NeurosimModel
+from neurosim.runner import run_comparison
+
+from .conftest import run_cli
+
+TINY = """
+version = 1
+name = "tiny_robustness"
+description = "perceptron vs linear, tiny"
+seeds = [0, 1]
+device = "cpu"
+pairs = ["perceptron_linear"]
+[task]
+name = "digits"
+[training]
+epochs = 3
+batch_size = 32
+lr = 0.01
+"""
+
+
+def test_perturbations_are_deterministic_bounded_and_of_the_asked_strength():
+    x = torch.rand(200, 1, 8, 8)
+    noisy = gaussian_noise(x, 0.3)
+    assert torch.equal(noisy, gaussian_noise(x, 0.3)) and noisy.min() >= 0 and noisy.max() <= 1
+    assert torch.equal(gaussian_noise(x, 0.0), x)
+    flipped = salt_and_pepper(x, 0.2)
+    changed = (flipped != x).float().mean()
+    assert changed == pytest.approx(0.2, abs=0.02)
+    assert set(flipped[flipped != x].unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(salt_and_pepper(x, 0.0), x)
+
+
+class Thresholded(NeurosimModel):
+    """Binarises its input before a linear readout: no gradient reaches the input."""
+
+    def __init__(self):
+        super().__init__()
+        self.readout = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.readout((x.flatten(1) > 0.5).float())
+
+
+def test_a_model_that_thresholds_its_input_has_no_input_gradient_and_a_linear_model_has_one():
+    x, y = torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))
+    torch.manual_seed(0)
+    assert has_input_gradient(MODELS.get("linear")((1, 8, 8), 10), x, y)
+    assert not has_input_gradient(Thresholded(), x, y)
+    curves = robustness_curves(Thresholded(), x, y)
+    assert np.isnan(curves["pgd"]).all() and not np.isnan(curves["gaussian"]).any()
+
+
+def test_analysis_of_a_stored_run(tmp_path):
+    run_dir = run_comparison(config.resolve(config.tomllib.loads(TINY)), root=tmp_path)
+    results = analyse_robustness(run_dir, n_stimuli=300)
+    accuracy = results.accuracy
+    assert accuracy.dims == ("perturbation", "strength_index", "model", "seed")
+    clean = accuracy.sel(perturbation="gaussian", strength_index=0)
+    for perturbation in ("salt_pepper", "gaussian"):
+        np.testing.assert_array_equal(accuracy.sel(perturbation=perturbation, strength_index=0), clean)
+    assert (accuracy.sel(perturbation="gaussian", strength_index=4) < clean).all()  # sigma 0.5 hurts
+    pgd = accuracy.sel(perturbation="pgd")
+    np.testing.assert_array_equal(pgd.sel(strength_index=0), clean)
+    assert (pgd.sel(strength_index=len(PGD_EPSILONS) - 1) < 0.2).all()  # both decide by linear scores
+    assert results.attrs["no_input_gradient"] == ""
+    process = run_cli("analyse", str(run_dir), "--analyses", "robustness", "--stimuli", "300")
+    report = Path(process.stdout.strip().splitlines()[-1].removeprefix("report: "))
+    assert "Robustness (the first 300 test images of digits" in report.read_text()
+    assert (report.parent / "figures" / "robustness_perceptron_linear.png").stat().st_size > 1000

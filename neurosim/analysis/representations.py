@@ -25,7 +25,6 @@ analysis (code version, machine, time).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +34,9 @@ from neurosim.analysis import N_STIMULI
 from neurosim.analysis.activity import cka_map, record_activity
 from neurosim.analysis.cka import KINDS
 from neurosim.analysis.sparseness import fraction_active, participation_ratio, vinje_gallant_sparseness
-from neurosim.config import ComparisonConfig
-from neurosim.errors import UserError
+from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.pairs import PAIRS
-from neurosim.results.provenance import provenance
-from neurosim.results.storage import open_dataset, save_dataset
-from neurosim.runner import load_fitted_model, load_task
+from neurosim.runner import load_fitted_model
 
 MEASURES = (
     "fraction_active_population",
@@ -49,7 +45,6 @@ MEASURES = (
     "sparseness_lifetime",
     "participation_ratio",
 )
-RESULT_PATH = Path("analyses") / "representations.nc"
 
 
 def _code_measures(activity) -> list[float]:
@@ -66,12 +61,7 @@ def _code_measures(activity) -> list[float]:
 
 def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
     """Compute the representation analysis of a finished run and store it; returns the Dataset."""
-    run_dir = Path(run_dir)
-    config_path = run_dir / "config.json"
-    if not config_path.is_file():
-        raise UserError(f"{run_dir} holds no config.json; is it a run directory of `neurosim run`?")
-    config = ComparisonConfig.from_dict(json.loads(config_path.read_text()))
-    task = load_task(config)
+    config, task = load_run(run_dir)
     stimuli = task.x_test[:n_stimuli]
     seeds = list(config.seeds)
     codes: dict[str, list] = {member.name: [] for member in config.members}  # per seed: [layer, measure]
@@ -108,22 +98,10 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
                 f"layer__{twin}": layers[twin],
             },
         )
-    dataset = xr.Dataset(
-        variables,
-        attrs={
-            "analysis": "representations",
-            "n_stimuli": len(stimuli),
-            "stimuli": f"the first {len(stimuli)} test images of {task.name}",
-            "pairs": ",".join(config.pairs),
-            "config": config.to_json(),
-            **provenance("cpu"),
-        },
-    )
-    save_dataset(run_dir / RESULT_PATH, dataset)
-    return dataset
+    attrs = analysis_attrs("representations", len(stimuli), task, config)
+    return save_analysis(run_dir, "representations", xr.Dataset(variables, attrs=attrs))
 
 
 def stored_representations(run_dir: str | Path) -> xr.Dataset | None:
     """The stored analysis of a run, or ``None`` if it was never run."""
-    path = Path(run_dir) / RESULT_PATH
-    return open_dataset(path) if path.is_file() else None
+    return stored_analysis(run_dir, "representations")

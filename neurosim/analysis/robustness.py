@@ -23,7 +23,6 @@ eps; units: pixel intensity, fraction of pixels, pixel intensity).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -32,18 +31,14 @@ import xarray as xr
 
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.attacks import accuracy_under_attack
-from neurosim.config import ComparisonConfig
-from neurosim.errors import UserError
+from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.models.base import NeurosimModel
-from neurosim.results.provenance import provenance
-from neurosim.results.storage import open_dataset, save_dataset
-from neurosim.runner import load_fitted_model, load_task
+from neurosim.runner import load_fitted_model
 
 GAUSSIAN_SIGMAS = (0.0, 0.1, 0.2, 0.3, 0.5)
 SALT_PEPPER_FRACTIONS = (0.0, 0.05, 0.1, 0.2, 0.3)
 PGD_EPSILONS = (0.0, 0.01, 0.03, 0.1, 0.2)
 STRENGTHS = {"gaussian": GAUSSIAN_SIGMAS, "salt_pepper": SALT_PEPPER_FRACTIONS, "pgd": PGD_EPSILONS}
-RESULT_PATH = Path("analyses") / "robustness.nc"
 
 
 def gaussian_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
@@ -97,12 +92,7 @@ def robustness_curves(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) ->
 
 def analyse_robustness(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
     """Compute the robustness analysis of a finished run and store it; returns the Dataset."""
-    run_dir = Path(run_dir)
-    config_path = run_dir / "config.json"
-    if not config_path.is_file():
-        raise UserError(f"{run_dir} holds no config.json; is it a run directory of `neurosim run`?")
-    config = ComparisonConfig.from_dict(json.loads(config_path.read_text()))
-    task = load_task(config)
+    config, task = load_run(run_dir)
     x, y = task.x_test[:n_stimuli], task.y_test[:n_stimuli]
     names, seeds = [m.name for m in config.members], list(config.seeds)
     perturbations = list(STRENGTHS)
@@ -129,20 +119,13 @@ def analyse_robustness(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Da
             "seed": seeds,
         },
         attrs={
-            "analysis": "robustness",
-            "n_stimuli": len(x),
-            "stimuli": f"the first {len(x)} test images of {task.name}",
+            **analysis_attrs("robustness", len(x), task, config),
             "no_input_gradient": ",".join(sorted(no_gradient)),
-            "pairs": ",".join(config.pairs),
-            "config": config.to_json(),
-            **provenance("cpu"),
         },
     )
-    save_dataset(run_dir / RESULT_PATH, dataset)
-    return dataset
+    return save_analysis(run_dir, "robustness", dataset)
 
 
 def stored_robustness(run_dir: str | Path) -> xr.Dataset | None:
     """The stored robustness analysis of a run, or ``None`` if it was never run."""
-    path = Path(run_dir) / RESULT_PATH
-    return open_dataset(path) if path.is_file() else None
+    return stored_analysis(run_dir, "robustness")

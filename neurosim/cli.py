@@ -59,15 +59,11 @@ def command_run(args: argparse.Namespace) -> int:
         overrides.append(f"device={args.device!r}".replace("'", '"'))
     path = config_module.find_comparison(args.comparison)
     config = config_module.load(path, overrides)
-    if args.analyses:
-        from neurosim.analysis.registry import ANALYSES
-
-        for name in args.analyses:  # before training: an unknown name lists the valid ones
-            ANALYSES.get(name)
+    analyses = _analyses(args.analyses or [])  # before training: an unknown name lists the valid ones
     show_progress = not args.quiet and sys.stderr.isatty()
     run_dir = run_comparison(config, root=args.out, progress=_progress_factory(show_progress))
     print(f"results: {run_dir / 'results.nc'}")
-    _run_analyses(run_dir, args.analyses or [], args.stimuli)
+    _run_analyses(run_dir, analyses, args.stimuli)
     if not args.no_report:
         print(f"report: {build_report(run_dir)}")
     return 0
@@ -100,11 +96,15 @@ def command_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_analyses(run_dir, names: list[str], n_stimuli: int) -> None:
+def _analyses(names: list[str]) -> list[tuple[str, Callable]]:
+    """The named analyses; an unknown name raises UserError listing the valid ones."""
     from neurosim.analysis.registry import ANALYSES
 
-    analyses = [ANALYSES.get(name) for name in names]  # unknown names list the valid ones first
-    for name, analyse in zip(names, analyses, strict=True):
+    return [(name, ANALYSES.get(name)) for name in names]
+
+
+def _run_analyses(run_dir, analyses: list[tuple[str, Callable]], n_stimuli: int) -> None:
+    for name, analyse in analyses:
         analyse(run_dir, n_stimuli)
         print(f"analysis: {run_dir / 'analyses' / (name + '.nc')}")
 
@@ -114,10 +114,11 @@ def command_analyse(args: argparse.Namespace) -> int:
 
     from neurosim.report import build_report
 
+    analyses = _analyses(args.analyses)
     run_dir = Path(args.run_dir)
     if not (run_dir / "results.nc").is_file():
         raise UserError(f"{run_dir} holds no results.nc; run `neurosim run` first (or check the path)")
-    _run_analyses(run_dir, args.analyses, args.stimuli)
+    _run_analyses(run_dir, analyses, args.stimuli)
     if not args.no_report:
         print(f"report: {build_report(run_dir)}")
     return 0

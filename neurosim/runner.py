@@ -60,11 +60,15 @@ def build_model(member: MemberConfig, task: Task, seed: int) -> NeurosimModel:
         return factory(task.input_shape, task.n_classes, **member.options)
 
 
-def load_fitted_model(
-    directory: Path, config: ComparisonConfig, member: MemberConfig, task: Task, seed: int
-) -> NeurosimModel:
+def fit_path(directory: str | Path, member: str, seed: int, suffix: str = ".nc") -> Path:
+    """Where a fit's files live: ``fits/<member>/seed<k>`` + ``.nc`` (results), ``.ckpt.pt``
+    (training checkpoint) or ``.model.pt`` (trained weights)."""
+    return Path(directory) / "fits" / member / f"seed{seed}{suffix}"
+
+
+def load_fitted_model(directory: str | Path, member: MemberConfig, task: Task, seed: int) -> NeurosimModel:
     """A finished fit's trained model (``fits/<member>/seed<k>.model.pt``), on the CPU, in eval mode."""
-    path = Path(directory) / "fits" / member.name / f"seed{seed}.model.pt"
+    path = fit_path(directory, member.name, seed, ".model.pt")
     if not path.is_file():
         raise UserError(
             f"{path} does not exist: the fit of {member.name} seed {seed} has not finished, or was stored "
@@ -141,8 +145,8 @@ def run_fit(
     progress: Callable[[int, int], None] | None = None,
 ) -> xr.Dataset:
     """Fit one member with one seed, or load it if it already finished; returns its Dataset."""
-    result_path = directory / "fits" / member.name / f"seed{seed}.nc"
-    checkpoint_path = result_path.with_suffix(".ckpt.pt")
+    result_path = fit_path(directory, member.name, seed)
+    checkpoint_path = fit_path(directory, member.name, seed, ".ckpt.pt")
     identity = fit_hash(config, member, seed)
     if result_path.is_file():
         stored = open_dataset(result_path)
@@ -179,7 +183,7 @@ def run_fit(
     operations = measure_operations(model, task, device)
     dataset = fit_dataset(result, weights, model.count_parameters(), attrs, operations)
     # The trained weights, so later analyses never need to retrain.
-    save_torch(result_path.with_suffix(".model.pt"), model.state_dict())
+    save_torch(fit_path(directory, member.name, seed, ".model.pt"), model.state_dict())
     save_dataset(result_path, dataset)
     checkpoint_path.unlink(missing_ok=True)
     return dataset

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 
 from neurosim.models.base import NeurosimModel
+from neurosim.training.trainer import accuracy
 
 BOUNDS = (0.0, 1.0)
 
@@ -82,11 +83,6 @@ def pgd_linf(
         model.train(was_training)
 
 
-@torch.no_grad()
-def _accuracy(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> float:
-    return float((model(x).argmax(1) == y).float().mean())
-
-
 def accuracy_under_attack(
     model: NeurosimModel,
     x: torch.Tensor,
@@ -100,14 +96,12 @@ def accuracy_under_attack(
     attacks = {"fgsm": fgsm, "pgd": pgd_linf}
     if attack not in attacks:
         raise ValueError(f"unknown attack {attack!r}; valid choices: {', '.join(attacks)}")
-    correct = 0.0
-    was_training = model.training
-    model.eval()
-    try:
-        for start in range(0, len(x), batch_size):
-            xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-            adversarial = attacks[attack](model, xb, yb, eps, **options)
-            correct += _accuracy(model, adversarial, yb) * len(xb)
-    finally:
-        model.train(was_training)
-    return correct / len(x)
+    adversarial = torch.cat(
+        [
+            attacks[attack](
+                model, x[start : start + batch_size], y[start : start + batch_size], eps, **options
+            )
+            for start in range(0, len(x), batch_size)
+        ]
+    )
+    return accuracy(model, adversarial, y)

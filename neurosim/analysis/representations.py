@@ -39,8 +39,7 @@ from neurosim.pairs import PAIRS
 from neurosim.runner import load_fitted_model
 
 MEASURES = (
-    "fraction_active_population",
-    "fraction_active_lifetime",
+    "fraction_active_population",  # its mean over stimuli equals the lifetime one's over units
     "sparseness_population",
     "sparseness_lifetime",
     "participation_ratio",
@@ -52,7 +51,6 @@ def _code_measures(activity) -> list[float]:
     sparseness = vinje_gallant_sparseness(activity.clamp_min(0.0))
     return [
         active["population"],
-        active["lifetime"],
         sparseness["population"],
         sparseness["lifetime"],
         participation_ratio(activity),
@@ -70,7 +68,7 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
     twins = [(PAIRS.get(name).bio, twin) for name in config.pairs for twin in PAIRS.get(name).twins]
     for seed in seeds:  # one seed's activity in memory at a time (wide conv layers are large)
         activity = {
-            member.name: record_activity(load_fitted_model(run_dir, config, member, task, seed), stimuli)
+            member.name: record_activity(load_fitted_model(run_dir, member, task, seed), stimuli)
             for member in config.members
         }
         for name, recorded in activity.items():

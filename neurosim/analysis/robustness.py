@@ -34,6 +34,7 @@ from neurosim.analysis.attacks import accuracy_under_attack
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.models.base import NeurosimModel
 from neurosim.runner import load_fitted_model
+from neurosim.training.trainer import accuracy
 
 GAUSSIAN_SIGMAS = (0.0, 0.1, 0.2, 0.3, 0.5)
 SALT_PEPPER_FRACTIONS = (0.0, 0.05, 0.1, 0.2, 0.3)
@@ -55,13 +56,6 @@ def salt_and_pepper(x: torch.Tensor, fraction: float, seed: int = 0) -> torch.Te
     return torch.where(hit, value, x)
 
 
-@torch.no_grad()
-def _accuracy(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> float:
-    return float(
-        torch.cat([model(x[i : i + 500]).argmax(1) for i in range(0, len(x), 500)]).eq(y).float().mean()
-    )
-
-
 def has_input_gradient(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> bool:
     """Whether the model's loss changes with its input to first order (on a few images)."""
     probe = x[:16].clone().requires_grad_(True)
@@ -74,10 +68,9 @@ def has_input_gradient(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -
 
 def robustness_curves(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> dict[str, list[float]]:
     """Accuracy at every strength of every perturbation (NaN for PGD without an input gradient)."""
-    model.eval()
     curves = {
-        "gaussian": [_accuracy(model, gaussian_noise(x, s), y) for s in GAUSSIAN_SIGMAS],
-        "salt_pepper": [_accuracy(model, salt_and_pepper(x, f), y) for f in SALT_PEPPER_FRACTIONS],
+        "gaussian": [accuracy(model, gaussian_noise(x, s), y) for s in GAUSSIAN_SIGMAS],
+        "salt_pepper": [accuracy(model, salt_and_pepper(x, f), y) for f in SALT_PEPPER_FRACTIONS],
     }
     if has_input_gradient(model, x, y):
         clean = curves["gaussian"][GAUSSIAN_SIGMAS.index(0.0)]
@@ -101,7 +94,7 @@ def analyse_robustness(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Da
     no_gradient = set()
     for m, member in enumerate(config.members):
         for s, seed in enumerate(seeds):
-            model = load_fitted_model(run_dir, config, member, task, seed)
+            model = load_fitted_model(run_dir, member, task, seed)
             curves = robustness_curves(model, x, y)
             if all(np.isnan(curves["pgd"])):
                 no_gradient.add(member.name)

@@ -171,7 +171,8 @@ def _analysis_arguments(command: argparse.ArgumentParser, default: list[str] | N
         default=default,
         metavar="NAME",
         help="analyses of the stored models: representations (CKA maps, sparseness, dimensionality), "
-        "robustness (accuracy vs. Gaussian noise, salt-and-pepper, PGD)"
+        "robustness (accuracy vs. Gaussian noise, salt-and-pepper, PGD), tolerance (accuracy vs. "
+        "translation, rotation, elastic deformation)"
         + (f"; default: {' '.join(default)}" if default else "; default: none"),
     )
     command.add_argument(

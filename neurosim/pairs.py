@@ -202,3 +202,30 @@ for _name, _bio, _twin, _keys, _description in (
             check=_same_layer_shapes,
         ),
     )
+
+
+def _same_retina(bio: NeurosimModel, twin: NeurosimModel) -> None:
+    if (bio.image_size, bio.margin) != (twin.image_size, twin.margin):
+        raise ValueError(
+            f"retinas differ: image_size/margin {bio.image_size}/{bio.margin} "
+            f"vs {twin.image_size}/{twin.margin}"
+        )
+
+
+PAIRS.add(
+    "neocognitron_lenet5",
+    Pair(
+        name="neocognitron_lenet5",
+        bio="neocognitron",
+        twins=("lenet5",),
+        held_equal="architecture",
+        description=(
+            "Fukushima's Neocognitron (alternating S- and C-layers; edges taught, intermediate features "
+            "self-organised by competitive learning, top layer by supervised competitive learning; no "
+            "gradients) vs. LeNet-5, the convolution-and-subsampling network it inspired, by backprop, "
+            "on the same retina"
+        ),
+        derive_twin_options=_copy_options("image_size", "margin"),
+        check=_same_retina,
+    ),
+)

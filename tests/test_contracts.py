@@ -11,7 +11,7 @@ from neurosim.rules import RULES
 from neurosim.runner import build_model, check_pairs, load_task
 
 SHAPES = [((1, 8, 8), 10), ((2,), 2), ((1, 28, 28), 10)]
-CONVOLUTIONAL = ("cnn", "snn_cnn", "softhebb_cnn", "softhebb_cnn_backprop")
+CONVOLUTIONAL = ("cnn", "snn_cnn", "softhebb_cnn", "softhebb_cnn_backprop", "lenet5", "neocognitron")
 
 
 def build_or_skip(name: str, input_shape: tuple, n_classes: int):

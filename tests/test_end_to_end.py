@@ -72,7 +72,7 @@ def test_cli_run_writes_valid_results_and_a_report(tmp_path):
 
 def test_cli_user_errors_are_one_line_without_traceback(tmp_path):
     for args, message in [
-        (("run", "no_such_comparison"), "valid choices: fashion_mnist_hebbian, fashion_mnist_perceptron"),
+        (("run", "no_such_comparison"), "valid choices: digits_neocognitron, fashion_mnist_hebbian"),
         (
             ("run", "quickstart", "--set", "models.mlp.depth=2", "--out", str(tmp_path)),
             "valid options: hidden_sizes",

@@ -95,3 +95,24 @@ def test_hand_counted_convolution():
     with count_operations(conv) as counts:
         conv((x > 0).float())
     assert counts.per_sample()[""]["effective_acs"] == 5
+
+
+def test_hand_counted_s_cells_and_lenet_partial_convolution():
+    from neurosim.models.lenet import PartialConvolution
+    from neurosim.models.neocognitron_cells import SCells
+
+    layer = SCells(1, 3, radius=1, theta=0.5)
+    layer.weight.data[0] = 1.0  # one generated plane (3x3, every synapse present); two unused
+    x = torch.zeros(1, 1, 3, 3)
+    x[0, 0, 1, 1] = 0.5  # one real-valued input at the centre
+    with count_operations(layer) as counts:
+        layer(x)
+    row = counts.per_sample()[""]
+    # excitation: 9 positions x 1 generated plane x 9 synapses dense, and the V-cell 9 x 9 more;
+    # the one non-zero input reaches all 9 positions of the plane, and of the V-cell: 9 + 9 MACs.
+    assert row["dense_macs"] == 162 and row["effective_macs"] == 18 and row["effective_acs"] == 0
+    c3 = PartialConvolution(((0,), (0, 1)), in_maps=2, kernel_size=3)
+    with count_operations(c3) as counts:
+        c3(torch.ones(1, 2, 3, 3))  # binary input: accumulates; 3 connected kernels of 9 synapses
+    row = counts.per_sample()[""]
+    assert row["effective_acs"] == 27 and row["dense_macs"] == 2 * 2 * 9

@@ -9,8 +9,10 @@ import xarray as xr
 
 from neurosim.analysis.representations import analyse_representations
 from neurosim.analysis.robustness import analyse_robustness
+from neurosim.analysis.tolerance import analyse_tolerance
 from neurosim.registry import Registry
 
 ANALYSES: Registry[Callable[[str | Path, int], xr.Dataset]] = Registry("analysis")
 ANALYSES.add("representations", analyse_representations)
 ANALYSES.add("robustness", analyse_robustness)
+ANALYSES.add("tolerance", analyse_tolerance)

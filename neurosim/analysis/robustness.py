@@ -31,9 +31,9 @@ import xarray as xr
 
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.attacks import accuracy_under_attack
-from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
+from neurosim.analysis.stored_run import stored_analysis
+from neurosim.analysis.strength_curves import analyse_strength_curves
 from neurosim.models.base import NeurosimModel
-from neurosim.runner import load_fitted_model
 from neurosim.training.trainer import accuracy
 
 GAUSSIAN_SIGMAS = (0.0, 0.1, 0.2, 0.3, 0.5)
@@ -85,38 +85,19 @@ def robustness_curves(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) ->
 
 def analyse_robustness(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
     """Compute the robustness analysis of a finished run and store it; returns the Dataset."""
-    config, task = load_run(run_dir)
-    x, y = task.x_test[:n_stimuli], task.y_test[:n_stimuli]
-    names, seeds = [m.name for m in config.members], list(config.seeds)
-    perturbations = list(STRENGTHS)
-    width = max(len(v) for v in STRENGTHS.values())
-    accuracy = np.full((len(perturbations), width, len(names), len(seeds)), np.nan)
-    no_gradient = set()
-    for m, member in enumerate(config.members):
-        for s, seed in enumerate(seeds):
-            model = load_fitted_model(run_dir, member, task, seed)
-            curves = robustness_curves(model, x, y)
-            if all(np.isnan(curves["pgd"])):
-                no_gradient.add(member.name)
-            for p, name in enumerate(perturbations):
-                accuracy[p, : len(curves[name]), m, s] = curves[name]
-    strength = np.full((len(perturbations), width), np.nan)
-    for p, name in enumerate(perturbations):
-        strength[p, : len(STRENGTHS[name])] = STRENGTHS[name]
-    dataset = xr.Dataset(
-        {"accuracy": (("perturbation", "strength_index", "model", "seed"), accuracy)},
-        coords={
-            "perturbation": perturbations,
-            "strength": (("perturbation", "strength_index"), strength),
-            "model": names,
-            "seed": seeds,
-        },
-        attrs={
-            **analysis_attrs("robustness", len(x), task, config),
-            "no_input_gradient": ",".join(sorted(no_gradient)),
-        },
+
+    def no_input_gradient(curves: dict[str, dict[str, list[float]]]) -> dict:
+        names = [member for member, curve in curves.items() if all(np.isnan(curve["pgd"]))]
+        return {"no_input_gradient": ",".join(sorted(names))}
+
+    return analyse_strength_curves(
+        run_dir,
+        "robustness",
+        lambda task: STRENGTHS,
+        lambda task: robustness_curves,
+        n_stimuli,
+        no_input_gradient,
     )
-    return save_analysis(run_dir, "robustness", dataset)
 
 
 def stored_robustness(run_dir: str | Path) -> xr.Dataset | None:

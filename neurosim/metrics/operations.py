@@ -13,7 +13,10 @@ computing algorithms and systems", arXiv:2304.04640) where it has one:
 * For ``nn.Conv2d`` layers the same counts are exact too: dense MACs are output values x
   (in_channels / groups) x kH x kW; effective work is the convolution of the non-zero-input
   indicator with the existing-weight indicator, summed (padding contributes nothing).
-  Max-pooling comparisons are not counted.
+  Max-pooling comparisons are not counted. Layers built on functional convolutions (the
+  Neocognitron's cells, LeNet-5's partially connected C3) describe them through a
+  ``convolutions(x)`` method: ``(input, kernel, stride, padding, groups, output values)`` for each
+  convolution one call performs, counted the same way.
 * ``neuron_updates``: state updates of spiking neurons (one per neuron per step); for
   non-spiking layers the activation evaluations (``out_features`` per call).
 * ``spikes``: spikes emitted by a spiking layer.
@@ -88,16 +91,21 @@ def dense_weight(module: nn.Module) -> torch.Tensor | None:
     return None
 
 
-def _count_conv(counts: LayerCounts, x: torch.Tensor, conv: nn.Conv2d, output: torch.Tensor) -> None:
+def _count_conv(
+    counts: LayerCounts,
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    output_numel: int,
+    stride: int | tuple = 1,
+    padding: int | tuple = 0,
+    groups: int = 1,
+) -> None:
     """Exact counts of a 2-D convolution: convolving the indicator of non-zero inputs with the
     indicator of existing weights counts, per output value, the (input, synapse) pairs used."""
-    weight = conv.weight
     # Each output value sums (in_channels / groups) x kH x kW products.
-    counts.dense_macs += output.numel() * (weight.shape[1] * weight.shape[2] * weight.shape[3])
+    counts.dense_macs += output_numel * (weight.shape[1] * weight.shape[2] * weight.shape[3])
     active = (x != 0).to(weight.dtype)
-    used = nn.functional.conv2d(
-        active, (weight != 0).to(weight.dtype), None, conv.stride, conv.padding, conv.dilation, conv.groups
-    )
+    used = nn.functional.conv2d(active, (weight != 0).to(weight.dtype), None, stride, padding, 1, groups)
     _add_effective_work(counts, x, active, int(used.sum()))
 
 
@@ -151,11 +159,26 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
 
             def conv_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
                 counts = counts_for(name, "conv")
-                _count_conv(counts, inputs[0], module, output)
+                if module.dilation != (1, 1):
+                    raise NotImplementedError("operation counts of dilated convolutions")
+                weight = module.weight
+                _count_conv(
+                    counts, inputs[0], weight, output.numel(), module.stride, module.padding, module.groups
+                )
                 if not spiking:
                     counts.neuron_updates += output.numel()
 
             handles.append(module.register_forward_hook(conv_hook))
+        elif hasattr(module, "convolutions"):
+
+            def custom_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
+                counts = counts_for(name, "conv")
+                for x, kernel, stride, padding, groups, n_out in module.convolutions(inputs[0]):
+                    _count_conv(counts, x, kernel, n_out, stride, padding, groups)
+                if not spiking:
+                    counts.neuron_updates += output.numel()
+
+            handles.append(module.register_forward_hook(custom_hook))
         elif dense_weight(module) is not None:
 
             def linear_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:

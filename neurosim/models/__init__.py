@@ -7,6 +7,8 @@ from neurosim.models import (  # noqa: F401  (registration)
     cnn,
     feedforward,
     krotov,
+    lenet,
+    neocognitron,
     perceptron,
     rosenblatt,
     snn,

@@ -63,6 +63,12 @@ class NeurosimModel(nn.Module):
     #: Name of the training objective :meth:`loss` computes (stored with the results).
     loss_name = "cross_entropy"
 
+    #: For a supervised rule defined by a fixed number of presentations of the labelled data (the
+    #: Neocognitron's top layer learns from one), that number: the model learns only in its first
+    #: ``supervised_passes`` epochs of the shared budget and is unchanged afterwards (its later
+    #: checkpoints repeat the last measurement). ``None``: it learns in every epoch.
+    supervised_passes: int | None = None
+
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Mean training loss of a batch for the parameters trained by backprop."""
         return F.cross_entropy(logits, target)

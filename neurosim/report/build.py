@@ -19,6 +19,7 @@ import xarray as xr
 from neurosim.analysis.representations import stored_representations
 from neurosim.analysis.robustness import stored_robustness
 from neurosim.analysis.statistics import paired_test
+from neurosim.analysis.tolerance import stored_tolerance
 from neurosim.errors import UserError
 from neurosim.pairs import PAIRS
 from neurosim.report import figures
@@ -185,31 +186,51 @@ def _representations_section(doc: Document, analysis: xr.Dataset, figure_dir: Pa
     doc.table(Table(["model", "layer", *(label for _, label in REPRESENTATION_COLUMNS)], rows))
 
 
-def _robustness_section(doc: Document, robustness: xr.Dataset, figure_dir: Path) -> None:
-    """Accuracy-vs-perturbation curves of each pair's members on the same perturbed images."""
-    doc.heading(f"Robustness ({robustness.attrs['stimuli']}; stored models)")
-    note = robustness.attrs.get("no_input_gradient", "")
-    doc.paragraph(
-        "Gaussian pixel noise and salt-and-pepper (fixed noise, the same images for every model), and "
-        "L-infinity PGD on each model's own loss (40 steps, one random start). "
-        + (f"No input gradient, so no PGD curve: {note}. " if note else "")
-        + "Mean over seeds with a 95 % CI band."
-    )
-    members = [str(m) for m in robustness.model.values]
+def _strength_curves_section(
+    doc: Document, curves: xr.Dataset, figure_dir: Path, heading: str, explanation: str
+) -> None:
+    """Accuracy-vs-strength curves (robustness, tolerance) of each pair's members, one figure per pair."""
+    name = curves.attrs["analysis"]
+    doc.heading(f"{heading} ({curves.attrs['stimuli']}; stored models)")
+    doc.paragraph(explanation + " Mean over seeds with a 95 % CI band.")
+    members = [str(m) for m in curves.model.values]
     groups = [
-        [PAIRS.get(name).bio, *PAIRS.get(name).twins]
-        for name in filter(None, robustness.attrs.get("pairs", "").split(","))
+        [PAIRS.get(pair).bio, *PAIRS.get(pair).twins]
+        for pair in filter(None, curves.attrs.get("pairs", "").split(","))
     ]
     paired = {m for group in groups for m in group}
     groups += [[m] for m in members if m not in paired]
     for group in groups:
-        name = "_".join(group)
+        title = " vs. ".join(group)
         doc.figure(
-            figures.robustness_curves(
-                robustness, group, " vs. ".join(group), figure_dir / f"robustness_{name}.png"
-            ),
-            f"{' vs. '.join(group)}: test accuracy vs. perturbation strength",
+            figures.robustness_curves(curves, group, title, figure_dir / f"{name}_{'_'.join(group)}.png"),
+            f"{title}: test accuracy vs. {heading.lower()} strength",
         )
+
+
+def _robustness_section(doc: Document, robustness: xr.Dataset, figure_dir: Path) -> None:
+    note = robustness.attrs.get("no_input_gradient", "")
+    _strength_curves_section(
+        doc,
+        robustness,
+        figure_dir,
+        "Robustness",
+        "Gaussian pixel noise and salt-and-pepper (fixed noise, the same images for every model), and "
+        "L-infinity PGD on each model's own loss (40 steps, one random start)."
+        + (f" No input gradient, so no PGD curve: {note}." if note else ""),
+    )
+
+
+def _tolerance_section(doc: Document, tolerance: xr.Dataset, figure_dir: Path) -> None:
+    _strength_curves_section(
+        doc,
+        tolerance,
+        figure_dir,
+        "Shift and deformation tolerance",
+        "Test images translated (each by the stated number of pixels in one of 8 directions), rotated "
+        "(either way) and elastically deformed (Simard et al. 2003; root-mean-square displacement), the "
+        "same transformed images for every model. A curve that stays flat is tolerant.",
+    )
 
 
 def build_report(run_dir: str | Path) -> Path:
@@ -286,6 +307,9 @@ def build_report(run_dir: str | Path) -> Path:
     robustness = stored_robustness(run_dir)
     if robustness is not None:
         _robustness_section(doc, robustness, figure_dir)
+    tolerance = stored_tolerance(run_dir)
+    if tolerance is not None:
+        _tolerance_section(doc, tolerance, figure_dir)
     doc.heading("Confusion matrices (test set, all seeds)")
     for member in members:
         doc.figure(

@@ -132,6 +132,9 @@ def robustness_curves(robustness: xr.Dataset, members: list[str], title: str, pa
         "gaussian": "noise sigma (pixel intensity)",
         "salt_pepper": "fraction of pixels",
         "pgd": "eps (L-inf)",
+        "translation": "shift (pixels, Chebyshev)",
+        "rotation": "rotation (degrees)",
+        "elastic": "elastic displacement (RMS pixels)",
     }
     for axis, perturbation in zip(np.atleast_1d(axes), perturbations, strict=True):
         strength = robustness.strength.sel(perturbation=perturbation).values

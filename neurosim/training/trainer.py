@@ -190,11 +190,14 @@ class Trainer:
         """After the unsupervised phase, train the head of :meth:`NeurosimModel.frozen_split` on
         features computed once (in memory up to ``FEATURE_CACHE_BYTES``, else once per batch)."""
         split = self.model.frozen_split()
-        if split is None or not self.unsupervised_steps or self.local_steps or not self.backprop_optimizer:
+        if split is None or not self.unsupervised_steps:
             return
         features, head = split
         head_params = {id(p) for p in head.parameters()}
-        if not all(id(p) in head_params for p in self.backprop_optimizer.param_groups[0]["params"]):
+        supervised = [p for step, _ in self.local_steps for p in step.module.parameters()]
+        if self.backprop_optimizer:
+            supervised += self.backprop_optimizer.param_groups[0]["params"]
+        if not all(id(p) in head_params for p in supervised):
             raise RuntimeError(
                 f"{type(self.model).__name__}.frozen_split: a supervised step is outside the head"
             )
@@ -228,8 +231,11 @@ class Trainer:
         return state["step"], History(**state["history"]), state["elapsed"], unsupervised
 
     @torch.no_grad()
-    def _input_of(self, module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """The input ``module`` receives when the model runs on ``x``; the forward pass stops there."""
+    def _input_of(
+        self, module: torch.nn.Module, x: torch.Tensor, forward: Callable | None = None
+    ) -> torch.Tensor:
+        """The input ``module`` receives when ``forward`` (the model) runs on ``x``; the forward
+        pass stops there."""
         captured: list[torch.Tensor] = []
 
         def stop(_module: torch.nn.Module, inputs: tuple) -> None:
@@ -238,7 +244,7 @@ class Trainer:
 
         handle = module.register_forward_pre_hook(stop)
         try:
-            self.model(x)
+            (forward or self.model)(x)
         except _StopForward:
             pass
         finally:
@@ -303,6 +309,15 @@ class Trainer:
         for optimizer in (self.backprop_optimizer, self.local_optimizer):
             if optimizer:
                 optimizer.zero_grad(set_to_none=True)
+        if self.backprop_optimizer is None and len(self.local_steps) == 1:
+            # One local rule and no loss: nothing needs the layers above the rule's own, so the
+            # forward pass stops at its input (for a top layer that matches every input against
+            # thousands of stored cells, this halves the work).
+            step, rule = self.local_steps[0]
+            pre = self._input_of(step.module, x, self.forward)
+            objective = rule.write_grads(step.module, pre, y, progress=progress)
+            self.local_optimizer.step()
+            return objective
         with torch.set_grad_enabled(self.backprop_optimizer is not None):
             logits = self.forward(x)
         objective = 0.0
@@ -333,6 +348,16 @@ class Trainer:
         )
         history.train_loss.append(train_objective)
 
+    def _record_unchanged(self, history: History, step: int, per_epoch: int) -> None:
+        """A checkpoint after epochs without learning: the model is the one last measured, so its
+        accuracies are the last ones (not recomputed); no training objective (NaN)."""
+        history.step.append(step)
+        history.samples_seen.append(samples_seen(step, len(self.y_train), self.config.batch_size))
+        history.epoch.append(step / per_epoch)
+        history.test_accuracy.append(history.test_accuracy[-1])
+        history.train_accuracy.append(history.train_accuracy[-1])
+        history.train_loss.append(float("nan"))
+
     def fit(
         self, checkpoint_path: str | Path | None = None, progress: ProgressCallback | None = None
     ) -> FitResult:
@@ -343,6 +368,9 @@ class Trainer:
         """
         n, batch = len(self.y_train), self.config.batch_size
         epochs = max(self.config.epochs, math.ceil(self.config.min_samples_seen / n))
+        # A rule defined by a fixed number of presentations learns only in its first epochs; the
+        # checkpoint grid stays the shared one, so the members' curves line up.
+        learning_epochs = min(epochs, self.model.supervised_passes or epochs)
         per_epoch = steps_per_epoch(n, batch)
         total = per_epoch * epochs
         evaluate_at = set(checkpoint_steps(n, batch, epochs, self.config.n_checkpoints))
@@ -366,21 +394,26 @@ class Trainer:
             order = None
             while step < total:
                 epoch, within = divmod(step, per_epoch)
-                if order is None or within == 0:
-                    order = epoch_order(self.seed, epoch, n).to(self.device)
-                index = order[within * batch : (within + 1) * batch]
-                if self.backprop_optimizer:
-                    for group in self.backprop_optimizer.param_groups:
-                        group["lr"] = scheduled_lr(self.config, step, total)
-                objective_sum += self._train_step(
-                    self.inputs_train[index], self.y_train[index], epoch / epochs
-                )
-                objective_count += len(index)
+                learning = epoch < learning_epochs
+                if learning:
+                    if order is None or within == 0:
+                        order = epoch_order(self.seed, epoch, n).to(self.device)
+                    index = order[within * batch : (within + 1) * batch]
+                    if self.backprop_optimizer:
+                        for group in self.backprop_optimizer.param_groups:
+                            group["lr"] = scheduled_lr(self.config, step, total)
+                    objective_sum += self._train_step(
+                        self.inputs_train[index], self.y_train[index], epoch / epochs
+                    )
+                    objective_count += len(index)
                 step += 1
                 if progress:
                     progress(step, total)
                 if step in evaluate_at:
-                    self._record(history, step, per_epoch, objective_sum / max(objective_count, 1))
+                    if objective_count or not history.step:
+                        self._record(history, step, per_epoch, objective_sum / max(objective_count, 1))
+                    else:
+                        self._record_unchanged(history, step, per_epoch)
                     history.wall_time.append(time.perf_counter() - started)
                     objective_sum, objective_count = 0.0, 0
                     if checkpoint_path is not None:

@@ -172,8 +172,8 @@ def _analysis_arguments(command: argparse.ArgumentParser, default: list[str] | N
         metavar="NAME",
         help="analyses of the stored models: representations (CKA maps, sparseness, dimensionality), "
         "robustness (accuracy vs. Gaussian noise, salt-and-pepper, PGD), tolerance (accuracy vs. "
-        "translation, rotation, elastic deformation)"
-        + (f"; default: {' '.join(default)}" if default else "; default: none"),
+        "translation, rotation, elastic deformation), orientation (first-layer orientation tuning "
+        "from gratings, OSI)" + (f"; default: {' '.join(default)}" if default else "; default: none"),
     )
     command.add_argument(
         "--stimuli",

@@ -1,6 +1,8 @@
 """Neocognitron pair: golden S-cell and C-cell responses, the competitive learning rules, LeNet-5's
 layout, and the pair on digits (accuracy band)."""
 
+import math
+
 import pytest
 import torch
 
@@ -126,8 +128,14 @@ def test_top_cells_grow_and_a_learnt_model_loads_into_a_fresh_one():
     task = TASKS.get("digits")()
     model = MODELS.get("neocognitron")(task.input_shape, 10)
     assert model.us4.n_cells() == 0
-    config = TrainingConfig(epochs=1, batch_size=100, unsupervised_epochs=1, n_checkpoints=1)
-    Trainer(model, task, config, 0, torch.device("cpu")).fit()
+    config = TrainingConfig(epochs=3, batch_size=100, unsupervised_epochs=1, n_checkpoints=3)
+    history = Trainer(model, task, config, 0, torch.device("cpu")).fit().history
+    # One presentation (supervised_passes = 1) of a 3-epoch budget: learning ends after epoch 1,
+    # and the later checkpoints of the shared grid repeat that model's measurement.
+    end = history.epoch.index(1.0)
+    assert history.epoch[end:] == [1.0, 2.0, 3.0]
+    assert history.test_accuracy[end + 1 :] == [history.test_accuracy[end]] * 2
+    assert history.train_loss[end] > 0 and all(math.isnan(v) for v in history.train_loss[end + 1 :])
     counts = model.plane_counts()
     assert counts["us2"] > 0 and counts["us3"] > 0 and 10 <= counts["us4"] <= len(task.x_train)
     assert sorted(set(model.us4.labels.tolist())) == list(range(10))

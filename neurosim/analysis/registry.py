@@ -7,6 +7,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from neurosim.analysis.orientation import analyse_orientation
 from neurosim.analysis.representations import analyse_representations
 from neurosim.analysis.robustness import analyse_robustness
 from neurosim.analysis.tolerance import analyse_tolerance
@@ -16,3 +17,4 @@ ANALYSES: Registry[Callable[[str | Path, int], xr.Dataset]] = Registry("analysis
 ANALYSES.add("representations", analyse_representations)
 ANALYSES.add("robustness", analyse_robustness)
 ANALYSES.add("tolerance", analyse_tolerance)
+ANALYSES.add("orientation", analyse_orientation)

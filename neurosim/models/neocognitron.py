@@ -28,18 +28,25 @@ Learning, stage by stage and never by gradients:
   cores (every image is matched against ~12k top cells).
 
 Parameters (the paper's ETL1 network uses a 65x65 input; these are chosen for 28x28 images and
-stated here; none is from a fit to the test set). Thresholds: ``theta_R`` during recognition,
-``theta_L`` (higher) during learning:
+stated here). The recognition thresholds were chosen on validation splits of the training sets
+(digits: 300 held-out training images; Fashion-MNIST: 10k, with 10k or 50k for training), never
+on the test set. Lowering US2/US3's ``theta_R`` from 0.55 to 0.3 (broader tuning in recognition
+than in learning, the point of the dual threshold) raised digits validation accuracy from 0.83
+to 0.95. Fashion-MNIST (10k training images) was flat within noise (0.77-0.80) over ``theta_L``
+0.6-0.9, ``theta_R`` 0.3-0.55 and at most one new plane per image or no limit; without the
+inhibitory surround it scored 0.834 against 0.829 (50k training images), so the paper's surround
+stays. Thresholds:
+``theta_R`` during recognition, ``theta_L`` (higher) during learning:
 
 =================  =====================================  ===========================================
 layer              connection area / pooling              thresholds, planes
 =================  =====================================  ===========================================
 UG                 DoG radius 3, sigma 0.8 / 2.0          (fixed)
-US1                radius 3 over 2 planes                 theta 0.55, 16 planes (taught edges)
+US1                radius 3 over 2 planes                 theta 0.45, 16 planes (taught edges)
 UC1                radius 3, sigma 1.5, surround 0.3, /2
-US2                radius 2 over 16 planes                theta_L 0.70 / theta_R 0.55, <= 64 planes
+US2                radius 2 over 16 planes                theta_L 0.70 / theta_R 0.30, <= 64 planes
 UC2                radius 2, sigma 1.0, surround 0.3, /2
-US3                radius 2 over K2 planes                theta_L 0.70 / theta_R 0.55, <= 128 planes
+US3                radius 2 over K2 planes                theta_L 0.70 / theta_R 0.30, <= 128 planes
 UC3                radius 2, sigma 1.0, surround 0.3, /2
 US4                all of UC3                             theta_L 0.80 / theta_R 0.10, as generated
 =================  =====================================  ===========================================

@@ -158,3 +158,32 @@ def robustness_curves(robustness: xr.Dataset, members: list[str], title: str, pa
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=7)
     return _save(figure, path)
+
+
+def osi_histograms(orientation: xr.Dataset, members: list[str], title: str, path: Path) -> Path:
+    """Distribution of the orientation selectivity index over first-layer units (all seeds pooled),
+    one step histogram per member, as the fraction of responsive units per bin."""
+    figure, axis = plt.subplots(figsize=(5.2, 3.4))
+    bins = np.linspace(0, 1, 21)
+    for member in members:
+        values = orientation.osi.sel(model=member).values.ravel()
+        values = values[~np.isnan(values)]
+        if not len(values):
+            continue
+        weights = np.full(len(values), 1 / len(values))
+        layer = orientation.attrs.get(f"layer__{member}", "")
+        axis.hist(
+            values,
+            bins=bins,
+            weights=weights,
+            histtype="step",
+            linewidth=1.5,
+            label=f"{member} ({layer}; median {np.median(values):.2f})",
+        )
+    axis.set_xlabel("orientation selectivity index (1 - circular variance)")
+    axis.set_ylabel("fraction of responsive units")
+    axis.set_xlim(0, 1)
+    axis.set_title(title, fontsize=9)
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize=7)
+    return _save(figure, path)

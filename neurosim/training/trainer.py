@@ -394,8 +394,7 @@ class Trainer:
             order = None
             while step < total:
                 epoch, within = divmod(step, per_epoch)
-                learning = epoch < learning_epochs
-                if learning:
+                if epoch < learning_epochs:
                     if order is None or within == 0:
                         order = epoch_order(self.seed, epoch, n).to(self.device)
                     index = order[within * batch : (within + 1) * batch]

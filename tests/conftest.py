@@ -41,3 +41,30 @@ def run_cli(*args: str, cwd: Path | None = None, check: bool = True) -> subproce
 @pytest.fixture
 def cli():
     return run_cli
+
+
+TINY_STORED_RUN = """
+version = 1
+name = "tiny_stored_run"
+description = "perceptron vs linear, tiny"
+seeds = [0, 1]
+device = "cpu"
+pairs = ["perceptron_linear"]
+[task]
+name = "digits"
+[training]
+epochs = 3
+batch_size = 32
+lr = 0.01
+"""
+
+
+@pytest.fixture(scope="session")
+def stored_perceptron_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished tiny run (perceptron vs. linear on digits, 2 seeds, trained models stored) that the
+    analysis tests share; each analysis writes its own file into it."""
+    from neurosim import config
+    from neurosim.runner import run_comparison
+
+    resolved = config.resolve(config.tomllib.loads(TINY_STORED_RUN))
+    return run_comparison(resolved, root=tmp_path_factory.mktemp("stored_run"))

@@ -9,7 +9,6 @@ import pytest
 import torch
 from torch import nn
 
-from neurosim import config
 from neurosim.analysis.orientation import (
     N_ORIENTATIONS,
     N_PHASES,
@@ -23,24 +22,8 @@ from neurosim.analysis.orientation import (
     tuning_curves,
 )
 from neurosim.models.base import NeurosimModel
-from neurosim.runner import run_comparison
 
 from .conftest import run_cli
-
-TINY = """
-version = 1
-name = "tiny_orientation"
-description = "perceptron vs linear, tiny"
-seeds = [0, 1]
-device = "cpu"
-pairs = ["perceptron_linear"]
-[task]
-name = "digits"
-[training]
-epochs = 2
-batch_size = 32
-lr = 0.01
-"""
 
 
 def test_osi_invariants():
@@ -106,8 +89,8 @@ def test_an_oriented_gabor_is_selective_and_an_isotropic_filter_is_not():
     assert osi < 0.1
 
 
-def test_orientation_analysis_of_a_stored_run(tmp_path):
-    run_dir = run_comparison(config.resolve(config.tomllib.loads(TINY)), root=tmp_path)
+def test_orientation_analysis_of_a_stored_run(stored_perceptron_run):
+    run_dir = stored_perceptron_run
     result = analyse_orientation(run_dir)
     assert result.osi.dims == ("model", "seed", "unit")
     assert result.osi.sizes["unit"] == 10  # the perceptrons' first (and only) layer: 10 units

@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-from neurosim import config
 from neurosim.analysis.robustness import (
     PGD_EPSILONS,
     analyse_robustness,
@@ -19,24 +18,8 @@ from neurosim.analysis.robustness import (
 )
 from neurosim.models import MODELS
 from neurosim.models.base import NeurosimModel
-from neurosim.runner import run_comparison
 
 from .conftest import run_cli
-
-TINY = """
-version = 1
-name = "tiny_robustness"
-description = "perceptron vs linear, tiny"
-seeds = [0, 1]
-device = "cpu"
-pairs = ["perceptron_linear"]
-[task]
-name = "digits"
-[training]
-epochs = 3
-batch_size = 32
-lr = 0.01
-"""
 
 
 def test_perturbations_are_deterministic_bounded_and_of_the_asked_strength():
@@ -71,8 +54,8 @@ def test_a_model_that_thresholds_its_input_has_no_input_gradient_and_a_linear_mo
     assert np.isnan(curves["pgd"]).all() and not np.isnan(curves["gaussian"]).any()
 
 
-def test_analysis_of_a_stored_run(tmp_path):
-    run_dir = run_comparison(config.resolve(config.tomllib.loads(TINY)), root=tmp_path)
+def test_analysis_of_a_stored_run(stored_perceptron_run):
+    run_dir = stored_perceptron_run
     results = analyse_robustness(run_dir, n_stimuli=300)
     accuracy = results.accuracy
     assert accuracy.dims == ("perturbation", "strength_index", "model", "seed")

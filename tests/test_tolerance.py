@@ -7,27 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from neurosim import config
 from neurosim.analysis.tolerance import analyse_tolerance, tolerance_strengths
 from neurosim.analysis.transforms import elastic, rotate, translate
-from neurosim.runner import run_comparison
 
 from .conftest import run_cli
-
-TINY = """
-version = 1
-name = "tiny_tolerance"
-description = "perceptron vs linear, tiny"
-seeds = [0, 1]
-device = "cpu"
-pairs = ["perceptron_linear"]
-[task]
-name = "digits"
-[training]
-epochs = 3
-batch_size = 32
-lr = 0.01
-"""
 
 
 def test_translation_moves_every_image_by_exactly_k_pixels():
@@ -73,8 +56,8 @@ def test_strengths_scale_with_the_image():
     assert tolerance_strengths(56)["elastic"][-1] == pytest.approx(4.0)
 
 
-def test_tolerance_analysis_of_a_stored_run(tmp_path):
-    run_dir = run_comparison(config.resolve(config.tomllib.loads(TINY)), root=tmp_path)
+def test_tolerance_analysis_of_a_stored_run(stored_perceptron_run):
+    run_dir = stored_perceptron_run
     results = analyse_tolerance(run_dir, n_stimuli=300)
     accuracy = results.accuracy
     assert accuracy.dims == ("perturbation", "strength_index", "model", "seed")

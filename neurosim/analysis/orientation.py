@@ -77,7 +77,8 @@ def orientation_selectivity(tuning: torch.Tensor, angles: torch.Tensor) -> torch
     total = tuning.sum(1)
     real = (tuning * torch.cos(2 * angles)).sum(1)
     imaginary = (tuning * torch.sin(2 * angles)).sum(1)
-    osi = torch.sqrt(real**2 + imaginary**2) / total
+    # |sum R e^{2it}| <= sum R; clamped because rounding can exceed 1 by an ulp for one orientation.
+    osi = (torch.sqrt(real**2 + imaginary**2) / total).clamp(max=1.0)
     return torch.where(total > 0, osi, torch.full_like(osi, float("nan")))
 
 

@@ -108,8 +108,9 @@ def _lecun_uniform(layer: nn.Module) -> nn.Module:
     return layer
 
 
+@MODELS.register("lenet5")
 class LeNet5(NeurosimModel):
-    """C1 -> S2 -> C3 -> S4 -> C5 -> F6 -> output, every weight learnt by backprop."""
+    """C1 -> S2 -> C3 -> S4 -> C5 -> F6 -> output, every weight learnt by backprop (model ``lenet5``)."""
 
     def __init__(
         self, input_shape: tuple[int, ...], n_classes: int, image_size: int = 28, margin: int = 2
@@ -161,9 +162,3 @@ class LeNet5(NeurosimModel):
 
     def first_layer_weights(self) -> torch.Tensor:
         return self.c1.weight.detach().flatten(1)
-
-
-@MODELS.register("lenet5")
-def lenet5(input_shape: tuple[int, ...], n_classes: int, image_size: int = 28, margin: int = 2) -> LeNet5:
-    """LeNet-5 (LeCun et al. 1998), ~60k parameters, trained by backprop."""
-    return LeNet5(input_shape, n_classes, image_size=image_size, margin=margin)

@@ -72,8 +72,19 @@ from neurosim.models.retina import fit_to_retina
 N_DIRECTIONS = 16
 
 
+def _sized(values: list | tuple, length: int, name: str) -> tuple:
+    """An option of ``length`` values (TOML gives lists) as a tuple; a wrong length names the option."""
+    if len(values) != length:
+        raise UserError(f"{name} must have {length} values, got {list(values)!r}")
+    return tuple(values)
+
+
+@MODELS.register("neocognitron")
 class Neocognitron(NeurosimModel):
-    """U0 -> UG -> (US1, UC1) -> (US2, UC2) -> (US3, UC3) -> US4 -> UC4; see the module docstring."""
+    """U0 -> UG -> (US1, UC1) -> (US2, UC2) -> (US3, UC3) -> US4 -> UC4; see the module docstring.
+
+    Registered as the model ``neocognitron``; the options are the keyword arguments below.
+    """
 
     def __init__(
         self,
@@ -81,10 +92,10 @@ class Neocognitron(NeurosimModel):
         n_classes: int,
         image_size: int = 28,
         margin: int = 2,
-        planes: tuple[int, int] = (64, 128),
+        planes: list[int] | tuple[int, int] = (64, 128),
         max_top_cells: int = 60000,
-        theta_recognition: tuple[float, float, float, float] = (0.45, 0.3, 0.3, 0.1),
-        theta_learning: tuple[float, float, float] = (0.7, 0.7, 0.8),
+        theta_recognition: list[float] | tuple[float, ...] = (0.45, 0.3, 0.3, 0.1),
+        theta_learning: list[float] | tuple[float, ...] = (0.7, 0.7, 0.8),
         q: float = 1e4,
         spread_decay: float = 0.7,
         competition_radius: int = 2,
@@ -98,6 +109,9 @@ class Neocognitron(NeurosimModel):
             raise UserError(
                 f"the neocognitron needs one-channel image inputs [1, H, W], got input shape {input_shape}"
             )
+        planes = _sized(planes, 2, "planes")
+        theta_recognition = _sized(theta_recognition, 4, "theta_recognition")
+        theta_learning = _sized(theta_learning, 3, "theta_learning")
         if not all(0 < t < 1 for t in (*theta_recognition, *theta_learning)):
             raise UserError("every threshold theta must lie in (0, 1)")
         self.image_size, self.margin = int(image_size), int(margin)
@@ -199,47 +213,3 @@ class Neocognitron(NeurosimModel):
     def plane_counts(self) -> dict[str, int]:
         """Cell-planes (cells) generated so far per learnt layer."""
         return {"us2": self.us2.n_planes(), "us3": self.us3.n_planes(), "us4": self.us4.n_cells()}
-
-
-def _pair(values: list | tuple, length: int, name: str) -> tuple:
-    if len(values) != length:
-        raise UserError(f"{name} must have {length} values, got {list(values)!r}")
-    return tuple(values)
-
-
-@MODELS.register("neocognitron")
-def neocognitron(
-    input_shape: tuple[int, ...],
-    n_classes: int,
-    image_size: int = 28,
-    margin: int = 2,
-    planes: list[int] | tuple[int, int] = (64, 128),
-    max_top_cells: int = 60000,
-    theta_recognition: list[float] | tuple[float, ...] = (0.45, 0.3, 0.3, 0.1),
-    theta_learning: list[float] | tuple[float, ...] = (0.7, 0.7, 0.8),
-    q: float = 1e4,
-    spread_decay: float = 0.7,
-    competition_radius: int = 2,
-    generation_fraction: float = 0.1,
-    surround: float = 0.3,
-    max_generated_per_image: int | None = None,
-    top_passes: int = 1,
-) -> Neocognitron:
-    """Fukushima's 2003 Neocognitron: taught edges, self-organised US2/US3, supervised US4."""
-    return Neocognitron(
-        input_shape,
-        n_classes,
-        image_size=image_size,
-        margin=margin,
-        planes=_pair(planes, 2, "planes"),
-        max_top_cells=max_top_cells,
-        theta_recognition=_pair(theta_recognition, 4, "theta_recognition"),
-        theta_learning=_pair(theta_learning, 3, "theta_learning"),
-        q=q,
-        spread_decay=spread_decay,
-        competition_radius=competition_radius,
-        generation_fraction=generation_fraction,
-        surround=surround,
-        max_generated_per_image=max_generated_per_image,
-        top_passes=top_passes,
-    )

@@ -338,18 +338,15 @@ def build_report(run_dir: str | Path) -> Path:
         doc.paragraph("These results were stored before operation counts existed; rerun to add them.")
     else:
         _operations_section(doc, results, fits, members)
-    representations = stored_representations(run_dir)
-    if representations is not None:
-        _representations_section(doc, representations, figure_dir)
-    robustness = stored_robustness(run_dir)
-    if robustness is not None:
-        _robustness_section(doc, robustness, figure_dir)
-    tolerance = stored_tolerance(run_dir)
-    if tolerance is not None:
-        _tolerance_section(doc, tolerance, figure_dir)
-    orientation = stored_orientation(run_dir)
-    if orientation is not None:
-        _orientation_section(doc, orientation, figure_dir)
+    for stored, section in (
+        (stored_representations, _representations_section),
+        (stored_robustness, _robustness_section),
+        (stored_tolerance, _tolerance_section),
+        (stored_orientation, _orientation_section),
+    ):
+        analysis = stored(run_dir)
+        if analysis is not None:  # an analysis that was never run has no section
+            section(doc, analysis, figure_dir)
     doc.heading("Confusion matrices (test set, all seeds)")
     for member in members:
         doc.figure(

@@ -59,7 +59,9 @@ def test_two_by_two_sweep_on_two_dask_workers_equals_runs_one_by_one(tmp_path, c
             np.testing.assert_array_equal(cell.test_accuracy.values[..., :n], alone.test_accuracy.values)
             np.testing.assert_array_equal(cell.samples_seen.values[:n], alone.samples_seen.values)
     report = run_cli("report", str(sweep_dir)).stdout.strip()
-    assert "accuracy vs. n_per_class" in Path(report).read_text()
+    text = Path(report).read_text()
+    assert "accuracy vs. n_per_class" in text
+    assert "Sample efficiency" in text and "normalised AUC" in text
 
 
 def test_a_failing_cell_is_recorded_and_the_others_complete(tmp_path, comparison):

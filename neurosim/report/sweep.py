@@ -1,4 +1,5 @@
-"""Report of a sweep directory: accuracy across each grid dimension, cell status, provenance.
+"""Report of a sweep directory: accuracy across each grid dimension, sample-efficiency summaries
+(when labels per class is a grid dimension), cell status, provenance.
 
 For every grid dimension, one figure draws the final test accuracy of every model against that
 dimension's values (mean over seeds, 95 % t-interval band), one line per model and per
@@ -19,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
+from neurosim.analysis.sample_efficiency import labels_to_reach, normalised_auc
 from neurosim.analysis.statistics import mean_ci
 from neurosim.report.document import Document, Table, format_mean_ci
 from neurosim.results.storage import open_dataset
@@ -66,6 +68,33 @@ def accuracy_vs_dimension(sweep: xr.Dataset, dim: str, path: Path) -> Path:
     return path
 
 
+def sample_efficiency_rows(sweep: xr.Dataset, fraction: float = 0.9) -> list[list[str]]:
+    """Per model (and combination of the other grid dimensions): labels per class to reach
+    ``fraction`` of the full-data accuracy and the normalised AUC, mean [95 % CI] over seeds."""
+    others = [d for d in grid_dims(sweep) if d != "n_per_class"]
+    labels = sweep.n_per_class.values
+    rows = []
+    for model in sweep.model.values:
+        for combination in itertools.product(*(sweep[o].values for o in others)):
+            selection = dict(zip(others, combination, strict=True)) | {"model": model}
+            curves = sweep.final_test_accuracy.sel(selection).transpose("seed", "n_per_class").values
+            curves = [curve for curve in curves if not np.isnan(curve).any()]
+            if not curves:
+                continue
+            reach = np.array([labels_to_reach(labels, curve, fraction) for curve in curves])
+            auc = np.array([normalised_auc(labels, curve) for curve in curves])
+            rows.append(
+                [
+                    str(model),
+                    *map(str, combination),
+                    format_mean_ci(reach),
+                    format_mean_ci(auc),
+                    str(len(curves)),
+                ]
+            )
+    return rows
+
+
 def build_sweep_report(sweep_dir: str | Path) -> Path:
     """Write ``report/report.html`` and ``report.md`` for a sweep directory; returns the HTML path."""
     sweep_dir = Path(sweep_dir)
@@ -102,6 +131,29 @@ def build_sweep_report(sweep_dir: str | Path) -> Path:
         doc.heading(f"Accuracy vs. {dim}")
         path = accuracy_vs_dimension(sweep, dim, out / "figures" / f"sweep_{dim}.png")
         doc.figure(path, f"final test accuracy vs. {dim} (mean over seeds, 95 % CI band)")
+    if "n_per_class" in dims and sweep.sizes["n_per_class"] >= 2:
+        top = int(sweep.n_per_class.values.max())
+        doc.heading("Sample efficiency")
+        doc.paragraph(
+            f"Summaries of each learning curve over labels per class (seeds with every grid point). "
+            f"Full-data accuracy is the accuracy at the largest grid value ({top} per class; a grid's "
+            "'all' is stored as the training set's size per class). Labels per class to reach 90 % of "
+            "it: interpolated linearly in log(labels) between grid points, so only as fine as the grid. "
+            "Normalised AUC: the mean accuracy over log10(labels per class)."
+        )
+        others = [d for d in dims if d != "n_per_class"]
+        doc.table(
+            Table(
+                [
+                    "model",
+                    *others,
+                    "labels per class to 90 % of full-data accuracy",
+                    "normalised AUC",
+                    "seeds",
+                ],
+                sample_efficiency_rows(sweep),
+            )
+        )
     doc.heading("Cells")
     flat = sweep[["cell_status", "cell_error", "cell_id"]].to_dataframe().reset_index()
     columns = [c for c in flat.columns if c not in ("cell_status", "cell_error", "cell_id")]

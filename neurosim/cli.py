@@ -171,9 +171,10 @@ def _analysis_arguments(command: argparse.ArgumentParser, default: list[str] | N
         default=default,
         metavar="NAME",
         help="analyses of the stored models: representations (CKA maps, sparseness, dimensionality), "
-        "robustness (accuracy vs. Gaussian noise, salt-and-pepper, PGD), tolerance (accuracy vs. "
-        "translation, rotation, elastic deformation), orientation (first-layer orientation tuning "
-        "from gratings, OSI)" + (f"; default: {' '.join(default)}" if default else "; default: none"),
+        "robustness (accuracy vs. Gaussian noise, salt-and-pepper, occlusion, FGSM, PGD), tolerance "
+        "(accuracy vs. translation, rotation, elastic deformation), orientation (first-layer "
+        "orientation tuning from gratings, OSI)"
+        + (f"; default: {' '.join(default)}" if default else "; default: none"),
     )
     command.add_argument(
         "--stimuli",

@@ -13,6 +13,7 @@ from neurosim.analysis.robustness import (
     analyse_robustness,
     gaussian_noise,
     has_input_gradient,
+    occlude,
     robustness_curves,
     salt_and_pepper,
 )
@@ -32,6 +33,10 @@ def test_perturbations_are_deterministic_bounded_and_of_the_asked_strength():
     assert changed == pytest.approx(0.2, abs=0.02)
     assert set(flipped[flipped != x].unique().tolist()) <= {0.0, 1.0}
     assert torch.equal(salt_and_pepper(x, 0.0), x)
+    blanked = occlude(torch.ones(50, 1, 10, 10), 0.3)
+    assert torch.equal((blanked == 0).sum((1, 2, 3)), torch.full((50,), 9))  # one 3x3 square each
+    assert torch.equal(blanked, occlude(torch.ones(50, 1, 10, 10), 0.3))
+    assert torch.equal(occlude(x, 0.0), x)
 
 
 class Thresholded(NeurosimModel):
@@ -51,7 +56,8 @@ def test_a_model_that_thresholds_its_input_has_no_input_gradient_and_a_linear_mo
     assert has_input_gradient(MODELS.get("linear")((1, 8, 8), 10), x, y)
     assert not has_input_gradient(Thresholded(), x, y)
     curves = robustness_curves(Thresholded(), x, y)
-    assert np.isnan(curves["pgd"]).all() and not np.isnan(curves["gaussian"]).any()
+    assert np.isnan(curves["pgd"]).all() and np.isnan(curves["fgsm"]).all()
+    assert not np.isnan(curves["gaussian"]).any() and not np.isnan(curves["occlusion"]).any()
 
 
 def test_analysis_of_a_stored_run(stored_perceptron_run):
@@ -60,12 +66,15 @@ def test_analysis_of_a_stored_run(stored_perceptron_run):
     accuracy = results.accuracy
     assert accuracy.dims == ("perturbation", "strength_index", "model", "seed")
     clean = accuracy.sel(perturbation="gaussian", strength_index=0)
-    for perturbation in ("salt_pepper", "gaussian"):
+    for perturbation in ("salt_pepper", "gaussian", "occlusion", "fgsm"):
         np.testing.assert_array_equal(accuracy.sel(perturbation=perturbation, strength_index=0), clean)
     assert (accuracy.sel(perturbation="gaussian", strength_index=4) < clean).all()  # sigma 0.5 hurts
     pgd = accuracy.sel(perturbation="pgd")
     np.testing.assert_array_equal(pgd.sel(strength_index=0), clean)
     assert (pgd.sel(strength_index=len(PGD_EPSILONS) - 1) < 0.2).all()  # both decide by linear scores
+    fgsm = accuracy.sel(perturbation="fgsm", strength_index=len(PGD_EPSILONS) - 1)
+    assert (pgd.sel(strength_index=len(PGD_EPSILONS) - 1) <= fgsm).all()  # PGD is the stronger attack
+    assert (accuracy.sel(perturbation="occlusion", strength_index=4) < clean).all()
     assert results.attrs["no_input_gradient"] == ""
     process = run_cli("analyse", str(run_dir), "--analyses", "robustness", "--stimuli", "300")
     report = Path(process.stdout.strip().splitlines()[-1].removeprefix("report: "))

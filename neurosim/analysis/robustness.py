@@ -6,10 +6,13 @@ Perturbations (images in [0, 1], results clipped back into that range):
 * ``gaussian``: ``x + sigma z``, ``z ~ N(0, 1)`` per pixel, at :data:`GAUSSIAN_SIGMAS`;
 * ``salt_pepper``: a fraction ``p`` of pixels set to 0 or 1 (equally likely), at
   :data:`SALT_PEPPER_FRACTIONS`;
+* ``occlusion``: a square of side ``f W`` (``f`` at :data:`OCCLUSION_FRACTIONS` of the image width)
+  set to 0 at a random position per image (:func:`occlude`);
+* ``fgsm``: the fast gradient sign method (one step of ``eps sign(grad)``) at :data:`PGD_EPSILONS`;
 * ``pgd``: L-infinity PGD on the model's own loss (:func:`neurosim.analysis.attacks.pgd_linf`,
   40 steps, one random start) at :data:`PGD_EPSILONS`. A model whose loss has no gradient with
   respect to its input (one that thresholds or discretises its input before any differentiable
-  step) cannot be attacked this way: its PGD entries are NaN and the attribute
+  step) cannot be attacked this way: its FGSM and PGD entries are NaN and the attribute
   ``no_input_gradient`` names it, rather than reporting the random start as robustness. (The
   perceptrons are attackable: they decide by the argmax of linear scores.)
 
@@ -17,8 +20,9 @@ The random perturbations use one fixed generator (seed 0) per perturbation and s
 model and seed sees the same noisy images. Stimuli: the first ``n_stimuli`` test images.
 
 Stored as ``analyses/robustness.nc``: ``accuracy`` with dims ``(perturbation, strength_index,
-model, seed)`` and coordinate ``strength (perturbation, strength_index)`` (sigma, fraction or
-eps; units: pixel intensity, fraction of pixels, pixel intensity).
+model, seed)`` and coordinate ``strength (perturbation, strength_index)`` (sigma, fraction of
+pixels, fraction of the width, eps, eps; units: pixel intensity, 1, 1, pixel intensity, pixel
+intensity).
 """
 
 from __future__ import annotations
@@ -38,8 +42,17 @@ from neurosim.training.trainer import accuracy
 
 GAUSSIAN_SIGMAS = (0.0, 0.1, 0.2, 0.3, 0.5)
 SALT_PEPPER_FRACTIONS = (0.0, 0.05, 0.1, 0.2, 0.3)
+OCCLUSION_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4)
 PGD_EPSILONS = (0.0, 0.01, 0.03, 0.1, 0.2)
-STRENGTHS = {"gaussian": GAUSSIAN_SIGMAS, "salt_pepper": SALT_PEPPER_FRACTIONS, "pgd": PGD_EPSILONS}
+STRENGTHS = {
+    "gaussian": GAUSSIAN_SIGMAS,
+    "salt_pepper": SALT_PEPPER_FRACTIONS,
+    "occlusion": OCCLUSION_FRACTIONS,
+    "fgsm": PGD_EPSILONS,
+    "pgd": PGD_EPSILONS,
+}
+#: The perturbations that need the gradient of the model's loss with respect to its input.
+GRADIENT_ATTACKS = ("fgsm", "pgd")
 
 
 def gaussian_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
@@ -56,6 +69,22 @@ def salt_and_pepper(x: torch.Tensor, fraction: float, seed: int = 0) -> torch.Te
     return torch.where(hit, value, x)
 
 
+def occlude(x: torch.Tensor, fraction: float, seed: int = 0) -> torch.Tensor:
+    """A square of side ``round(fraction * W)`` pixels set to 0 (background) in each image ``[N, C,
+    H, W]``, at a position drawn uniformly (whole square inside the image) from a fixed generator."""
+    n, _, height, width = x.shape
+    side = min(round(fraction * width), height, width)
+    occluded = x.clone()
+    if side == 0:
+        return occluded
+    generator = torch.Generator().manual_seed(seed)
+    rows = torch.randint(height - side + 1, (n,), generator=generator).tolist()
+    cols = torch.randint(width - side + 1, (n,), generator=generator).tolist()
+    for image, row, col in zip(occluded, rows, cols, strict=True):
+        image[:, row : row + side, col : col + side] = 0.0
+    return occluded
+
+
 def has_input_gradient(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> bool:
     """Whether the model's loss changes with its input to first order (on a few images)."""
     probe = x[:16].clone().requires_grad_(True)
@@ -67,19 +96,24 @@ def has_input_gradient(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -
 
 
 def robustness_curves(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> dict[str, list[float]]:
-    """Accuracy at every strength of every perturbation (NaN for PGD without an input gradient)."""
+    """Accuracy at every strength of every perturbation (NaN for the gradient attacks of a model
+    without an input gradient)."""
     curves = {
         "gaussian": [accuracy(model, gaussian_noise(x, s), y) for s in GAUSSIAN_SIGMAS],
         "salt_pepper": [accuracy(model, salt_and_pepper(x, f), y) for f in SALT_PEPPER_FRACTIONS],
+        "occlusion": [accuracy(model, occlude(x, f), y) for f in OCCLUSION_FRACTIONS],
     }
-    if has_input_gradient(model, x, y):
-        clean = curves["gaussian"][GAUSSIAN_SIGMAS.index(0.0)]
-        # eps = 0 cannot move an image: its accuracy is the clean one (no 40 idle steps).
-        curves["pgd"] = [
-            clean if eps == 0 else accuracy_under_attack(model, x, y, eps, "pgd") for eps in PGD_EPSILONS
-        ]
-    else:
-        curves["pgd"] = [float("nan")] * len(PGD_EPSILONS)
+    attackable = has_input_gradient(model, x, y)
+    clean = curves["gaussian"][GAUSSIAN_SIGMAS.index(0.0)]
+    for attack in GRADIENT_ATTACKS:
+        if attackable:
+            # eps = 0 cannot move an image: its accuracy is the clean one (no idle attack steps).
+            curves[attack] = [
+                clean if eps == 0 else accuracy_under_attack(model, x, y, eps, attack)
+                for eps in STRENGTHS[attack]
+            ]
+        else:
+            curves[attack] = [float("nan")] * len(STRENGTHS[attack])
     return curves
 
 

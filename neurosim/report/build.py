@@ -220,9 +220,10 @@ def _robustness_section(doc: Document, robustness: xr.Dataset, figure_dir: Path)
         robustness,
         figure_dir,
         "Robustness",
-        "Gaussian pixel noise and salt-and-pepper (fixed noise, the same images for every model), and "
-        "L-infinity PGD on each model's own loss (40 steps, one random start)."
-        + (f" No input gradient, so no PGD curve: {note}." if note else ""),
+        "Gaussian pixel noise, salt-and-pepper and an occluding square at a random position (fixed "
+        "draws, the same images for every model), and FGSM and L-infinity PGD on each model's own "
+        "loss (PGD: 40 steps, one random start)."
+        + (f" No input gradient, so no FGSM or PGD curve: {note}." if note else ""),
     )
 
 

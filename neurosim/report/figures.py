@@ -132,6 +132,8 @@ def robustness_curves(robustness: xr.Dataset, members: list[str], title: str, pa
         "gaussian": "noise sigma (pixel intensity)",
         "salt_pepper": "fraction of pixels",
         "pgd": "eps (L-inf)",
+        "fgsm": "eps (L-inf)",
+        "occlusion": "occluding square side (fraction of width)",
         "translation": "shift (pixels, Chebyshev)",
         "rotation": "rotation (degrees)",
         "elastic": "elastic displacement (RMS pixels)",

@@ -26,17 +26,29 @@ RECORD_BATCH = 500
 
 @torch.no_grad()
 def record_activity(
-    model: NeurosimModel, x: torch.Tensor, batch_size: int = RECORD_BATCH
+    model: NeurosimModel,
+    x: torch.Tensor,
+    batch_size: int = RECORD_BATCH,
+    names: list[str] | None = None,
+    flatten: bool = True,
 ) -> dict[str, torch.Tensor]:
-    """Activity ``[n, units]`` (float32, on CPU) at every probe point of ``model`` for ``x [n, ...]``."""
+    """Activity ``[n, units]`` (float32, on CPU) at every probe point of ``model`` for ``x [n, ...]``.
+
+    ``names``: only these probe points (default all); ``flatten = False`` keeps each layer's own
+    output shape ``[n, ...]`` (e.g. channels and positions of a convolution).
+    """
     points = model.probe_points()
+    if names is not None:
+        points = {name: points[name] for name in names}
     device = next(model.parameters()).device
     running: dict[str, torch.Tensor] = {}
 
     def hook_for(name: str):
         def hook(_module: torch.nn.Module, _inputs: tuple, output) -> None:
             out = output[0] if isinstance(output, tuple) else output
-            out = out.detach().reshape(out.shape[0], -1).float()
+            out = out.detach().float()
+            if flatten:
+                out = out.reshape(out.shape[0], -1)
             running[name] = out if name not in running else running[name] + out
 
         return hook

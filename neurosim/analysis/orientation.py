@@ -83,30 +83,24 @@ def orientation_selectivity(tuning: torch.Tensor, angles: torch.Tensor) -> torch
 
 
 def preferred_orientation(tuning: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """The orientation (degrees, [0, 180)) of the mean resultant ``sum R exp(2 i t)`` per unit."""
+    """The orientation (degrees, [0, 180)) of the mean resultant ``sum R exp(2 i t)`` per unit;
+    NaN where ``sum R = 0``."""
     tuning = tuning.double()
     real = (tuning * torch.cos(2 * angles)).sum(1)
     imaginary = (tuning * torch.sin(2 * angles)).sum(1)
-    return torch.rad2deg(torch.atan2(imaginary, real) / 2) % 180
+    preferred = torch.rad2deg(torch.atan2(imaginary, real) / 2) % 180
+    return torch.where(tuning.sum(1) > 0, preferred, torch.full_like(preferred, float("nan")))
 
 
 def first_layer_responses(model: NeurosimModel, stimuli: torch.Tensor) -> tuple[str, torch.Tensor]:
     """``(probe point, rectified responses [n, units])`` of the model's first probe point; for a
     convolutional output ``[n, C, H, W]`` the units are the channels at the centre position."""
-    name, module = next(iter(model.probe_points().items()))
-    shapes: list[tuple[int, ...]] = []
-    handle = module.register_forward_hook(
-        lambda _m, _i, out: shapes.append(tuple((out[0] if isinstance(out, tuple) else out).shape))
-    )
-    try:
-        activity = record_activity(model, stimuli)[name]
-    finally:
-        handle.remove()
-    shape = shapes[0]
-    if len(shape) == 4:
-        _, channels, height, width = shape
-        activity = activity.reshape(-1, channels, height, width)[:, :, height // 2, width // 2]
-    return name, activity.clamp_min(0.0)
+    name = next(iter(model.probe_points()))
+    activity = record_activity(model, stimuli, names=[name], flatten=False)[name]
+    if activity.ndim == 4:
+        _, _, height, width = activity.shape
+        activity = activity[:, :, height // 2, width // 2]
+    return name, activity.reshape(len(activity), -1).clamp_min(0.0)
 
 
 def tuning_curves(responses: torch.Tensor) -> torch.Tensor:
@@ -150,8 +144,7 @@ def analyse_orientation(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.D
     for m, name in enumerate(names):
         for s, (unit_osi, unit_preferred) in enumerate(results[name]):
             osi[m, s, : len(unit_osi)] = unit_osi.numpy()
-            responsive = ~torch.isnan(unit_osi)
-            preferred[m, s, : len(unit_osi)] = np.where(responsive.numpy(), unit_preferred.numpy(), np.nan)
+            preferred[m, s, : len(unit_osi)] = unit_preferred.numpy()
     attrs = analysis_attrs("orientation", int(np.prod(grid)), task, config)
     attrs["stimuli"] = (
         f"{np.prod(grid)} full-field sinusoidal gratings ({N_ORIENTATIONS} orientations, "

@@ -27,6 +27,7 @@ intensity).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,12 @@ import xarray as xr
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.attacks import accuracy_under_attack
 from neurosim.analysis.stored_run import stored_analysis
-from neurosim.analysis.strength_curves import analyse_strength_curves
+from neurosim.analysis.strength_curves import (
+    Strengths,
+    accuracy_curve,
+    analyse_strength_curves,
+    perturbed_accuracy,
+)
 from neurosim.models.base import NeurosimModel
 from neurosim.training.trainer import accuracy
 
@@ -95,25 +101,27 @@ def has_input_gradient(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -
     return gradient is not None and bool(gradient.abs().sum() > 0)
 
 
-def robustness_curves(model: NeurosimModel, x: torch.Tensor, y: torch.Tensor) -> dict[str, list[float]]:
+def robustness_curves(
+    model: NeurosimModel, x: torch.Tensor, y: torch.Tensor, strengths: Strengths = STRENGTHS
+) -> dict[str, list[float]]:
     """Accuracy at every strength of every perturbation (NaN for the gradient attacks of a model
     without an input gradient)."""
+    clean = accuracy(model, x, y)
     curves = {
-        "gaussian": [accuracy(model, gaussian_noise(x, s), y) for s in GAUSSIAN_SIGMAS],
-        "salt_pepper": [accuracy(model, salt_and_pepper(x, f), y) for f in SALT_PEPPER_FRACTIONS],
-        "occlusion": [accuracy(model, occlude(x, f), y) for f in OCCLUSION_FRACTIONS],
+        name: accuracy_curve(strengths[name], clean, perturbed_accuracy(model, x, y, perturb))
+        for name, perturb in (
+            ("gaussian", gaussian_noise),
+            ("salt_pepper", salt_and_pepper),
+            ("occlusion", occlude),
+        )
     }
     attackable = has_input_gradient(model, x, y)
-    clean = curves["gaussian"][GAUSSIAN_SIGMAS.index(0.0)]
     for attack in GRADIENT_ATTACKS:
         if attackable:
-            # eps = 0 cannot move an image: its accuracy is the clean one (no idle attack steps).
-            curves[attack] = [
-                clean if eps == 0 else accuracy_under_attack(model, x, y, eps, attack)
-                for eps in STRENGTHS[attack]
-            ]
+            attacked = partial(accuracy_under_attack, model, x, y, attack=attack)
+            curves[attack] = accuracy_curve(strengths[attack], clean, attacked)
         else:
-            curves[attack] = [float("nan")] * len(STRENGTHS[attack])
+            curves[attack] = [float("nan")] * len(strengths[attack])
     return curves
 
 
@@ -125,12 +133,7 @@ def analyse_robustness(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Da
         return {"no_input_gradient": ",".join(sorted(names))}
 
     return analyse_strength_curves(
-        run_dir,
-        "robustness",
-        lambda task: STRENGTHS,
-        lambda task: robustness_curves,
-        n_stimuli,
-        no_input_gradient,
+        run_dir, "robustness", lambda task: STRENGTHS, robustness_curves, n_stimuli, no_input_gradient
     )
 
 

@@ -19,16 +19,36 @@ from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis
 from neurosim.models.base import NeurosimModel
 from neurosim.runner import load_fitted_model
 from neurosim.tasks import Task
+from neurosim.training.trainer import accuracy
 
-#: ``(model, x, y) -> {perturbation: [accuracy at each strength]}``
-CurvesOfModel = Callable[[NeurosimModel, torch.Tensor, torch.Tensor], dict[str, list[float]]]
+Strengths = dict[str, tuple[float, ...]]
+#: ``(model, x, y, strengths) -> {perturbation: [accuracy at each strength]}``
+CurvesOfModel = Callable[[NeurosimModel, torch.Tensor, torch.Tensor, Strengths], dict[str, list[float]]]
+
+
+def accuracy_curve(
+    strengths: tuple[float, ...], clean: float, accuracy_at: Callable[[float], float]
+) -> list[float]:
+    """``accuracy_at(s)`` at every strength ``s``; strength 0 leaves the stimuli unchanged, so its
+    accuracy is ``clean`` (measured once per model, not once per perturbation)."""
+    return [clean if s == 0 else accuracy_at(s) for s in strengths]
+
+
+def perturbed_accuracy(
+    model: NeurosimModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    perturb: Callable[[torch.Tensor, float], torch.Tensor],
+) -> Callable[[float], float]:
+    """``s -> accuracy of model on perturb(x, s)``."""
+    return lambda strength: accuracy(model, perturb(x, strength), y)
 
 
 def analyse_strength_curves(
     run_dir: str | Path,
     name: str,
-    strengths: Callable[[Task], dict[str, tuple[float, ...]]],
-    curves_of_model: Callable[[Task], CurvesOfModel],
+    strengths_of_task: Callable[[Task], Strengths],
+    curves_of_model: CurvesOfModel,
     n_stimuli: int,
     extra_attrs: Callable[[dict[str, dict[str, list[float]]]], dict] | None = None,
 ) -> xr.Dataset:
@@ -37,23 +57,23 @@ def analyse_strength_curves(
     Args:
         run_dir: a finished run.
         name: the analysis name (file name and ``analysis`` attribute).
-        strengths: the task -> strengths of every perturbation, in the order the curves give them.
-        curves_of_model: the task -> a function giving one model's curves.
+        strengths_of_task: the task -> strengths of every perturbation, in the order the curves
+            give them.
+        curves_of_model: one model's curves at those strengths.
         n_stimuli: the first ``n_stimuli`` test images are the stimuli.
         extra_attrs: every member's curves (``{member: curves}`` of its last seed) -> extra attributes.
     """
     config, task = load_run(run_dir)
     x, y = task.x_test[:n_stimuli], task.y_test[:n_stimuli]
     names, seeds = [m.name for m in config.members], list(config.seeds)
-    table = strengths(task)
+    table = strengths_of_task(task)
     perturbations = list(table)
     width = max(len(v) for v in table.values())
     accuracy = np.full((len(perturbations), width, len(names), len(seeds)), np.nan)
-    curves_of = curves_of_model(task)
     last: dict[str, dict[str, list[float]]] = {}
     for m, member in enumerate(config.members):
         for s, seed in enumerate(seeds):
-            curves = curves_of(load_fitted_model(run_dir, member, task, seed), x, y)
+            curves = curves_of_model(load_fitted_model(run_dir, member, task, seed), x, y, table)
             last[member.name] = curves
             for p, perturbation in enumerate(perturbations):
                 accuracy[p, : len(curves[perturbation]), m, s] = curves[perturbation]

@@ -25,7 +25,12 @@ import xarray as xr
 
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.stored_run import stored_analysis
-from neurosim.analysis.strength_curves import CurvesOfModel, analyse_strength_curves
+from neurosim.analysis.strength_curves import (
+    Strengths,
+    accuracy_curve,
+    analyse_strength_curves,
+    perturbed_accuracy,
+)
 from neurosim.analysis.transforms import elastic, rotate, translate
 from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel
@@ -38,7 +43,7 @@ ELASTIC_RMS_PER_28 = (0.0, 0.5, 1.0, 1.5, 2.0)
 ELASTIC_SIGMA_PER_28 = 4.0
 
 
-def tolerance_strengths(width: int) -> dict[str, tuple[float, ...]]:
+def tolerance_strengths(width: int) -> Strengths:
     """The strengths of every transformation for images ``width`` pixels wide."""
     scale = width / 28
     return {
@@ -49,14 +54,19 @@ def tolerance_strengths(width: int) -> dict[str, tuple[float, ...]]:
 
 
 def tolerance_curves(
-    model: NeurosimModel, x: torch.Tensor, y: torch.Tensor, strengths: dict[str, tuple[float, ...]]
+    model: NeurosimModel, x: torch.Tensor, y: torch.Tensor, strengths: Strengths
 ) -> dict[str, list[float]]:
     """Accuracy of ``model`` on ``x`` ``[N, C, H, W]`` at every strength of every transformation."""
     sigma = ELASTIC_SIGMA_PER_28 * x.shape[-1] / 28
+    clean = accuracy(model, x, y)
+    transforms = {
+        "translation": lambda images, pixels: translate(images, int(pixels)),
+        "rotation": rotate,
+        "elastic": lambda images, rms: elastic(images, rms, sigma),
+    }
     return {
-        "translation": [accuracy(model, translate(x, int(k)), y) for k in strengths["translation"]],
-        "rotation": [accuracy(model, rotate(x, d), y) for d in strengths["rotation"]],
-        "elastic": [accuracy(model, elastic(x, r, sigma), y) for r in strengths["elastic"]],
+        name: accuracy_curve(strengths[name], clean, perturbed_accuracy(model, x, y, transform))
+        for name, transform in transforms.items()
     }
 
 
@@ -72,12 +82,12 @@ def _image_width(task: Task) -> int:
 def analyse_tolerance(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
     """Compute the tolerance analysis of a finished run and store it; returns the Dataset."""
 
-    def curves_of(task: Task) -> CurvesOfModel:
-        strengths = tolerance_strengths(_image_width(task))
-        return lambda model, x, y: tolerance_curves(model, x, y, strengths)
-
     return analyse_strength_curves(
-        run_dir, "tolerance", lambda task: tolerance_strengths(_image_width(task)), curves_of, n_stimuli
+        run_dir,
+        "tolerance",
+        lambda task: tolerance_strengths(_image_width(task)),
+        tolerance_curves,
+        n_stimuli,
     )
 
 

@@ -60,7 +60,6 @@ on the same network.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from neurosim.errors import UserError
@@ -186,10 +185,6 @@ class Neocognitron(NeurosimModel):
     def frozen_split(self) -> tuple:
         """``(features, us4)``: US4 learns on UC3 responses, which no longer change once US3 has learnt."""
         return self.features, self.us4
-
-    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of the UC4 responses (never used for learning; only by gradient attacks)."""
-        return F.cross_entropy(logits, target)
 
     def probe_points(self) -> dict[str, nn.Module]:
         return {

@@ -69,16 +69,29 @@ def s_cell_response(
     return theta / (1.0 - theta) * F.relu((1.0 + excitation) / (1.0 + theta * inhibition * v) - 1.0)
 
 
+def distance_from_centre(height: int, width: int) -> torch.Tensor:
+    """Euclidean distance of every position of a ``height x width`` area from its centre."""
+    rows = torch.arange(height, dtype=torch.float32) - (height - 1) / 2
+    cols = torch.arange(width, dtype=torch.float32) - (width - 1) / 2
+    return torch.sqrt(rows[:, None] ** 2 + cols[None, :] ** 2)
+
+
 def distance_grid(radius: int) -> torch.Tensor:
     """Euclidean distance of every offset of a ``(2 radius + 1)`` square from its centre."""
-    offsets = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    return torch.sqrt(offsets[:, None] ** 2 + offsets[None, :] ** 2)
+    return distance_from_centre(2 * radius + 1, 2 * radius + 1)
 
 
-def spread(radius: int, decay: float) -> torch.Tensor:
-    """V-cell input spread ``c(nu) = decay^|nu|``, normalised to sum 1, ``[2r+1, 2r+1]`` (all > 0)."""
-    c = decay ** distance_grid(radius)
+def spread(height: int, width: int, decay: float) -> torch.Tensor:
+    """V-cell input spread ``c(nu) = decay^|nu|`` over a ``height x width`` connection area,
+    normalised to sum 1 (all > 0)."""
+    c = decay ** distance_from_centre(height, width)
     return c / c.sum()
+
+
+def generated_planes(weight: torch.Tensor) -> int:
+    """Cell-planes generated in ``weight`` ``[K, ...]``: learning generates planes in order, so the
+    generated ones are the prefix of planes with any non-zero weight."""
+    return int((weight.detach().flatten(1).abs().sum(1) > 0).sum())
 
 
 def difference_of_gaussians(radius: int, sigma_centre: float, sigma_surround: float) -> torch.Tensor:
@@ -152,13 +165,12 @@ class SCells(nn.Module):
             self.weight = nn.Parameter(weight, requires_grad=False)
         else:
             self.register_buffer("weight", weight)
-        self.register_buffer("c", spread(radius, spread_decay))
+        self.register_buffer("c", spread(size, size, spread_decay))
         self.radius, self.theta = radius, theta
 
     def n_planes(self) -> int:
-        """Cell-planes generated so far (planes are generated in order, so they are a prefix)."""
-        used = self.weight.detach().flatten(1).abs().sum(1) > 0
-        return int(used.sum())
+        """Cell-planes generated so far (a prefix of the planes, see :func:`generated_planes`)."""
+        return generated_planes(self.weight)
 
     def v_cells(self, x: torch.Tensor) -> torch.Tensor:
         """V-cell outputs ``v(n)``, ``[B, 1, H, W]``."""
@@ -169,11 +181,14 @@ class SCells(nn.Module):
         """``b(k) = sqrt(sum a^2 / c)`` for weights ``[K, kappa, s, s]``; returns ``[K]``."""
         return (weight.pow(2) / self.c).sum((1, 2, 3)).sqrt()
 
-    def response(self, x: torch.Tensor, weight: torch.Tensor, theta: float) -> torch.Tensor:
-        """S-cell outputs of the planes ``weight`` ``[K, kappa, s, s]`` at threshold ``theta``."""
+    def response(
+        self, x: torch.Tensor, weight: torch.Tensor, theta: float, v: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """S-cell outputs of the planes ``weight`` ``[K, kappa, s, s]`` at threshold ``theta``
+        (``v``: the V-cell outputs of ``x`` where already computed)."""
         excitation = F.conv2d(x, weight, padding=self.radius)
         b = self.inhibition(weight)[None, :, None, None]
-        return s_cell_response(excitation, b, self.v_cells(x), theta)
+        return s_cell_response(excitation, b, self.v_cells(x) if v is None else v, theta)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.response(x, self.weight, self.theta)
@@ -243,11 +258,8 @@ class TopSCells(nn.Module):
         planes, height, width = in_shape
         self.weight = nn.Parameter(torch.zeros(0, planes * height * width), requires_grad=False)
         self.register_buffer("labels", torch.zeros(0, dtype=torch.int64))
-        rows = torch.arange(height, dtype=torch.float32) - (height - 1) / 2
-        cols = torch.arange(width, dtype=torch.float32) - (width - 1) / 2
-        distance = torch.sqrt(rows[:, None] ** 2 + cols[None, :] ** 2)
-        c = spread_decay**distance
-        self.register_buffer("c", (c / c.sum()).expand(planes, -1, -1).reshape(-1).clone())
+        c = spread(height, width, spread_decay)
+        self.register_buffer("c", c.expand(planes, -1, -1).reshape(-1).clone())
         self.n_classes, self.theta, self.max_cells = n_classes, theta, max_cells
 
     def n_cells(self) -> int:
@@ -277,10 +289,14 @@ class TopSCells(nn.Module):
         """``b`` of cells ``[K, D]``; returns ``[K]``."""
         return (weight.pow(2) / self.c).sum(1).sqrt()
 
-    def response(self, x: torch.Tensor, weight: torch.Tensor, theta: float) -> torch.Tensor:
-        """Responses ``[B, K]`` of cells ``weight`` ``[K, D]`` to flattened inputs ``x`` ``[B, D]``."""
+    def response(
+        self, x: torch.Tensor, weight: torch.Tensor, theta: float, v: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Responses ``[B, K]`` of cells ``weight`` ``[K, D]`` to flattened inputs ``x`` ``[B, D]``
+        (``v``: their V-cell outputs ``[B]`` where already computed)."""
         excitation = x @ weight.T
-        return s_cell_response(excitation, self.inhibition(weight)[None], self.v_cells(x)[:, None], theta)
+        v = self.v_cells(x) if v is None else v
+        return s_cell_response(excitation, self.inhibition(weight)[None], v[:, None], theta)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.flatten(1)

@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neurosim.models.neocognitron_cells import generated_planes
 from neurosim.rules.base import write_delta
 from neurosim.rules.registry import RULES
 
@@ -69,11 +70,12 @@ def unsupervised_competitive_step(
     """Present one image's input ``x`` ``[kappa, H, W]`` to the S-layer; updates ``weight``
     ``[K, kappa, s, s]`` in place (reinforced and generated planes). Returns planes generated."""
     radius, c = layer.radius, layer.c
-    n = int((weight.flatten(1).abs().sum(1) > 0).sum())
+    n = generated_planes(weight)
     image = x[None]
-    v = layer.v_cells(image)[0, 0]  # [H, W]
+    v_map = layer.v_cells(image)  # [1, 1, H, W], shared by every response below
+    v = v_map[0, 0]
     if n > 0:
-        u = layer.response(image, weight[:n], theta)[0]  # [n, H, W]
+        u = layer.response(image, weight[:n], theta, v_map)[0]  # [n, H, W]
         best, plane = u.max(dim=0)
         area = 2 * competition_radius + 1
         local_max = F.max_pool2d(best[None, None], area, stride=1, padding=competition_radius)[0, 0]
@@ -95,7 +97,7 @@ def unsupervised_competitive_step(
         flat = int(torch.where(candidates, v, torch.full_like(v, -1.0)).argmax())
         position = divmod(flat, v.shape[1])
         weight[n] = q * c * patch(x, position, radius)
-        covered = layer.response(image, weight[n : n + 1], theta)[0, 0] > 0
+        covered = layer.response(image, weight[n : n + 1], theta, v_map)[0, 0] > 0
         covered[position] = True  # the seed itself is now represented, whatever its contrast
         candidates &= ~covered
         n += 1
@@ -171,9 +173,10 @@ def supervised_competitive(
     """
     n = len(labels)
     batch = len(x)
+    v = layer.v_cells(x)  # [B], shared by every response below
     responses = x.new_zeros(batch, n + batch)
     if n > 0:
-        responses[:, :n] = layer.response(x, weight[:n], theta)
+        responses[:, :n] = layer.response(x, weight[:n], theta, v)
     weighted = layer.c * q
     mistakes = 0
     for i, target in enumerate(targets.tolist()):
@@ -194,7 +197,7 @@ def supervised_competitive(
             labels.append(target)
             n += 1
         if i + 1 < batch:
-            updated = layer.response(x[i + 1 :], weight[changed : changed + 1], theta)
+            updated = layer.response(x[i + 1 :], weight[changed : changed + 1], theta, v[i + 1 :])
             responses[i + 1 :, changed] = updated[:, 0]
     return mistakes
 

@@ -336,27 +336,27 @@ class Trainer:
                 optimizer.step()
         return objective
 
-    def _record(self, history: History, step: int, per_epoch: int, train_objective: float) -> None:
-        """Append one checkpoint's measurements (all but the wall time) to ``history``."""
+    def _record(self, history: History, step: int, per_epoch: int, train_objective: float | None) -> None:
+        """Append one checkpoint's measurements (all but the wall time) to ``history``.
+
+        ``train_objective = None``: no training step since the last checkpoint (a rule past its
+        ``supervised_passes``), so the model is the one last measured: its accuracies are repeated,
+        not recomputed, and the objective is NaN.
+        """
         history.step.append(step)
         history.samples_seen.append(samples_seen(step, len(self.y_train), self.config.batch_size))
         history.epoch.append(step / per_epoch)
+        if train_objective is None and history.test_accuracy:
+            history.test_accuracy.append(history.test_accuracy[-1])
+            history.train_accuracy.append(history.train_accuracy[-1])
+            history.train_loss.append(float("nan"))
+            return
         history.test_accuracy.append(accuracy(self.model, self.inputs_test, self.y_test, self.forward))
         subset = self.train_eval_indices
         history.train_accuracy.append(
             accuracy(self.model, self.inputs_train[subset], self.y_train[subset], self.forward)
         )
-        history.train_loss.append(train_objective)
-
-    def _record_unchanged(self, history: History, step: int, per_epoch: int) -> None:
-        """A checkpoint after epochs without learning: the model is the one last measured, so its
-        accuracies are the last ones (not recomputed); no training objective (NaN)."""
-        history.step.append(step)
-        history.samples_seen.append(samples_seen(step, len(self.y_train), self.config.batch_size))
-        history.epoch.append(step / per_epoch)
-        history.test_accuracy.append(history.test_accuracy[-1])
-        history.train_accuracy.append(history.train_accuracy[-1])
-        history.train_loss.append(float("nan"))
+        history.train_loss.append(float("nan") if train_objective is None else train_objective)
 
     def fit(
         self, checkpoint_path: str | Path | None = None, progress: ProgressCallback | None = None
@@ -409,10 +409,8 @@ class Trainer:
                 if progress:
                     progress(step, total)
                 if step in evaluate_at:
-                    if objective_count or not history.step:
-                        self._record(history, step, per_epoch, objective_sum / max(objective_count, 1))
-                    else:
-                        self._record_unchanged(history, step, per_epoch)
+                    objective = objective_sum / objective_count if objective_count else None
+                    self._record(history, step, per_epoch, objective)
                     history.wall_time.append(time.perf_counter() - started)
                     objective_sum, objective_count = 0.0, 0
                     if checkpoint_path is not None:

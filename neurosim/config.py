@@ -394,7 +394,7 @@ def resolve(raw: dict) -> ComparisonConfig:
             add(
                 twin,
                 twin_key,
-                pair.twin_options(bio_options, twin_options),
+                pair.twin_options(bio_options, twin_options, twin),
                 twin_training,
                 pair_name,
                 "twin",

@@ -84,3 +84,46 @@ def make_encoder(name: str, n_steps: int, seed: int = 0, **options: float) -> nn
     if n_steps < 1:
         raise UserError(f"n_steps must be >= 1, got {n_steps}")
     return ENCODERS.get(name)(n_steps, seed, **options)
+
+
+def bernoulli_spike_events(
+    probability: torch.Tensor, n_steps: int, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Independent Bernoulli spikes, ``P(spike at each step) = probability``, as events: the step
+    and the flat index into ``probability`` of every spike (``[n_spikes]`` each, int64).
+
+    Drawn through the gaps between spikes, which are geometric (``P(gap = k) = (1 - p)^(k-1) p``,
+    ``k >= 1``, sampled as ``1 + floor(log U / log(1 - p))``), so the cost is a random number per
+    spike instead of one per step and input: for Poisson inputs at tens of Hz sampled every
+    0.5 ms (p ~ 0.01-0.03) 30-100 times fewer. The process is the same as comparing
+    ``rand() < p`` at every step.
+    """
+    flat = probability.reshape(-1).clamp(max=1.0 - 1e-7)
+    log_miss = torch.log1p(-flat)
+    last = torch.full_like(flat, -1.0)
+    active = (flat > 0).nonzero().squeeze(1)
+    block = max(4, int(float(flat.max()) * n_steps * 1.2) + 4) if flat.numel() else 0
+    steps_out, index_out = [], []
+    while active.numel():
+        u = torch.rand(block, active.numel(), device=flat.device, generator=generator)
+        steps = last[active] + (torch.floor(torch.log(u) / log_miss[active]) + 1).cumsum(dim=0)
+        row, column = (steps < n_steps).nonzero(as_tuple=True)
+        steps_out.append(steps[row, column].long())
+        index_out.append(active[column])
+        last[active] = steps[-1]
+        active = active[steps[-1] < n_steps]
+    empty = torch.zeros(0, dtype=torch.int64, device=flat.device)
+    return torch.cat([empty, *steps_out]), torch.cat([empty, *index_out])
+
+
+def bernoulli_spike_train(
+    probability: torch.Tensor,
+    n_steps: int,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.bool,
+) -> torch.Tensor:
+    """The spikes of :func:`bernoulli_spike_events` as a dense ``[T, *probability.shape]`` tensor."""
+    step, index = bernoulli_spike_events(probability, n_steps, generator)
+    spikes = torch.zeros(n_steps, probability.numel(), dtype=dtype, device=probability.device)
+    spikes[step, index] = 1
+    return spikes.view(n_steps, *probability.shape)

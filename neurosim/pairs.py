@@ -26,7 +26,9 @@ class Pair:
         twins: model keys of the conventional counterpart(s).
         held_equal: what the policy holds equal: ``parameters``, ``units`` or ``architecture``.
         description: one sentence for reports.
-        derive_twin_options: bio options -> twin options the policy fixes.
+        derive_twin_options: bio options -> twin options the policy fixes (the same for every twin).
+        derive_options_by_twin: for pairs whose twins take different options: twin name -> a
+            function like ``derive_twin_options`` (used instead of it for the twins it names).
         check: raises ``ValueError`` if two built models do not satisfy the policy.
     """
 
@@ -37,10 +39,11 @@ class Pair:
     description: str
     derive_twin_options: Callable[[dict], dict] = field(default=lambda bio_options: {})
     check: Callable[[NeurosimModel, NeurosimModel], None] = field(default=lambda bio, twin: None)
+    derive_options_by_twin: dict[str, Callable[[dict], dict]] = field(default_factory=dict)
 
-    def twin_options(self, bio_options: dict, twin_options: dict) -> dict:
-        """The twin's options with the policy's values filled in; conflicts raise UserError."""
-        fixed = self.derive_twin_options(bio_options)
+    def twin_options(self, bio_options: dict, twin_options: dict, twin: str | None = None) -> dict:
+        """The options of ``twin`` with the policy's values filled in; conflicts raise UserError."""
+        fixed = self.derive_options_by_twin.get(twin, self.derive_twin_options)(bio_options)
         merged = dict(twin_options)
         for key, value in fixed.items():
             if key in twin_options and _normalise(twin_options[key]) != _normalise(value):
@@ -227,5 +230,36 @@ PAIRS.add(
         ),
         derive_twin_options=_copy_options("image_size", "margin"),
         check=_same_retina,
+    ),
+)
+
+
+def _same_units(bio: NeurosimModel, twin: NeurosimModel) -> None:
+    bio_units, twin_units = bio.first_layer_weights().shape[0], twin.first_layer_weights().shape[0]
+    if bio_units != twin_units:
+        raise ValueError(f"unit counts differ: {bio_units} excitatory neurons vs {twin_units}")
+
+
+PAIRS.add(
+    "diehl_cook_mlp_kmeans",
+    Pair(
+        name="diehl_cook_mlp_kmeans",
+        bio="diehl_cook",
+        twins=("mlp", "kmeans"),
+        held_equal="units",
+        description=(
+            "Diehl & Cook's spiking network (conductance LIF, lateral inhibition, adaptive thresholds; "
+            "input weights by STDP without labels, then label assignment) vs. an MLP with one hidden "
+            "layer of as many units trained by backprop, and k-means with as many prototypes and the "
+            "same label assignment (competitive learning without spikes)"
+        ),
+        derive_options_by_twin={
+            "mlp": lambda bio_options: {"hidden_sizes": [int(bio_options.get("n_neurons", 100))]},
+            "kmeans": lambda bio_options: {
+                "n_prototypes": int(bio_options.get("n_neurons", 100)),
+                **({"readout": bio_options["readout"]} if "readout" in bio_options else {}),
+            },
+        },
+        check=_same_units,
     ),
 )

@@ -29,8 +29,8 @@ def test_overrides_are_typed():
         ("device=tpu", "unknown device 'tpu'"),
         (
             "pairs=['nope']",
-            "unknown pair 'nope'; valid choices: hebbian_krotov_backprop, neocognitron_lenet5, "
-            "perceptron_averaged_linear",
+            "unknown pair 'nope'; valid choices: diehl_cook_mlp_kmeans, hebbian_krotov_backprop, "
+            "neocognitron_lenet5, perceptron_averaged_linear",
         ),
         ("task.name=cifar", "unknown task 'cifar'"),
         (

@@ -17,6 +17,9 @@ computing algorithms and systems", arXiv:2304.04640) where it has one:
   Neocognitron's cells, LeNet-5's partially connected C3) describe them through a
   ``convolutions(x)`` method: ``(input, kernel, stride, padding, groups, output values)`` for each
   convolution one call performs, counted the same way.
+* Layers whose work is neither (Diehl & Cook's spiking layer, a label-assignment readout) count
+  it themselves: ``operation_counts(input, output) -> {count name: total over the call}``, under
+  their ``operation_kind``.
 * ``neuron_updates``: state updates of spiking neurons (one per neuron per step); for
   non-spiking layers the activation evaluations (``out_features`` per call).
 * ``spikes``: spikes emitted by a spiking layer.
@@ -155,7 +158,15 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
         result.samples += inputs[0].shape[0]
 
     for name, module in model.named_modules():
-        if isinstance(module, nn.Conv2d):
+        if hasattr(module, "operation_counts"):
+
+            def own_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
+                counts = counts_for(name, module.operation_kind)
+                for key, value in module.operation_counts(inputs[0], output).items():
+                    setattr(counts, key, getattr(counts, key) + int(value))
+
+            handles.append(module.register_forward_hook(own_hook))
+        elif isinstance(module, nn.Conv2d):
 
             def conv_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
                 counts = counts_for(name, "conv")

@@ -5,7 +5,9 @@ Importing this package registers every model in :data:`MODELS`.
 
 from neurosim.models import (  # noqa: F401  (registration)
     cnn,
+    diehl_cook,
     feedforward,
+    kmeans,
     krotov,
     lenet,
     neocognitron,

@@ -3,7 +3,15 @@
 Importing this package registers every rule in :data:`RULES`.
 """
 
-from neurosim.rules import backprop, competitive, hebbian, perceptron  # noqa: F401  (registration)
+from neurosim.rules import (  # noqa: F401  (registration)
+    assignment,
+    backprop,
+    competitive,
+    hebbian,
+    kmeans,
+    perceptron,
+    stdp,
+)
 from neurosim.rules.base import LocalRule, write_delta
 from neurosim.rules.registry import RULES
 

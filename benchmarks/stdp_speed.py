@@ -1,0 +1,129 @@
+"""Diehl & Cook's network: neurosim (exact and batched) against Brian2, same network and protocol.
+
+The paper's protocol with 100 excitatory neurons (configurable): Poisson inputs for 350 ms, then
+150 ms of rest, dt = 0.5 ms, so 1000 steps per image, STDP and adaptive thresholds on. For a fair
+comparison, weight normalisation and the re-presentation of silent images are off on both sides
+(see :func:`neurosim.reference.brian2_diehl_cook.run_protocol`); the neurosim rows with
+``+ protocol`` add them back (the full paper algorithm, which is what training uses).
+
+Rows, all on the same images and device, in one run:
+
+- Brian2 ``cpp_standalone`` (generated C++; compile time reported separately, never in the
+  per-image time), or another Brian2 target (``--brian2-target``);
+- neurosim exact (batch 1: the paper's sequential algorithm, weights changing every step);
+- neurosim batched, at each ``--batch-sizes`` (weights fixed within a presentation).
+
+Prints ms per image, images per second and the speed-up over Brian2's per-image time.
+
+    python benchmarks/stdp_speed.py [--neurons 100] [--images 400] [--exact-images 20]
+        [--brian2-images 100] [--batch-sizes 100,400] [--device auto] [--brian2-target cpp_standalone]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+import time
+
+import torch
+from hebbian_epoch import _synchronise, fashion_or_random
+
+from neurosim.device import device_description, resolve_device
+from neurosim.models.diehl_cook_layer import DiehlCookLayer, preset
+
+
+def neurosim_ms_per_image(
+    params, images: torch.Tensor, n_neurons: int, mode: str, batch_size: int, device
+) -> float:
+    """Milliseconds per image for learning ``images`` (after a warm-up call)."""
+    torch.manual_seed(0)
+    layer = DiehlCookLayer(images.shape[1], n_neurons, params, mode=mode, batch_size=batch_size).to(device)
+    layer.learn(images[: min(len(images), batch_size)])  # warm-up: allocations, first-call costs
+    _synchronise(device)
+    started = time.perf_counter()
+    layer.learn(images)
+    _synchronise(device)
+    return 1000 * (time.perf_counter() - started) / len(images)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--neurons", type=int, default=100)
+    parser.add_argument("--images", type=int, default=400, help="images per batched measurement")
+    parser.add_argument("--exact-images", type=int, default=20)
+    parser.add_argument("--brian2-images", type=int, default=100, help="0 skips Brian2")
+    parser.add_argument("--batch-sizes", default="100,400")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--brian2-target", default="cpp_standalone")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    task, source = fashion_or_random(max(args.images, args.brian2_images, args.exact_images))
+    images = task.x_train.flatten(1).to(device)
+    paper = preset("paper")
+    fair = dataclasses.replace(paper, min_spikes=0, max_presentations=1)
+    print(f"Diehl & Cook, {args.neurons} excitatory neurons, paper protocol ({paper.presentation_steps} + "
+          f"{paper.rest_steps} steps per image); {source}; neurosim on {device_description(device)}, "
+          f"torch threads {torch.get_num_threads()}")  # fmt: skip
+    rows = []
+    brian2_ms = None
+    if args.brian2_images:
+        from neurosim.reference.brian2_diehl_cook import run_protocol
+
+        torch.manual_seed(0)
+        initial = DiehlCookLayer(images.shape[1], args.neurons, paper).weight.detach().double().numpy()
+        with tempfile.TemporaryDirectory() as directory:
+            timing = run_protocol(
+                fair,
+                images[: args.brian2_images].cpu().double().numpy(),
+                initial,
+                args.brian2_target,
+                directory,
+            )
+        brian2_ms = 1000 * timing.run_seconds / args.brian2_images
+        rows.append(
+            (
+                f"Brian2 {args.brian2_target}",
+                1,
+                brian2_ms,
+                f"build {timing.build_seconds:.0f} s (not included)",
+            )
+        )
+    exact = neurosim_ms_per_image(fair, images[: args.exact_images], args.neurons, "exact", 1, device)
+    rows.append(("neurosim exact", 1, exact, ""))
+    rows.append(
+        (
+            "neurosim exact + protocol",
+            1,
+            neurosim_ms_per_image(paper, images[: args.exact_images], args.neurons, "exact", 1, device),
+            "",
+        )
+    )
+    for batch_size in [int(b) for b in args.batch_sizes.split(",")]:
+        batch_images = images[: max(args.images, batch_size)]
+        rows.append(
+            (
+                "neurosim batched",
+                batch_size,
+                neurosim_ms_per_image(fair, batch_images, args.neurons, "batched", batch_size, device),
+                "",
+            )
+        )
+        rows.append(
+            (
+                "neurosim batched + protocol",
+                batch_size,
+                neurosim_ms_per_image(paper, batch_images, args.neurons, "batched", batch_size, device),
+                "",
+            )
+        )
+    print(f"\n{'engine':30s} {'batch':>6s} {'ms/image':>10s} {'images/s':>10s} {'vs Brian2':>10s}  note")
+    for name, batch, ms, note in rows:
+        ratio = f"{brian2_ms / ms:9.1f}x" if brian2_ms else "        -"
+        print(f"{name:30s} {batch:6d} {ms:10.2f} {1000 / ms:10.1f} {ratio:>10s}  {note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Diehl & Cook (2015): unsupervised STDP in a spiking network, labelled only by assignment.
+
+P. U. Diehl & M. Cook, "Unsupervised learning of digit recognition using spike-timing-dependent
+plasticity", Front. Comput. Neurosci. 9:99 (2015); code: peter-u-diehl/stdp-mnist. 95.0 % on
+MNIST with 6400 excitatory neurons; 82.9 / 87.0 / 91.9 % with 100 / 400 / 1600.
+
+The model (``diehl_cook``)::
+
+    image x [B, 784] in [0, 1]
+      -> DiehlCookLayer: Poisson inputs -> N excitatory <-> N inhibitory conductance LIF neurons;
+         input weights learnt by STDP, no labels (models/diehl_cook_layer.py, rules/stdp.py)
+      -> spike counts a [B, N] over the 350 ms presentation       (probe point ``excitatory``)
+      -> LabelAssignment: class of the assigned neurons with the highest mean count
+         (models/label_assignment.py; ``readout = "proportion"`` for BindsNET's weighting)
+
+Training: the unsupervised phase presents the training images once (``unsupervised_epochs = 1``,
+the paper's budget for 100 and 400 neurons) with plasticity on; then the labelled training images
+are presented once with plasticity off and each neuron gets the class it responds to most (the
+paper assigned from responses to the 60,000 training images; never the test set). Thresholds are
+frozen and STDP is off at test time, as in the paper's test mode.
+
+Inputs other than 28x28 are resized to a 28x28 retina first (``image_size``; sklearn digits'
+8x8 images would otherwise drive 64 inputs, far below what the paper's constants assume).
+
+Options: ``n_neurons`` (100), ``preset`` (``paper`` | ``bindsnet``, see
+:data:`~neurosim.models.diehl_cook_layer.PRESETS`), ``mode`` (``batched`` | ``exact``),
+``batch_size`` (images simulated at once in the batched mode), ``batch_combine`` (``sum`` |
+``mean``), ``readout`` (``mean`` | ``proportion``), ``image_size`` (28), ``encoding_seed``, and
+``constants``: a table of preset constants to override (e.g. ``{presentation = 250.0}``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from neurosim.models.base import NeurosimModel, PlanStep, flat_size
+from neurosim.models.diehl_cook_layer import DiehlCookLayer
+from neurosim.models.diehl_cook_layer import preset as preset_named
+from neurosim.models.label_assignment import LabelAssignment
+from neurosim.models.registry import MODELS
+from neurosim.models.retina import fit_to_retina
+
+
+@MODELS.register("diehl_cook")
+class DiehlCookNetwork(NeurosimModel):
+    """Image -> spiking layer (STDP) -> spike counts -> label assignment; see the module docstring.
+
+    Shapes: input ``[B, ...]``; logits ``[B, C]`` (class scores: mean counts of assigned neurons).
+    """
+
+    supervised_passes = 1
+
+    def __init__(
+        self,
+        input_shape: tuple[int, ...],
+        n_classes: int,
+        n_neurons: int = 100,
+        preset: str = "paper",
+        mode: str = "batched",
+        batch_size: int = 100,
+        batch_combine: str = "sum",
+        readout: str = "mean",
+        image_size: int = 28,
+        encoding_seed: int = 0,
+        constants: dict | None = None,
+    ) -> None:
+        super().__init__()
+        self.input_shape, self.image_size = tuple(input_shape), int(image_size)
+        square = len(self.input_shape) >= 2 and self.input_shape[-1] == self.input_shape[-2]
+        self.resize = square and self.input_shape[-2:] != (self.image_size, self.image_size)
+        n_inputs = self.image_size**2 if square else flat_size(self.input_shape)
+        params = preset_named(preset, **(constants or {}))
+        self.excitatory = DiehlCookLayer(
+            n_inputs, int(n_neurons), params, mode, batch_size, batch_combine, encoding_seed=encoding_seed
+        )
+        self.counts = nn.Identity()  # probe point: the spike counts
+        self.assignment = LabelAssignment(int(n_neurons), n_classes, readout)
+
+    def retina(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, D]`` input rates in [0, 1] on the 28x28 retina (or the flat input)."""
+        if self.resize:
+            x = fit_to_retina(x.reshape(-1, 1, *self.input_shape[-2:]), self.image_size, 0)
+        return x.flatten(1).clamp(0.0, 1.0)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.counts(self.excitatory(self.retina(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.assignment(self.features(x))
+
+    def learning_plan(self) -> tuple[PlanStep, ...]:
+        return (
+            PlanStep("input_weights", self.excitatory, "diehl_cook_stdp", phase="unsupervised"),
+            PlanStep("assignment", self.assignment, "label_assignment"),
+        )
+
+    def frozen_split(self) -> tuple:
+        """``(features, assignment)``: the counts no longer change once STDP has learnt."""
+        return self.features, self.assignment
+
+    def probe_points(self) -> dict[str, nn.Module]:
+        return {"excitatory": self.counts}
+
+    def first_layer_weights(self) -> torch.Tensor:
+        """Input weights ``[N, D]`` (each neuron's receptive field on the retina)."""
+        return self.excitatory.weight.T

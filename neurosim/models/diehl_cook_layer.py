@@ -1,0 +1,452 @@
+"""The spiking layer of Diehl & Cook (2015): Poisson inputs -> excitatory <-> inhibitory neurons.
+
+P. U. Diehl & M. Cook, "Unsupervised learning of digit recognition using spike-timing-dependent
+plasticity", Front. Comput. Neurosci. 9:99 (2015); parameters from the released code
+(peter-u-diehl/stdp-mnist, ``Diehl&Cook_spiking_MNIST.py``), listed in
+``../shared/references/published_results.md`` section 1.2 and in :data:`PRESETS`.
+
+Network, per image (``D`` inputs, ``N`` excitatory and ``N`` inhibitory neurons)::
+
+    input i: Poisson spikes at rate  r_i = x_i * max_rate   (x in [0, 1]; 63.75 Hz = 255 / 4)
+    input -> excitatory: all to all, weights W [D, N] in [0, 1], learnt by STDP (rules/stdp.py)
+    excitatory j -> inhibitory j: one to one, conductance 10.4
+    inhibitory k -> excitatory j != k: all but self, conductance 17.0
+    neurons: conductance LIF (neurons/conductance_lif.py); excitatory ones with the adaptive
+             threshold theta (+0.05 mV per spike, tau 1e7 ms), frozen when not learning
+
+Protocol: 350 ms of input, then 150 ms of rest (no input; the state decays and carries over to the
+next image); dt = 0.5 ms, so 1000 steps per image. An image that evoked fewer than 5 excitatory
+spikes is presented again with the maximum rate raised by 255 / 8 Hz (``rate_increase``). Before
+every presentation during learning, each neuron's incoming weights are normalised to sum to 78
+(for 784 inputs; ``78 * D / 784`` for other input sizes, the same mean weight). The output of a
+presentation is each excitatory neuron's spike count during the 350 ms of input.
+
+**Modes** (the ``mode`` option):
+
+- ``exact``: the paper's sequential algorithm. One image at a time; STDP changes the weights at
+  every time step; each presentation sees the weights the previous one left. Cross-checked
+  against a Brian2 implementation of the same equations (``neurosim/reference/brian2_diehl_cook``).
+- ``batched``: ``batch_size`` images are simulated at once, as independent *slots* that share the
+  weights (fixed during a presentation) and start from the same thresholds. Each slot's STDP
+  changes and threshold increments are accumulated over the presentation and then combined
+  (``batch_combine``: ``sum`` applies every image's change, as if the images had come one after
+  another without seeing each other's change; ``mean`` divides the weight change by the number of
+  slots); thresholds always add up every spike. Slots stream through the images: a slot whose
+  image needs re-presentation keeps it, the others take the next image. With fixed weights the
+  input drive of a whole chunk of steps is one matrix product, which is where the speed comes from.
+
+Without learning (evaluation) both modes give the same spikes for the same random numbers; the
+batched simulation is used.
+
+Deviations from the released code (named here so they are not hidden): no synaptic delays
+(input -> excitatory delays of U[0, 10] ms in the code; BindsNET omits them too); the network
+starts every call (a batch of the trainer) from rest, so the 150 ms rest carries state only
+between images within a call; and the membrane is integrated by exponential Euler by default
+(``integration``): forward Euler, which Brian 1 applies to these equations by default, becomes
+unstable when many inhibitory neurons fire in one step (g dt / tau_m > 2), and a 512-neuron
+network on digits then fired ~9,500 spikes per image and drove its thresholds to ~250 mV.
+``integration = "euler"`` restores it; both are cross-checked against Brian2.
+
+Shapes: images ``[M, D]`` in [0, 1]; weights ``[D, N]``; spike counts ``[M, N]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from neurosim.encoders import bernoulli_spike_events
+from neurosim.errors import UserError, choices_message
+from neurosim.neurons.conductance_lif import (
+    EXCITATORY,
+    INHIBITORY,
+    ConductanceLIFParams,
+    decay_threshold,
+    euler_constants,
+    initial_state,
+    integrate,
+    reset,
+    stacked,
+    threshold_crossings,
+)
+from neurosim.rules.stdp import depression, normalise_columns, potentiation, trace_decay
+
+MODES = ("exact", "batched")
+COMBINES = ("sum", "mean")
+
+
+@dataclass(frozen=True)
+class DiehlCookParams:
+    """Every constant of the network and protocol (ms, mV, Hz)."""
+
+    dt: float = 0.5
+    integration: str = "exponential_euler"
+    """``exponential_euler`` or ``euler`` (see :func:`~neurosim.neurons.conductance_lif.integrate`)."""
+    presentation: float = 350.0
+    rest: float = 150.0
+    reset_between_images: bool = False
+    """True: the state returns to rest after each image instead of decaying through ``rest``."""
+    max_rate: float = 63.75
+    """Rate of a pixel of intensity 1 at the first presentation (paper: 255 / 8 x intensity 2)."""
+    rate_increase: float = 31.875
+    """Added to ``max_rate`` at each re-presentation (paper: intensity + 1)."""
+    min_spikes: int = 5
+    """Re-present an image that evoked fewer excitatory spikes (0: never)."""
+    max_presentations: int = 10
+    """Give up after this many presentations of one image (a blank image never evokes a spike)."""
+    excitatory: ConductanceLIFParams = EXCITATORY
+    inhibitory: ConductanceLIFParams = INHIBITORY
+    weight_exc_inh: float = 10.4
+    weight_inh_exc: float = 17.0
+    theta_plus: float = 0.05
+    tau_theta: float = 1e7
+    tau_pre: float = 20.0
+    tau_post1: float = 20.0
+    tau_post2: float = 40.0
+    nu_pre: float = 1e-4
+    nu_post: float = 1e-2
+    w_max: float = 1.0
+    weight_sum_784: float = 78.0
+    """Normalised sum of a neuron's input weights for 784 inputs (scaled by D / 784)."""
+
+    @property
+    def presentation_steps(self) -> int:
+        return round(self.presentation / self.dt)
+
+    @property
+    def rest_steps(self) -> int:
+        return round(self.rest / self.dt)
+
+
+#: ``paper``: Diehl & Cook's released code. ``bindsnet``: BindsNET's ``eth_mnist.py`` protocol
+#: (dt 1 ms, 250 ms per image and a state reset instead of rest, 128 Hz maximum rate, no
+#: re-presentation, weights normalised to 78.4) on the same neurons, for direct comparison.
+PRESETS = {
+    "paper": DiehlCookParams(),
+    "bindsnet": DiehlCookParams(
+        dt=1.0,
+        presentation=250.0,
+        rest=0.0,
+        reset_between_images=True,
+        max_rate=128.0,
+        rate_increase=0.0,
+        min_spikes=0,
+        max_presentations=1,
+        weight_sum_784=78.4,
+    ),
+}
+
+
+def preset(name: str, **overrides) -> DiehlCookParams:
+    """A preset with some constants replaced; unknown names list the valid ones."""
+    if name not in PRESETS:
+        raise UserError(choices_message("preset", name, PRESETS))
+    fields = {f.name for f in dataclasses.fields(DiehlCookParams)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise UserError(f"unknown Diehl & Cook constant(s) {unknown}; valid: {', '.join(sorted(fields))}")
+    return dataclasses.replace(PRESETS[name], **overrides)
+
+
+class _Slots:
+    """The state of ``S`` simulation slots: neurons (excitatory then inhibitory, ``[S, 2N]``),
+    thresholds ``[S, 2N]`` (0 for inhibitory neurons) and STDP traces."""
+
+    def __init__(self, population: ConductanceLIFParams, theta: torch.Tensor, n_slots: int, n_inputs: int):
+        self.population = population
+        self.neurons = initial_state(population, (n_slots, 2 * len(theta)), device=theta.device)
+        self.theta = theta.new_zeros(n_slots, 2 * len(theta))
+        self.theta[:, : len(theta)] = theta
+        self.pre = theta.new_zeros(n_slots, n_inputs)
+        self.post1 = theta.new_zeros(n_slots, len(theta))
+        self.post2 = theta.new_zeros(n_slots, len(theta))
+
+    def keep(self, index: torch.Tensor) -> None:
+        """Only the slots ``index`` go on."""
+        self.neurons = type(self.neurons)(*(tensor[index] for tensor in self.neurons))
+        for name in ("theta", "pre", "post1", "post2"):
+            setattr(self, name, getattr(self, name)[index])
+
+    def to_rest(self, theta: torch.Tensor) -> None:
+        self.__init__(self.population, theta, *self.pre.shape)
+
+
+class DiehlCookLayer(nn.Module):
+    """Input weights ``W [D, N]`` (learnt by STDP) and thresholds ``theta [N]`` of the network.
+
+    ``forward(x [M, D]) -> spike counts [M, N]`` with plasticity off; :meth:`learn` presents
+    images with plasticity on. Both draw Poisson spikes from ``generator`` when given, else from
+    torch's global generator; :meth:`forward` seeds its own (``encoding_seed``) so that a stored
+    network gives the same counts on every call.
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_neurons: int,
+        params: DiehlCookParams,
+        mode: str = "batched",
+        batch_size: int = 100,
+        batch_combine: str = "sum",
+        chunk_steps: int = 50,
+        encoding_seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if mode not in MODES:
+            raise UserError(choices_message("mode", mode, MODES))
+        if batch_combine not in COMBINES:
+            raise UserError(choices_message("batch_combine", batch_combine, COMBINES))
+        self.params, self.mode, self.batch_combine = params, mode, batch_combine
+        self.batch_size = 1 if mode == "exact" else int(batch_size)
+        self.chunk_steps, self.encoding_seed = int(chunk_steps), int(encoding_seed)
+        self.n_inputs, self.n_neurons = n_inputs, n_neurons
+        self.weight_sum = params.weight_sum_784 * n_inputs / 784
+        # The code's initialisation: (U[0, 1) + 0.01) * 0.3.
+        self.weight = nn.Parameter((torch.rand(n_inputs, n_neurons) + 0.01) * 0.3, requires_grad=False)
+        self.register_buffer("theta", torch.zeros(n_neurons))
+        #: What the last call of :meth:`present` simulated (slot-steps, spikes), for operation counts.
+        self.last_run = dict.fromkeys(
+            ("steps", "input_steps", "input_spikes", "excitatory_spikes", "inhibitory_spikes"), 0
+        )
+
+    operation_kind = "spiking"
+
+    def operation_counts(self, x: torch.Tensor, counts: torch.Tensor) -> dict[str, int]:
+        """The last call's work (every presentation, re-presentations and rest included): each
+        input spike adds its weight to N conductances, each excitatory spike one (E -> I), each
+        inhibitory spike N - 1 (I -> E); every neuron is updated every step. ``dense_macs``: an
+        input layer evaluated densely at every input step instead."""
+        stats, n = self.last_run, self.n_neurons
+        return {
+            "dense_macs": stats["input_steps"] * self.n_inputs * n,
+            "effective_acs": stats["input_spikes"] * n
+            + stats["excitatory_spikes"]
+            + stats["inhibitory_spikes"] * (n - 1),
+            "neuron_updates": stats["steps"] * 2 * n,
+            "spikes": stats["excitatory_spikes"] + stats["inhibitory_spikes"],
+        }
+
+    def extra_repr(self) -> str:
+        return f"{self.n_inputs} -> {self.n_neurons}, mode={self.mode}, batch_size={self.batch_size}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        generator = torch.Generator(device=x.device).manual_seed(self.encoding_seed)
+        counts, _ = self.present(x.flatten(1), learning=False, generator=generator)
+        return counts
+
+    @torch.no_grad()
+    def learn(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Present ``x [M, D]`` with plasticity on. Updates ``theta`` in place and returns the spike
+        counts ``[M, N]`` and the new weights (``self.weight`` itself is left to the optimiser)."""
+        return self.present(x, learning=True, generator=generator)
+
+    @torch.no_grad()
+    def present(
+        self, x: torch.Tensor, learning: bool, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stream the images ``x [M, D]`` through ``batch_size`` slots (see the module docstring);
+        returns the spike counts ``[M, N]`` and the weights after learning."""
+        p, device = self.params, x.device
+        n, m = self.n_neurons, len(x)
+        population = stacked([(p.excitatory, n), (p.inhibitory, n)], device=device)
+        weight = self.weight.detach().clone()
+        n_slots = min(self.batch_size, m)
+        slots = _Slots(population, self.theta, n_slots, self.n_inputs)
+        image = torch.arange(n_slots, device=device)  # each slot's image (-1: done, dropped)
+        presentations = torch.zeros(n_slots, dtype=torch.int64, device=device)
+        next_image = n_slots
+        counts_out = torch.zeros(m, n, device=device)
+        self.last_run = dict.fromkeys(self.last_run, 0)
+        while len(image):
+            if learning:
+                weight = normalise_columns(weight, self.weight_sum)
+            boost = p.max_rate + presentations.unsqueeze(1) * p.rate_increase
+            rate = x[image] * boost
+            n_busy = len(image)
+            counts, weight = self._presentation(slots, population, rate, weight, learning, generator, n_busy)
+            self.last_run["steps"] += n_busy * (p.presentation_steps + p.rest_steps)
+            self.last_run["input_steps"] += n_busy * p.presentation_steps
+            if learning:
+                # Each slot started from the shared thresholds and all their spikes count (with one
+                # slot, these are just its thresholds).
+                steps = p.presentation_steps + p.rest_steps
+                decayed = decay_threshold(self.theta, p.tau_theta, p.dt * steps, p.integration)
+                self.theta.copy_(decayed + (slots.theta[:, :n] - decayed).sum(dim=0))
+                slots.theta[:, :n] = self.theta
+            presentations += 1
+            done = (counts.sum(dim=1) >= p.min_spikes) | (presentations >= p.max_presentations)
+            counts_out[image[done]] = counts[done]
+            # Finished slots take the next images; the others present theirs again, brighter. Slots
+            # left without an image are dropped (the stream's tail, re-presentations).
+            finished = done.nonzero().squeeze(1)
+            n_new = min(len(finished), m - next_image)
+            image[finished] = -1
+            image[finished[:n_new]] = torch.arange(next_image, next_image + n_new, device=device)
+            presentations[finished] = 0
+            next_image += n_new
+            if not bool((image >= 0).all()):
+                index = (image >= 0).nonzero().squeeze(1)
+                slots.keep(index)
+                image, presentations = image[index], presentations[index]
+            if p.reset_between_images:
+                slots.to_rest(self.theta)
+        return counts_out, weight
+
+    @torch.no_grad()
+    def run_spike_train(
+        self, spike_steps: torch.Tensor, spike_inputs: torch.Tensor, learning: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One presentation of given input spikes (input ``spike_inputs[k]`` fires at step
+        ``spike_steps[k]``) to one slot from rest, with no normalisation or re-presentation (for
+        cross-checks with other simulators). Returns the counts ``[N]`` during the input and the
+        weights after the presentation and rest; ``theta`` is updated in place when learning."""
+        p, n = self.params, self.n_neurons
+        population = stacked([(p.excitatory, n), (p.inhibitory, n)], device=self.weight.device)
+        slots = _Slots(population, self.theta, 1, self.n_inputs)
+        rate = self.weight.new_zeros(1, self.n_inputs)
+        weight = self.weight.detach().clone()
+        events = (spike_steps, spike_inputs)
+        counts, weight = self._presentation(slots, population, rate, weight, learning, None, 1, events)
+        if learning:
+            self.theta.copy_(slots.theta[0, :n])
+        return counts[0], weight
+
+    def _combined(self, weight: torch.Tensor, change: torch.Tensor, n_images: int) -> torch.Tensor:
+        """The batch's combined change applied (``batch_combine``), clipped to ``[0, w_max]``."""
+        if self.batch_combine == "mean":
+            change = change / max(n_images, 1)
+        return (weight + change).clamp_(0.0, self.params.w_max)
+
+    def _presentation(
+        self,
+        slots: _Slots,
+        population: ConductanceLIFParams,
+        rate: torch.Tensor,
+        weight: torch.Tensor,
+        learning: bool,
+        generator: torch.Generator | None,
+        n_images: int = 1,
+        events: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One presentation (input, then rest) of every slot; returns the counts during the input
+        ``[S, N]`` and the weights after it. ``n_images``: busy slots (``batch_combine = "mean"``
+        divides by it); ``events``: given input spikes (step, slot * D + input) instead of Poisson
+        spikes at ``rate``."""
+        p = self.params
+        online = learning and self.mode == "exact"
+        deferred = learning and self.mode == "batched"
+        n_slots, n, d = rate.shape[0], self.n_neurons, self.n_inputs
+        constants = euler_constants(population, p.dt, p.integration)
+        decay = (trace_decay(p.dt, p.tau_pre), trace_decay(p.dt, p.tau_post1), trace_decay(p.dt, p.tau_post2))
+        theta_plus = torch.cat([torch.full((n,), p.theta_plus), torch.zeros(n)]).to(rate.device)
+        if events is None:
+            events = bernoulli_spike_events(rate * (p.dt / 1000.0), p.presentation_steps, generator)
+        step_of, index_of = events
+        step_slot, source = step_of * n_slots + index_of // d, index_of % d
+        order = torch.argsort(step_slot)  # time order, so a chunk's spikes are one slice
+        step_slot, source = step_slot[order], source[order]
+        chunk_bounds = torch.searchsorted(
+            step_slot,
+            torch.arange(0, p.presentation_steps + self.chunk_steps, self.chunk_steps, device=rate.device)
+            * n_slots,
+        ).tolist()
+        post1_history = rate.new_empty(self.chunk_steps, n_slots, n)
+        input_chunk = rate.new_empty(self.chunk_steps, n_slots, d)
+        potentiating = rate.new_empty(self.chunk_steps, n_slots, n)  # s_post * x_post2 (before the spike)
+        pre_history = rate.new_empty(self.chunk_steps, n_slots, d)
+        counts = rate.new_zeros(n_slots, n)
+        fired = rate.new_zeros(n_slots, 2 * n)  # presentation and rest
+        change = torch.zeros_like(weight) if deferred else None
+        total_steps = p.presentation_steps + p.rest_steps
+        for chunk, start in enumerate(range(0, total_steps, self.chunk_steps)):
+            length = min(self.chunk_steps, total_steps - start)
+            n_input = max(0, min(length, p.presentation_steps - start))
+            if n_input:
+                first, last = chunk_bounds[chunk], chunk_bounds[chunk + 1]
+                chunk_rows, chunk_source = step_slot[first:last] - start * n_slots, source[first:last]
+                input_chunk.zero_().view(-1, d)[chunk_rows, chunk_source] = 1.0
+                if not online:
+                    # Weights are fixed within the chunk: its input drive at once, as a sparse
+                    # product (the spikes are ~1 % of the step x input entries).
+                    spikes_by_step = _ones_at(chunk_rows, chunk_source, (n_input * n_slots, d), weight.dtype)
+                    drive = (spikes_by_step @ weight).view(n_input, n_slots, n)
+            for k in range(length):
+                t = start + k
+                s_in = input_chunk[k] if k < n_input else None
+                neurons = integrate(slots.neurons, population, constants)
+                if learning:  # frozen when not learning, as in the paper's test mode
+                    slots.theta = decay_threshold(slots.theta, p.tau_theta, p.dt, p.integration)
+                spikes = threshold_crossings(neurons, population, slots.theta)
+                spike_e, spike_i = spikes[:, :n], spikes[:, n:]
+                g_exc, g_inh = neurons.g_exc, neurons.g_inh
+                if s_in is not None:
+                    g_exc[:, :n] += s_in @ weight if online else drive[k]
+                g_exc[:, n:].add_(spike_e, alpha=p.weight_exc_inh)
+                g_inh[:, :n].add_(spike_i.sum(dim=1, keepdim=True) - spike_i, alpha=p.weight_inh_exc)
+                if learning:
+                    slots.pre.mul_(decay[0])
+                    slots.post1.mul_(decay[1])
+                    slots.post2.mul_(decay[2])
+                    if s_in is not None:
+                        torch.maximum(slots.pre, s_in, out=slots.pre)  # a spike sets the trace to 1
+                        if online:  # only the rows of the inputs that fired change
+                            active = s_in.sum(dim=0).nonzero().squeeze(1)
+                            changed = weight[active] + depression(s_in[:, active], slots.post1, p.nu_pre)
+                            weight[active] = changed.clamp_(0.0, p.w_max)
+                        else:
+                            post1_history[k] = slots.post1
+                    if deferred:
+                        torch.mul(spike_e, slots.post2, out=potentiating[k])
+                        pre_history[k] = slots.pre
+                    elif bool(spike_e.any()):
+                        weight += potentiation(slots.pre, spike_e, slots.post2, p.nu_post)
+                        weight.clamp_(0.0, p.w_max)
+                    torch.maximum(slots.post1, spike_e, out=slots.post1)
+                    torch.maximum(slots.post2, spike_e, out=slots.post2)
+                    slots.theta.add_(spikes * theta_plus)
+                slots.neurons = reset(neurons, population, spikes, constants)
+                fired += spikes
+                if t < p.presentation_steps:
+                    counts += spike_e
+            if deferred:
+                # Depression (rules/stdp.depression) summed over the chunk's presynaptic spikes ...
+                if n_input:
+                    by_source = _ones_at(chunk_source, chunk_rows, (d, n_input * n_slots), weight.dtype)
+                    change.sub_(by_source @ post1_history[:n_input].view(-1, n), alpha=p.nu_pre)
+                # ... and potentiation (rules/stdp.potentiation) over its postsynaptic spikes.
+                step_slot_post, post = potentiating[:length].view(-1, n).nonzero(as_tuple=True)
+                if len(step_slot_post):
+                    rows = pre_history[:length].view(-1, d)[step_slot_post]
+                    rows *= potentiating[:length].view(-1, n)[step_slot_post, post, None]
+                    change.index_add_(1, post, rows.T, alpha=p.nu_post)
+        if deferred:
+            weight = self._combined(weight, change, n_images)
+        self.last_run["input_spikes"] += len(step_of)
+        self.last_run["excitatory_spikes"] += int(fired[:, :n].sum())
+        self.last_run["inhibitory_spikes"] += int(fired[:, n:].sum())
+        return counts, weight
+
+
+def _ones_at(
+    row: torch.Tensor, column: torch.Tensor, shape: tuple[int, int], dtype: torch.dtype
+) -> torch.Tensor:
+    """A sparse (CSR) ``shape`` matrix with ones at the distinct positions ``(row, column)``."""
+    order = torch.argsort(row * shape[1] + column)
+    row, column = row[order], column[order]
+    row_starts = torch.zeros(shape[0] + 1, dtype=torch.int64, device=row.device)
+    row_starts[1:] = torch.bincount(row, minlength=shape[0]).cumsum(0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            row_starts,
+            column,
+            torch.ones(len(row), dtype=dtype, device=row.device),
+            shape,
+            check_invariants=False,
+        )

@@ -1,0 +1,85 @@
+"""k-means prototypes with label assignment: the unsupervised competitive-learning counterpart of
+Diehl & Cook's network.
+
+Diehl & Cook's excitatory neurons compete through lateral inhibition, and STDP moves the winner's
+weights toward the input; with weight normalisation this is close to online k-means with
+(soft) winner-take-all. This model keeps the competition and drops the spikes::
+
+    prototypes c_k [K, D] learnt without labels by mini-batch k-means (Sculley 2010,
+    "Web-scale k-means clustering", WWW: per batch, every x joins its nearest prototype and
+    c_k += (sum_{x in k} x - n_k c_k) / v_k with v_k the examples prototype k has taken so far);
+    seeded by k-means++ (Arthur & Vassilvitskii 2007) on the first batch
+    response a [B, K] = one-hot of the nearest prototype                  (probe point ``winner``)
+    class scores: the same label assignment as Diehl & Cook's (models/label_assignment.py)
+
+With the paper's readout, an input gets the class of its nearest prototype. ``n_prototypes``
+equals the spiking network's number of excitatory neurons in the ``diehl_cook`` pair.
+Mini-batch k-means is written here (20 lines) rather than taken from scikit-learn so that it
+trains in the same harness, on the same batches and device as every other model.
+
+Shapes: input ``[B, ...]`` (flattened to ``D``); logits ``[B, C]``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from neurosim.models.base import NeurosimModel, PlanStep, flat_size
+from neurosim.models.label_assignment import LabelAssignment
+from neurosim.models.registry import MODELS
+
+
+class Prototypes(nn.Module):
+    """``K`` prototypes ``[K, D]`` and how many examples each has taken ``[K]``; ``forward`` gives
+    the one-hot of the nearest (squared Euclidean distance)."""
+
+    def __init__(self, n_inputs: int, n_prototypes: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n_prototypes, n_inputs), requires_grad=False)
+        self.taken = nn.Parameter(torch.zeros(n_prototypes), requires_grad=False)
+
+    def nearest(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B]``: index of each input's nearest prototype."""
+        distance = (self.weight * self.weight).sum(dim=1) - 2.0 * x @ self.weight.T
+        return distance.argmin(dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)
+        return nn.functional.one_hot(self.nearest(x), len(self.weight)).to(x.dtype)
+
+
+@MODELS.register("kmeans")
+class KMeansAssignment(NeurosimModel):
+    """Flattened input -> nearest of ``n_prototypes`` -> label assignment (module docstring)."""
+
+    supervised_passes = 1
+
+    def __init__(
+        self, input_shape: tuple[int, ...], n_classes: int, n_prototypes: int = 100, readout: str = "mean"
+    ) -> None:
+        super().__init__()
+        self.prototypes = Prototypes(flat_size(input_shape), int(n_prototypes))
+        self.winner = nn.Identity()
+        self.assignment = LabelAssignment(int(n_prototypes), n_classes, readout)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.winner(self.prototypes(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.assignment(self.features(x))
+
+    def learning_plan(self) -> tuple[PlanStep, ...]:
+        return (
+            PlanStep("prototypes", self.prototypes, "minibatch_kmeans", phase="unsupervised"),
+            PlanStep("assignment", self.assignment, "label_assignment"),
+        )
+
+    def frozen_split(self) -> tuple:
+        return self.features, self.assignment
+
+    def probe_points(self) -> dict[str, nn.Module]:
+        return {"winner": self.winner}
+
+    def first_layer_weights(self) -> torch.Tensor:
+        return self.prototypes.weight

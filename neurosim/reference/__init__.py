@@ -1,0 +1,1 @@
+"""Reference implementations in other simulators, for cross-checks and speed benchmarks."""

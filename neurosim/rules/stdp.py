@@ -1,0 +1,75 @@
+"""Trace-based STDP of Diehl & Cook (2015), the input -> excitatory synapses, and its trainer rule.
+
+Each synapse ``w_ij`` (input ``i``, excitatory neuron ``j``) sees a presynaptic trace ``x_pre``
+(one per input) and two postsynaptic traces ``x_post1``, ``x_post2`` (one per neuron), all decaying
+exponentially (``tau_pre = tau_post1 = 20 ms``, ``tau_post2 = 40 ms``) and *set* to 1 by a spike::
+
+    presynaptic spike of i:    x_pre,i := 1;   w_ij -= nu_pre  * x_post1,j              (depression)
+    postsynaptic spike of j:   w_ij += nu_post * x_pre,i * x_post2,j(before the spike)   (potentiation)
+                               x_post1,j := 1; x_post2,j := 1
+
+with ``nu_pre = 1e-4``, ``nu_post = 1e-2`` and ``w`` clipped to ``[0, w_max = 1]`` after each
+update. Before every example each neuron's incoming weights are rescaled to sum to 78 (for 784
+inputs), the paper's competition for synaptic resources. This is the rule of the released code
+(peter-u-diehl/stdp-mnist ``Diehl&Cook_spiking_MNIST.py``: ``eqs_stdp_pre_ee``,
+``eqs_stdp_post_ee``); P. U. Diehl & M. Cook, Front. Comput. Neurosci. 9:99 (2015), section 2.3.
+
+Traces decay by the exact factor ``exp(-dt / tau)`` per step (Brian's event-driven traces).
+In a step with both, the presynaptic pathway acts before the postsynaptic one.
+
+Shapes: presynaptic tensors ``[B, D]``, postsynaptic ``[B, N]``, weights ``[D, N]``; a batch's
+changes are summed over ``B``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from neurosim.rules.base import write_delta
+from neurosim.rules.registry import RULES
+
+
+def trace_decay(dt: float, tau: float) -> float:
+    """Per-step decay factor of a trace: ``exp(-dt / tau)``."""
+    return math.exp(-dt / tau)
+
+
+def depression(pre_spikes: torch.Tensor, post1: torch.Tensor, nu_pre: float) -> torch.Tensor:
+    """``Delta w_ij = -nu_pre sum_b s_pre,bi x_post1,bj`` for this step's presynaptic spikes
+    ``[B, D]`` (0/1) and the neurons' first traces ``[B, N]``; returns ``[D, N]``."""
+    return pre_spikes.T.to(post1.dtype) @ post1 * -nu_pre
+
+
+def potentiation(
+    pre_trace: torch.Tensor, post_spikes: torch.Tensor, post2_before: torch.Tensor, nu_post: float
+) -> torch.Tensor:
+    """``Delta w_ij = nu_post sum_b x_pre,bi s_post,bj x_post2,bj`` (``x_post2`` before this step's
+    reset); ``[B, D]``, ``[B, N]``, ``[B, N]`` -> ``[D, N]``."""
+    return pre_trace.T @ (post_spikes * post2_before) * nu_post
+
+
+def normalise_columns(weight: torch.Tensor, total: float) -> torch.Tensor:
+    """Each neuron's (column's) incoming weights rescaled to sum to ``total``."""
+    return weight * (total / weight.sum(dim=0, keepdim=True).clamp_min(1e-12))
+
+
+@RULES.register("diehl_cook_stdp")
+class DiehlCookSTDPRule:
+    """The trainer's handle on the network's own learning: a batch of images is presented with
+    plasticity on (exact: one at a time, weights changing every step; batched: see
+    :class:`~neurosim.models.diehl_cook.DiehlCookLayer`), and the weight change is written as
+    ``-dw`` like every local rule's. The adaptive thresholds change inside the layer (they are
+    state, not weights). The objective is the number of excitatory spikes per batch."""
+
+    name = "diehl_cook_stdp"
+    objective = "excitatory_spikes"
+
+    @torch.no_grad()
+    def write_grads(self, module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
+        before = module.weight.detach().clone()
+        counts, after = module.learn(pre.flatten(1))
+        write_delta(module.weight, after - before)
+        return float(counts.sum())

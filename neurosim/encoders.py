@@ -114,16 +114,3 @@ def bernoulli_spike_events(
         active = active[steps[-1] < n_steps]
     empty = torch.zeros(0, dtype=torch.int64, device=flat.device)
     return torch.cat([empty, *steps_out]), torch.cat([empty, *index_out])
-
-
-def bernoulli_spike_train(
-    probability: torch.Tensor,
-    n_steps: int,
-    generator: torch.Generator | None = None,
-    dtype: torch.dtype = torch.bool,
-) -> torch.Tensor:
-    """The spikes of :func:`bernoulli_spike_events` as a dense ``[T, *probability.shape]`` tensor."""
-    step, index = bernoulli_spike_events(probability, n_steps, generator)
-    spikes = torch.zeros(n_steps, probability.numel(), dtype=dtype, device=probability.device)
-    spikes[step, index] = 1
-    return spikes.view(n_steps, *probability.shape)

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from neurosim.encoders import bernoulli_spike_events, bernoulli_spike_train
+from neurosim.encoders import bernoulli_spike_events
 from neurosim.errors import UserError
 from neurosim.models import MODELS
 from neurosim.models.diehl_cook_layer import DiehlCookLayer, preset
@@ -88,13 +88,13 @@ def test_threshold_reset_and_refractory_period_golden():
 
 def test_adaptive_threshold_golden():
     theta = torch.tensor([1.0], dtype=torch.float64)
-    assert decay_threshold(theta, 1e7, 0.5).item() == pytest.approx(1.0 - 0.5e-7, abs=1e-15)
+    assert decay_threshold(theta, 1e7, 0.5, "euler").item() == pytest.approx(1.0 - 0.5e-7, abs=1e-15)
     # 20 spikes raise it by 20 x 0.05 mV; 1000 steps of decay take away 5e-5 of it.
     layer_params = preset("paper")
     assert layer_params.theta_plus == 0.05 and layer_params.tau_theta == 1e7
     value = torch.zeros(1, dtype=torch.float64)
     for step in range(1000):
-        value = decay_threshold(value, 1e7, 0.5) + (0.05 if step % 50 == 0 else 0.0)
+        value = decay_threshold(value, 1e7, 0.5, "euler") + (0.05 if step % 50 == 0 else 0.0)
     assert value.item() == pytest.approx(20 * 0.05, rel=1e-4)
 
 
@@ -132,7 +132,10 @@ def test_weight_normalisation_sums_to_78():
 
 def test_bernoulli_spike_events_match_per_step_probabilities():
     probability = torch.tensor([0.0, 0.005, 0.03, 0.3, 1.0]).repeat(400, 1)
-    spikes = bernoulli_spike_train(probability, 700, torch.Generator().manual_seed(0)).double()
+    step, index = bernoulli_spike_events(probability, 700, torch.Generator().manual_seed(0))
+    spikes = torch.zeros(700, probability.numel(), dtype=torch.float64)
+    spikes[step, index] = 1.0
+    spikes = spikes.view(700, *probability.shape)
     rate = spikes.mean(dim=(0, 1))
     assert rate[0] == 0 and rate[4] == 1
     n = 400 * 700

@@ -34,22 +34,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neurosim.models.base import NeurosimModel, PlanStep, flat_size
+from neurosim.models.base import PlanStep, flat_size
 from neurosim.models.diehl_cook_layer import DiehlCookLayer
 from neurosim.models.diehl_cook_layer import preset as preset_named
-from neurosim.models.label_assignment import LabelAssignment
+from neurosim.models.label_assignment import AssignmentLabelled, LabelAssignment
 from neurosim.models.registry import MODELS
 from neurosim.models.retina import fit_to_retina
 
 
 @MODELS.register("diehl_cook")
-class DiehlCookNetwork(NeurosimModel):
+class DiehlCookNetwork(AssignmentLabelled):
     """Image -> spiking layer (STDP) -> spike counts -> label assignment; see the module docstring.
 
     Shapes: input ``[B, ...]``; logits ``[B, C]`` (class scores: mean counts of assigned neurons).
     """
-
-    supervised_passes = 1
 
     def __init__(
         self,
@@ -86,18 +84,8 @@ class DiehlCookNetwork(NeurosimModel):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.counts(self.excitatory(self.retina(x)))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.assignment(self.features(x))
-
-    def learning_plan(self) -> tuple[PlanStep, ...]:
-        return (
-            PlanStep("input_weights", self.excitatory, "diehl_cook_stdp", phase="unsupervised"),
-            PlanStep("assignment", self.assignment, "label_assignment"),
-        )
-
-    def frozen_split(self) -> tuple:
-        """``(features, assignment)``: the counts no longer change once STDP has learnt."""
-        return self.features, self.assignment
+    def unsupervised_step(self) -> PlanStep:
+        return PlanStep("input_weights", self.excitatory, "diehl_cook_stdp", phase="unsupervised")
 
     def probe_points(self) -> dict[str, nn.Module]:
         return {"excitatory": self.counts}

@@ -172,7 +172,12 @@ class _Slots:
             setattr(self, name, getattr(self, name)[index])
 
     def to_rest(self, theta: torch.Tensor) -> None:
-        self.__init__(self.population, theta, *self.pre.shape)
+        """Every slot back at rest, with the thresholds ``theta [N]`` and no traces."""
+        n_slots, n_all = self.theta.shape
+        self.neurons = initial_state(self.population, (n_slots, n_all), device=theta.device)
+        self.theta.zero_()[:, : len(theta)] = theta
+        for trace in (self.pre, self.post1, self.post2):
+            trace.zero_()
 
 
 class DiehlCookLayer(nn.Module):

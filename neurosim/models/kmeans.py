@@ -25,9 +25,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neurosim.models.base import NeurosimModel, PlanStep, flat_size
-from neurosim.models.label_assignment import LabelAssignment
+from neurosim.models.base import PlanStep, flat_size
+from neurosim.models.label_assignment import AssignmentLabelled, LabelAssignment
 from neurosim.models.registry import MODELS
+from neurosim.rules.kmeans import nearest_prototype
 
 
 class Prototypes(nn.Module):
@@ -39,21 +40,14 @@ class Prototypes(nn.Module):
         self.weight = nn.Parameter(torch.zeros(n_prototypes, n_inputs), requires_grad=False)
         self.taken = nn.Parameter(torch.zeros(n_prototypes), requires_grad=False)
 
-    def nearest(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B]``: index of each input's nearest prototype."""
-        distance = (self.weight * self.weight).sum(dim=1) - 2.0 * x @ self.weight.T
-        return distance.argmin(dim=1)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
-        return nn.functional.one_hot(self.nearest(x), len(self.weight)).to(x.dtype)
+        return nn.functional.one_hot(nearest_prototype(x, self.weight), len(self.weight)).to(x.dtype)
 
 
 @MODELS.register("kmeans")
-class KMeansAssignment(NeurosimModel):
+class KMeansAssignment(AssignmentLabelled):
     """Flattened input -> nearest of ``n_prototypes`` -> label assignment (module docstring)."""
-
-    supervised_passes = 1
 
     def __init__(
         self, input_shape: tuple[int, ...], n_classes: int, n_prototypes: int = 100, readout: str = "mean"
@@ -66,17 +60,8 @@ class KMeansAssignment(NeurosimModel):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.winner(self.prototypes(x))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.assignment(self.features(x))
-
-    def learning_plan(self) -> tuple[PlanStep, ...]:
-        return (
-            PlanStep("prototypes", self.prototypes, "minibatch_kmeans", phase="unsupervised"),
-            PlanStep("assignment", self.assignment, "label_assignment"),
-        )
-
-    def frozen_split(self) -> tuple:
-        return self.features, self.assignment
+    def unsupervised_step(self) -> PlanStep:
+        return PlanStep("prototypes", self.prototypes, "minibatch_kmeans", phase="unsupervised")
 
     def probe_points(self) -> dict[str, nn.Module]:
         return {"winner": self.winner}

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from neurosim.errors import UserError, choices_message
+from neurosim.models.base import NeurosimModel, PlanStep
 
 READOUTS = ("mean", "proportion")
 
@@ -72,3 +73,32 @@ class LabelAssignment(nn.Module):
         else:
             scores = responses @ membership / membership.sum(dim=0).clamp_min(1.0)
         return torch.where(membership.sum(dim=0) > 0, scores, torch.full_like(scores, -1.0))
+
+
+class AssignmentLabelled(NeurosimModel):
+    """A model whose features are learnt without labels and classified by :class:`LabelAssignment`
+    (``self.assignment``), learnt in one pass over the labelled data once the features are fixed.
+
+    Subclasses define :meth:`features` and :meth:`unsupervised_step`.
+    """
+
+    supervised_passes = 1
+    assignment: LabelAssignment
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Responses ``[B, N]`` of the unsupervised units."""
+        raise NotImplementedError
+
+    def unsupervised_step(self) -> PlanStep:
+        """The plan step that learns the features without labels."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.assignment(self.features(x))
+
+    def learning_plan(self) -> tuple[PlanStep, ...]:
+        return (self.unsupervised_step(), PlanStep("assignment", self.assignment, "label_assignment"))
+
+    def frozen_split(self) -> tuple:
+        """``(features, assignment)``: the responses no longer change once the features are learnt."""
+        return self.features, self.assignment

@@ -205,7 +205,9 @@ def stacked(populations: list[tuple[ConductanceLIFParams, int]], device=None) ->
     return ConductanceLIFParams(**{name: value.to(device) for name, value in values.items()})
 
 
-def decay_threshold(theta: torch.Tensor, tau_theta: float, dt: float, method: str = "euler") -> torch.Tensor:
+def decay_threshold(
+    theta: torch.Tensor, tau_theta: float, dt: float, method: str = "exponential_euler"
+) -> torch.Tensor:
     """Decay of the adaptive threshold over one step (part of the update phase): Euler factor
     ``1 - dt / tau`` or exact ``exp(-dt / tau)``; the increment, ``theta += theta_plus`` per spike,
     comes with the reset. Diehl & Cook: tau_theta = 1e7 ms, theta_plus = 0.05 mV."""

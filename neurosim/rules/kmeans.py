@@ -22,6 +22,12 @@ from neurosim.rules.base import write_delta
 from neurosim.rules.registry import RULES
 
 
+def nearest_prototype(x: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+    """``[B]``: index of the prototype ``[K, D]`` nearest to each input ``[B, D]`` (squared Euclidean
+    distance, without the ``|x|^2`` term every prototype shares)."""
+    return ((prototypes * prototypes).sum(dim=1) - 2.0 * x @ prototypes.T).argmin(dim=1)
+
+
 def kmeans_plus_plus(x: torch.Tensor, k: int) -> torch.Tensor:
     """``k`` seeds ``[k, D]`` drawn from the rows of ``x`` by k-means++ (torch's global generator)."""
     chosen = [int(torch.randint(len(x), (1,)))]
@@ -47,7 +53,7 @@ class MiniBatchKMeansRule:
         prototypes, taken = module.weight.detach(), module.taken.detach()
         if float(taken.sum()) == 0:
             prototypes = kmeans_plus_plus(x, len(prototypes))
-        nearest = ((prototypes * prototypes).sum(dim=1) - 2.0 * x @ prototypes.T).argmin(dim=1)
+        nearest = nearest_prototype(x, prototypes)
         members = torch.bincount(nearest, minlength=len(prototypes)).to(x.dtype)
         sums = torch.zeros_like(prototypes).index_add_(0, nearest, x)
         new_taken = taken + members

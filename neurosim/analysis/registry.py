@@ -7,6 +7,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from neurosim.analysis.energy import analyse_energy
 from neurosim.analysis.orientation import analyse_orientation
 from neurosim.analysis.representations import analyse_representations
 from neurosim.analysis.robustness import analyse_robustness
@@ -18,3 +19,4 @@ ANALYSES.add("representations", analyse_representations)
 ANALYSES.add("robustness", analyse_robustness)
 ANALYSES.add("tolerance", analyse_tolerance)
 ANALYSES.add("orientation", analyse_orientation)
+ANALYSES.add("energy", analyse_energy)

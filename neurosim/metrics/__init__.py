@@ -1,5 +1,12 @@
-"""Metrics: exact operation counts (and, later, energy under hardware profiles)."""
+"""Metrics: exact operation and memory-event counts (priced by :mod:`neurosim.energy`)."""
 
-from neurosim.metrics.operations import COUNTS, OperationCounts, count_operations, is_binary
+from neurosim.metrics.operations import (
+    COUNTS,
+    MEMORY_COUNTS,
+    MEMORY_SIZES,
+    OperationCounts,
+    count_operations,
+    is_binary,
+)
 
-__all__ = ["COUNTS", "OperationCounts", "count_operations", "is_binary"]
+__all__ = ["COUNTS", "MEMORY_COUNTS", "MEMORY_SIZES", "OperationCounts", "count_operations", "is_binary"]

@@ -27,6 +27,22 @@ computing algorithms and systems", arXiv:2304.04640) where it has one:
   dense layer, of its input (the previous layer's activations: ReLU outputs or spikes; the
   pixels for the first layer).
 
+Memory events (the terms NeuroBench lacks; Lemaire et al. 2022, arXiv:2210.13107, Table 1, and
+``../shared/references/energy.md`` section 5.2), for pricing by :mod:`neurosim.energy`. Both members
+of a pair are given the same zero-skipping hardware, so a ReLU's zeros save work as a silent
+input does (a dense accelerator would read ``dense_macs`` weights instead):
+
+* ``weight_reads``: one per effective MAC or AC (each used synapse fetches its weight).
+* ``input_reads``: one per non-zero input value (a spike event read from its queue, or an
+  activation).
+* ``state_reads`` / ``state_writes``: an accumulate from a spike is a read-modify-write of the
+  target's membrane potential (one each per AC); a spiking neuron's update reads and writes its
+  state once per step. A MAC layer accumulates in a register and writes each output once.
+* ``output_writes``: each output value of a MAC layer, and each spike emitted.
+* Sizes, per sample (not summed over calls), price an access by the memory it hits:
+  ``weight_elements`` (a layer's weights), ``input_elements`` (its input) and ``state_elements``
+  (its output values or neurons).
+
 A dense layer's input is binary when every value is 0 or 1; then its work is counted as ACs,
 otherwise as MACs; never both. Counts are totals over all time steps, divided by the batch size.
 With direct encoding the first layer runs once per sample (its input does not change over time),
@@ -45,6 +61,10 @@ from torch import nn
 from neurosim.neurons import LIF
 
 COUNTS = ("dense_macs", "effective_macs", "effective_acs", "neuron_updates", "spikes")
+#: Memory events, summed over calls like :data:`COUNTS`.
+MEMORY_COUNTS = ("weight_reads", "input_reads", "state_reads", "state_writes", "output_writes")
+#: Memory sizes in elements, per sample: the largest seen, not a sum over calls.
+MEMORY_SIZES = ("weight_elements", "input_elements", "state_elements")
 
 
 @dataclass
@@ -59,6 +79,28 @@ class LayerCounts:
     spikes: int = 0
     activations: int = 0
     zero_activations: int = 0
+    weight_reads: int = 0
+    input_reads: int = 0
+    state_reads: int = 0
+    state_writes: int = 0
+    output_writes: int = 0
+    weight_elements: int = 0
+    input_elements: int = 0
+    state_elements: int = 0
+
+    def add(self, name: str, value: int) -> None:
+        """Add to a count; a size keeps the largest value seen."""
+        if name in MEMORY_SIZES:
+            setattr(self, name, max(getattr(self, name), int(value)))
+        else:
+            setattr(self, name, getattr(self, name) + int(value))
+
+    def sizes(self, weight: int, inputs: torch.Tensor, outputs: torch.Tensor) -> None:
+        """Record the memory sizes of one call: ``weight`` elements and the per-sample sizes of
+        its input and output (dim 0 is the batch)."""
+        self.add("weight_elements", weight)
+        self.add("input_elements", inputs[0].numel() if inputs.dim() else 0)
+        self.add("state_elements", outputs[0].numel() if outputs.dim() else 0)
 
 
 @dataclass
@@ -69,10 +111,12 @@ class OperationCounts:
     samples: int = 0
 
     def per_sample(self) -> dict[str, dict[str, float]]:
-        """``{layer: {count: value per sample, ..., "activation_sparsity": fraction}}``."""
+        """``{layer: {count: value per sample, ..., size: elements, "activation_sparsity":
+        fraction}}``."""
         table = {}
         for name, counts in self.layers.items():
-            row = {key: getattr(counts, key) / max(self.samples, 1) for key in COUNTS}
+            row = {key: getattr(counts, key) / max(self.samples, 1) for key in COUNTS + MEMORY_COUNTS}
+            row.update({key: getattr(counts, key) for key in MEMORY_SIZES})
             row["activation_sparsity"] = (
                 counts.zero_activations / counts.activations if counts.activations else float("nan")
             )
@@ -109,17 +153,27 @@ def _count_conv(
     counts.dense_macs += output_numel * (weight.shape[1] * weight.shape[2] * weight.shape[3])
     active = (x != 0).to(weight.dtype)
     used = nn.functional.conv2d(active, (weight != 0).to(weight.dtype), None, stride, padding, 1, groups)
-    _add_effective_work(counts, x, active, int(used.sum()))
+    _add_effective_work(counts, x, active, int(used.sum()), output_numel)
 
 
-def _add_effective_work(counts: LayerCounts, x: torch.Tensor, active: torch.Tensor, work: int) -> None:
-    """Book a layer call's effective work (ACs for a binary input, else MACs) and input sparsity."""
+def _add_effective_work(
+    counts: LayerCounts, x: torch.Tensor, active: torch.Tensor, work: int, outputs: int
+) -> None:
+    """Book a layer call's effective work (ACs for a binary input, else MACs), its memory events
+    and its input sparsity. ``outputs``: the output values the call produced."""
+    nonzero = int(active.sum())
     if is_binary(x):
         counts.effective_acs += work
+        # Event-driven: each synaptic event read-modify-writes its target's potential.
+        counts.state_reads += work
+        counts.state_writes += work
     else:
         counts.effective_macs += work
+        counts.output_writes += outputs
+    counts.weight_reads += work
+    counts.input_reads += nonzero
     counts.activations += x.numel()
-    counts.zero_activations += x.numel() - int(active.sum())
+    counts.zero_activations += x.numel() - nonzero
 
 
 def _count_dense(counts: LayerCounts, x: torch.Tensor, weight: torch.Tensor) -> None:
@@ -128,13 +182,19 @@ def _count_dense(counts: LayerCounts, x: torch.Tensor, weight: torch.Tensor) -> 
     counts.dense_macs += rows.shape[0] * n_in * n_out
     active = (rows != 0).to(weight.dtype)
     # Work happens where a non-zero input meets an existing synapse (sparse layers included).
-    _add_effective_work(counts, rows, active, int((active @ (weight != 0).to(weight.dtype).t()).sum()))
+    work = int((active @ (weight != 0).to(weight.dtype).t()).sum())
+    _add_effective_work(counts, rows, active, work, rows.shape[0] * n_out)
 
 
 def _count_neurons(counts: LayerCounts, spikes: torch.Tensor) -> None:
     counts.neuron_updates += spikes.numel()
+    # Each neuron's state is read and written once per step; each spike is written out.
+    counts.state_reads += spikes.numel()
+    counts.state_writes += spikes.numel()
     fired = int(torch.count_nonzero(spikes))
     counts.spikes += fired
+    counts.output_writes += fired
+    counts.add("state_elements", spikes[0].numel())
     counts.activations += spikes.numel()
     counts.zero_activations += spikes.numel() - fired
 
@@ -163,7 +223,7 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
             def own_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
                 counts = counts_for(name, module.operation_kind)
                 for key, value in module.operation_counts(inputs[0], output).items():
-                    setattr(counts, key, getattr(counts, key) + int(value))
+                    counts.add(key, value)
 
             handles.append(module.register_forward_hook(own_hook))
         elif isinstance(module, nn.Conv2d):
@@ -176,6 +236,7 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
                 _count_conv(
                     counts, inputs[0], weight, output.numel(), module.stride, module.padding, module.groups
                 )
+                counts.sizes(weight.numel(), inputs[0], output)
                 if not spiking:
                     counts.neuron_updates += output.numel()
 
@@ -184,8 +245,11 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
 
             def custom_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
                 counts = counts_for(name, "conv")
+                kernels = 0
                 for x, kernel, stride, padding, groups, n_out in module.convolutions(inputs[0]):
                     _count_conv(counts, x, kernel, n_out, stride, padding, groups)
+                    kernels += kernel.numel()
+                counts.sizes(kernels, inputs[0], output)
                 if not spiking:
                     counts.neuron_updates += output.numel()
 
@@ -194,7 +258,13 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
 
             def linear_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
                 counts = counts_for(name, "dense")
-                _count_dense(counts, inputs[0], dense_weight(module))
+                weight = dense_weight(module)
+                _count_dense(counts, inputs[0], weight)
+                counts.sizes(
+                    weight.numel(),
+                    inputs[0].reshape(-1, weight.shape[1]),
+                    output.reshape(-1, weight.shape[0]),
+                )
                 if not spiking:
                     counts.neuron_updates += output.numel()
 

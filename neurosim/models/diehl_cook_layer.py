@@ -224,15 +224,28 @@ class DiehlCookLayer(nn.Module):
         """The last call's work (every presentation, re-presentations and rest included): each
         input spike adds its weight to N conductances, each excitatory spike one (E -> I), each
         inhibitory spike N - 1 (I -> E); every neuron is updated every step. ``dense_macs``: an
-        input layer evaluated densely at every input step instead."""
+        input layer evaluated densely at every input step instead.
+
+        Memory events (see :mod:`neurosim.metrics.operations`): only the input synapses are stored
+        weights (E -> I and I -> E are one constant each); every AC read-modify-writes its target's
+        conductance, every neuron update its state, and every spike is written out."""
         stats, n = self.last_run, self.n_neurons
+        acs = stats["input_spikes"] * n + stats["excitatory_spikes"] + stats["inhibitory_spikes"] * (n - 1)
+        updates = stats["steps"] * 2 * n
+        spikes = stats["excitatory_spikes"] + stats["inhibitory_spikes"]
         return {
             "dense_macs": stats["input_steps"] * self.n_inputs * n,
-            "effective_acs": stats["input_spikes"] * n
-            + stats["excitatory_spikes"]
-            + stats["inhibitory_spikes"] * (n - 1),
-            "neuron_updates": stats["steps"] * 2 * n,
-            "spikes": stats["excitatory_spikes"] + stats["inhibitory_spikes"],
+            "effective_acs": acs,
+            "neuron_updates": updates,
+            "spikes": spikes,
+            "weight_reads": stats["input_spikes"] * n,
+            "input_reads": stats["input_spikes"],
+            "state_reads": acs + updates,
+            "state_writes": acs + updates,
+            "output_writes": spikes,
+            "weight_elements": self.n_inputs * n,
+            "input_elements": self.n_inputs,
+            "state_elements": 2 * n,
         }
 
     def extra_repr(self) -> str:

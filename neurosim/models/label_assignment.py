@@ -47,10 +47,17 @@ class LabelAssignment(nn.Module):
         """A ``[N] -> [C]`` readout: ``N C`` MACs per input, ``nnz(responses) C`` effective (the
         responses are counts, not binary), ``C`` score evaluations."""
         n_classes = scores.shape[1]
+        nonzero = int((responses != 0).sum())
         return {
             "dense_macs": responses.numel() * n_classes,
-            "effective_macs": int((responses != 0).sum()) * n_classes,
+            "effective_macs": nonzero * n_classes,
             "neuron_updates": scores.numel(),
+            "weight_reads": nonzero * n_classes,
+            "input_reads": nonzero,
+            "output_writes": scores.numel(),
+            "weight_elements": responses.shape[1] * n_classes,
+            "input_elements": responses.shape[1],
+            "state_elements": n_classes,
         }
 
     def mean_responses(self) -> torch.Tensor:

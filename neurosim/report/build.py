@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from neurosim.analysis.energy import stored_energy
 from neurosim.analysis.orientation import stored_orientation
 from neurosim.analysis.representations import stored_representations
 from neurosim.analysis.robustness import stored_robustness
@@ -25,6 +26,7 @@ from neurosim.errors import UserError
 from neurosim.pairs import PAIRS
 from neurosim.report import figures
 from neurosim.report.document import Document, Table, format_mean_ci
+from neurosim.report.energy import energy_section
 from neurosim.results.storage import open_dataset
 
 PROVENANCE_SHOWN = (
@@ -348,6 +350,9 @@ def build_report(run_dir: str | Path) -> Path:
         analysis = stored(run_dir)
         if analysis is not None:  # an analysis that was never run has no section
             section(doc, analysis, figure_dir)
+    energy = stored_energy(run_dir)
+    if energy is not None:
+        energy_section(doc, energy, results, _pair_groups(energy), figure_dir)
     doc.heading("Confusion matrices (test set, all seeds)")
     for member in members:
         doc.figure(

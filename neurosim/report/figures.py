@@ -189,3 +189,28 @@ def osi_histograms(orientation: xr.Dataset, members: list[str], title: str, path
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=7)
     return _save(figure, path)
+
+
+def accuracy_vs_energy(
+    panels: dict[str, dict[str, np.ndarray]], accuracy: dict[str, np.ndarray], title: str, path: Path
+) -> Path:
+    """One panel per hardware profile: final test accuracy against estimated energy per image (log
+    scale), each member's seeds as points and their mean as a larger marker."""
+    columns = min(len(panels), 3)
+    rows = math.ceil(len(panels) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.0 * columns, 3.1 * rows), squeeze=False)
+    for axis, (panel, values) in zip(axes.ravel(), panels.items(), strict=False):
+        for index, (member, energy) in enumerate(values.items()):
+            colour = f"C{index}"
+            axis.scatter(energy, accuracy[member], s=12, color=colour, alpha=0.5)
+            axis.scatter(np.mean(energy), np.mean(accuracy[member]), s=60, color=colour, label=member)
+        axis.set_xscale("log")
+        axis.set_xlabel("estimated energy per image (µJ)")
+        axis.set_ylabel("test accuracy")
+        axis.set_title(f"estimate: {panel}", fontsize=8)
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=7)
+    for axis in axes.ravel()[len(panels) :]:
+        axis.set_visible(False)
+    figure.suptitle(title, fontsize=9)
+    return _save(figure, path)

@@ -1,0 +1,114 @@
+"""Energy estimates: operation and memory-event counts priced by a hardware profile.
+
+For a layer ``l`` with per-inference counts ``n_l(t)`` of each term ``t`` and a profile with
+price ``e(t)`` (pJ)::
+
+    E_compute = sum_l sum_t n_l(t) e(t)                            t in mac, ac, lif_update, activation, spike
+    E_memory  = sum_l sum_m n_l(m) E_access(size_l(m))              m in weight/input/state reads and writes
+
+with ``E_access`` from the profile's memory model (:mod:`neurosim.energy.profiles`): a weight read
+hits the layer's weight memory (``weight_elements`` words), an input read its input, a state read
+or write and an output write its neurons or output values. Counts come from
+:func:`neurosim.metrics.count_operations` (per sample). A spiking neuron's update is a
+``lif_update``; a non-spiking layer's output evaluation an ``activation``.
+
+Estimates, never measurements: they are labelled with their profile, and a term the profile does
+not price is reported as unpriced (NaN), never as 0 (``../shared/references/energy.md`` section 5.1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from neurosim.energy.profiles import COMPUTE_TERMS, MEMORY_TERMS, HardwareProfile
+
+TERMS = COMPUTE_TERMS + MEMORY_TERMS
+#: Layer kinds whose ``neuron_updates`` are spiking-neuron steps (the rest are activations).
+SPIKING_KINDS = ("lif", "spiking")
+#: Memory term -> (count in the ledger, size the access is priced at).
+MEMORY_EVENTS = {
+    "weight_read": ("weight_reads", "weight_elements"),
+    "input_read": ("input_reads", "input_elements"),
+    "state_read": ("state_reads", "state_elements"),
+    "state_write": ("state_writes", "state_elements"),
+    "output_write": ("output_writes", "state_elements"),
+}
+
+
+def layer_events(row: dict[str, float], kind: str) -> dict[str, float]:
+    """Per-inference count of every term for one layer's ledger row."""
+    updates = row.get("neuron_updates", 0.0)
+    spiking = kind in SPIKING_KINDS
+    events = {
+        "mac": row.get("effective_macs", 0.0),
+        "ac": row.get("effective_acs", 0.0),
+        "lif_update": updates if spiking else 0.0,
+        "activation": 0.0 if spiking else updates,
+        "spike": row.get("spikes", 0.0),
+    }
+    events.update({term: row.get(count, 0.0) for term, (count, _) in MEMORY_EVENTS.items()})
+    return events
+
+
+def compute_price(profile: HardwareProfile, term: str) -> float:
+    """pJ per event of a compute term: its price, 0 when included in another, NaN when unpriced."""
+    if term in profile.prices:
+        return profile.prices[term].value
+    return 0.0 if term in profile.included else math.nan
+
+
+def layer_energy(row: dict[str, float], kind: str, profile: HardwareProfile) -> dict[str, float]:
+    """pJ per inference of each term for one layer: NaN for a compute term with events but no
+    price (0 without events), and for every memory term when the profile does not model memory."""
+    events = layer_events(row, kind)
+    energy = {}
+    for term in COMPUTE_TERMS:
+        energy[term] = events[term] * compute_price(profile, term) if events[term] else 0.0
+    for term in MEMORY_TERMS:
+        access = profile.access_energy(row.get(MEMORY_EVENTS[term][1], 0))
+        energy[term] = access if math.isnan(access) else events[term] * access
+    return energy
+
+
+@dataclass(frozen=True)
+class EnergyEstimate:
+    """One model's energy per inference under one profile, in pJ, by term (NaN: unpriced)."""
+
+    profile: str
+    by_term: dict[str, float]
+    events: dict[str, float]
+
+    @property
+    def unpriced(self) -> list[str]:
+        """Compute terms with events but no price (memory is a whole model: see ``memory``)."""
+        return [t for t in COMPUTE_TERMS if math.isnan(self.by_term[t])]
+
+    @property
+    def compute(self) -> float:
+        """Compute energy; NaN when a term with events is unpriced."""
+        return sum(self.by_term[t] for t in COMPUTE_TERMS)
+
+    @property
+    def memory(self) -> float:
+        """Memory-access energy; NaN when the profile does not model memory."""
+        return sum(self.by_term[t] for t in MEMORY_TERMS)
+
+    @property
+    def priced_compute(self) -> float:
+        """The compute energy of the priced terms only (a lower bound when some are unpriced)."""
+        return sum(v for t in COMPUTE_TERMS if not math.isnan(v := self.by_term[t]))
+
+
+def price(
+    per_layer: dict[str, dict[str, float]], kinds: dict[str, str], profile: HardwareProfile
+) -> EnergyEstimate:
+    """Price a model's per-layer, per-inference ledger (:meth:`OperationCounts.per_sample`)."""
+    by_term = dict.fromkeys(TERMS, 0.0)
+    events = dict.fromkeys(TERMS, 0.0)
+    for layer, row in per_layer.items():
+        for term, value in layer_energy(row, kinds[layer], profile).items():
+            by_term[term] += value
+        for term, value in layer_events(row, kinds[layer]).items():
+            events[term] += value
+    return EnergyEstimate(profile.id, by_term, events)

@@ -1,0 +1,190 @@
+"""The report's energy section, from a stored energy analysis (:mod:`neurosim.analysis.energy`).
+
+Per pair: a table of each profile's compute-only and memory-aware estimates (µJ per image, mean
+and 95 % CI over seeds) for the bio model and its twin, their ratio, and which member each
+favours, with a sentence naming the profiles under which memory flips the comparison; an
+accuracy-against-energy scatter per complete profile; then the events behind the estimates and,
+separately and labelled so, the measured joules. Every estimate is labelled with its profile.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from neurosim.analysis.statistics import mean_ci
+from neurosim.energy.profiles import COMPUTE_TERMS, MEMORY_TERMS
+from neurosim.report import figures
+from neurosim.report.document import Document, Table
+
+PJ_PER_UJ = 1e6
+
+
+def estimates(energy: xr.Dataset, member: str, profile: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per seed, µJ per image: compute-only and memory-aware (NaN where undefined), and the
+    compute terms left unpriced. A compute term that is unpriced makes both NaN."""
+    by_term = energy.energy.sel(model=member, profile=profile)  # [seed, term] pJ
+    compute = by_term.sel(term=list(COMPUTE_TERMS)).sum("term", skipna=False).values / PJ_PER_UJ
+    memory = by_term.sel(term=list(MEMORY_TERMS)).sum("term", skipna=False).values / PJ_PER_UJ
+    unpriced = [t for t in COMPUTE_TERMS if bool(np.isnan(by_term.sel(term=t).values).any())]
+    return compute, compute + memory, unpriced
+
+
+def _lower_bound(energy: xr.Dataset, member: str, profile: str) -> float:
+    by_term = energy.energy.sel(model=member, profile=profile, term=list(COMPUTE_TERMS))
+    return float(by_term.sum("term", skipna=True).mean()) / PJ_PER_UJ
+
+
+def _format(values: np.ndarray) -> str:
+    summary = mean_ci(values)
+    if math.isnan(summary.low):
+        return f"{summary.mean:.3g}"
+    return f"{summary.mean:.3g} [{summary.low:.3g}, {summary.high:.3g}]"
+
+
+def _cell(energy: xr.Dataset, member: str, profile: str, values: np.ndarray, unpriced: list[str]) -> str:
+    if unpriced:
+        events = energy.events.sel(model=member).mean("seed")
+        missing = ", ".join(f"{float(events.sel(term=t)):,.0f} {t}" for t in unpriced)
+        bound = _lower_bound(energy, member, profile)
+        return f">= {bound:.3g} + unpriced ({missing})" if bound else f"unpriced ({missing})"
+    if np.isnan(values).all():
+        return "not modelled"
+    return _format(values)
+
+
+def _favours(bio: str, twin: str, bio_values: np.ndarray, twin_values: np.ndarray) -> tuple[str, str]:
+    """``(ratio bio / twin, the member with less energy)``, or n/a."""
+    if np.isnan(bio_values).any() or np.isnan(twin_values).any():
+        return "n/a", "n/a"
+    ratio = float(np.mean(bio_values) / np.mean(twin_values))
+    return f"{ratio:.3g}", bio if ratio < 1 else twin
+
+
+def pair_table(energy: xr.Dataset, bio: str, twin: str) -> tuple[Table, list[str]]:
+    """The pair's estimates under every profile, and the profiles where memory flips the winner."""
+    rows, flips = [], []
+    for profile in [str(p) for p in energy.profile.values]:
+        bio_compute, bio_total, bio_unpriced = estimates(energy, bio, profile)
+        twin_compute, twin_total, twin_unpriced = estimates(energy, twin, profile)
+        ratio_compute, winner_compute = _favours(bio, twin, bio_compute, twin_compute)
+        ratio_total, winner_total = _favours(bio, twin, bio_total, twin_total)
+        if "n/a" not in (winner_compute, winner_total) and winner_compute != winner_total:
+            flips.append(profile)
+        rows.append(
+            [
+                profile,
+                _cell(energy, bio, profile, bio_compute, bio_unpriced),
+                _cell(energy, bio, profile, bio_total, bio_unpriced),
+                _cell(energy, twin, profile, twin_compute, twin_unpriced),
+                _cell(energy, twin, profile, twin_total, twin_unpriced),
+                f"{ratio_compute} / {ratio_total}",
+                f"{winner_compute} / {winner_total}",
+            ]
+        )
+    header = [
+        "profile",
+        f"{bio} compute-only (µJ)",
+        f"{bio} memory-aware (µJ)",
+        f"{twin} compute-only (µJ)",
+        f"{twin} memory-aware (µJ)",
+        "ratio bio / twin (compute / memory-aware)",
+        "less energy (compute / memory-aware)",
+    ]
+    return Table(header, rows), flips
+
+
+def _events_table(energy: xr.Dataset) -> Table:
+    terms = [str(t) for t in energy.term.values]
+    rows = [
+        [str(m), *(f"{float(energy.events.sel(model=m, term=t).mean()):,.0f}" for t in terms)]
+        for m in energy.model.values
+    ]
+    return Table(["model", *terms], rows)
+
+
+def _measured_section(doc: Document, energy: xr.Dataset) -> None:
+    doc.heading("Measured energy per image (not an estimate)", 3)
+    if np.isnan(energy.measured_total.values).all():
+        doc.paragraph(f"Not measured on this machine: {energy.attrs['measured']}.")
+        return
+    doc.paragraph(
+        f"Counter: {energy.attrs['measured']}. First seed of each model, the same test images "
+        "pre-loaded on the device; warm-up, idle baseline, >= 2 s windows, 5 repeats (mean ± sd). "
+        "Dynamic = total minus idle power x time. A GPU-simulated spiking network is dense, so its "
+        "measured energy says nothing about neuromorphic hardware."
+    )
+    rows = []
+    for member in [str(m) for m in energy.model.values]:
+        for batch in [int(b) for b in energy.batch.values]:
+            sel = {"model": member, "batch": batch}
+            total, dynamic = (
+                f"{float(energy[name].sel(sel)) * 1e6:.4g} ± {float(energy[name + '_sd'].sel(sel)) * 1e6:.2g}"
+                for name in ("measured_total", "measured_dynamic")
+            )
+            rows.append([member, str(batch), total, dynamic])
+    doc.table(Table(["model", "batch", "total (µJ per image)", "dynamic (µJ per image)"], rows))
+
+
+def _scatter_panels(energy: xr.Dataset, group: list[str]) -> dict[str, dict[str, np.ndarray]]:
+    """``{panel title: {member: µJ per seed}}`` for each profile that prices every member:
+    memory-aware where the profile models memory, else compute-only."""
+    panels = {}
+    for profile in [str(p) for p in energy.profile.values]:
+        pairs = {member: estimates(energy, member, profile)[:2] for member in group}
+        memory_modelled = all(not np.isnan(total).any() for _, total in pairs.values())
+        values = {m: total if memory_modelled else compute for m, (compute, total) in pairs.items()}
+        if all(not np.isnan(v).any() for v in values.values()):
+            panels[f"{profile} ({'memory-aware' if memory_modelled else 'compute-only'})"] = values
+    return panels
+
+
+def energy_section(
+    doc: Document, energy: xr.Dataset, results: xr.Dataset, groups: list[list[str]], figure_dir: Path
+) -> None:
+    """The energy section of a run report (``groups``: each pair's members, bio first)."""
+    doc.heading(f"Energy per image ({energy.attrs['stimuli']}; stored models)")
+    doc.paragraph(
+        "ESTIMATES, not measurements: exact operation and memory-event counts of each stored model "
+        "priced by hardware profiles (neurosim/energy/profiles.json, with the source and evidence "
+        "grade of every price). Compute-only prices the arithmetic (MACs, ACs, neuron updates, "
+        "spikes); memory-aware adds weight, input, state and output accesses under the profile's "
+        "memory model. Both members get the same zero-skipping hardware. A term the profile cannot "
+        "price (e.g. real-valued MACs on a spiking chip) is shown as unpriced, never as 0; compare "
+        "ratios within one profile, not absolute numbers across profiles. Evidence grades: "
+        f"{energy.attrs['evidence_grades']}."
+    )
+    doc.table(
+        Table(
+            ["profile", "description"],
+            [[str(p), energy.attrs[f"profile__{p}"]] for p in energy.profile.values],
+        )
+    )
+    for group in groups:
+        bio, twins = group[0], group[1:]
+        for twin in twins:
+            table, flips = pair_table(energy, bio, twin)
+            doc.heading(f"{bio} vs. {twin}", 3)
+            doc.table(table)
+            doc.paragraph(
+                f"Memory flips the comparison under: {', '.join(flips)}."
+                if flips
+                else "Counting memory accesses flips the comparison under no profile where both are priced."
+            )
+        panels = _scatter_panels(energy, group)
+        if panels:
+            title = " vs. ".join(group)
+            accuracy = {m: results.final_test_accuracy.sel(model=m).values for m in group}
+            doc.figure(
+                figures.accuracy_vs_energy(
+                    panels, accuracy, title, figure_dir / f"energy_{'_'.join(group)}.png"
+                ),
+                f"{title}: final test accuracy vs. estimated energy per image, one panel per profile "
+                "(memory-aware where the profile models memory)",
+            )
+    doc.heading("Events per image behind the estimates (mean over seeds)", 3)
+    doc.table(_events_table(energy))
+    _measured_section(doc, energy)

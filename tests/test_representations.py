@@ -49,6 +49,12 @@ def test_analysis_has_documented_dims_and_is_reproducible(tiny_run):
     active = code.sel(measure="fraction_active_population").values
     assert ((active >= 0) & (active <= 1)).all()
     assert first.attrs["n_stimuli"] == 120
+    rsa = first["rsa__snn_mlp__mlp"]
+    assert rsa.dims == ("statistic", "seed", "layer__snn_mlp", "layer__mlp")
+    assert ((rsa >= -1 - 1e-9) & (rsa <= 1 + 1e-9)).all()
+    assert (rsa.sel(statistic="low") <= rsa.sel(statistic="high")).all()
+    n_conditions = len(first.attrs["rdm_conditions"])
+    assert first["rdm__mlp"].sizes["condition_pair"] == n_conditions * (n_conditions - 1) // 2
     second = analyse_representations(tiny_run, n_stimuli=120)
     for name in first.data_vars:
         np.testing.assert_array_equal(first[name].values, second[name].values)

@@ -12,6 +12,12 @@ Stored as ``analyses/representations.nc`` (written atomically), one xarray Datas
 
 * ``cka__<bio>__<twin>``: dims ``(kind, seed, layer__<bio>, layer__<twin>)``, ``kind`` in
   ``linear`` / ``debiased`` (:mod:`neurosim.analysis.cka`): the layer x layer similarity map.
+* ``rsa__<bio>__<twin>``: dims ``(statistic, seed, layer__<bio>, layer__<twin>)``, ``statistic``
+  in ``estimate`` / ``low`` / ``high``: the Pearson correlation of the two layers' RDMs and its 95 %
+  bootstrap interval over conditions (:mod:`neurosim.analysis.rdm`, through rsatoolbox).
+* ``rdm__<member>``: dims ``(seed, layer__<member>, condition_pair)``: each layer's RDM (correlation
+  distance, upper triangle, row-major) over the conditions ``rdm_conditions`` (indices into the
+  stimuli, :data:`~neurosim.analysis.rdm.PER_CLASS` per class, in class order).
 * ``code__<member>``: dims ``(measure, seed, layer__<member>)`` with the measures of
   :data:`MEASURES` (:mod:`neurosim.analysis.sparseness`). "Active" means an output above 0; for a
   probe point that records a pre-activation (``nn.Linear`` before a ReLU or a rectified power),
@@ -33,6 +39,7 @@ import xarray as xr
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.activity import cka_map, record_activity
 from neurosim.analysis.cka import KINDS
+from neurosim.analysis.rdm import N_BOOTSTRAP, PER_CLASS, condition_indices, layer_rdms, rdm_similarity
 from neurosim.analysis.sparseness import fraction_active, participation_ratio, vinje_gallant_sparseness
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.pairs import PAIRS
@@ -61,9 +68,12 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
     """Compute the representation analysis of a finished run and store it; returns the Dataset."""
     config, task = load_run(run_dir)
     stimuli = task.x_test[:n_stimuli]
+    conditions = condition_indices(task.y_test[:n_stimuli])
     seeds = list(config.seeds)
     codes: dict[str, list] = {member.name: [] for member in config.members}  # per seed: [layer, measure]
     maps: dict[tuple[str, str], list] = {}  # per seed: [kind, layer_bio, layer_twin]
+    rsa: dict[tuple[str, str], list] = {}  # per seed: [statistic, layer_bio, layer_twin]
+    rdms: dict[str, list] = {member.name: [] for member in config.members}  # per seed: [layer, pair]
     layers: dict[str, list[str]] = {}
     twins = [(PAIRS.get(name).bio, twin) for name in config.pairs for twin in PAIRS.get(name).twins]
     for seed in seeds:  # one seed's activity in memory at a time (wide conv layers are large)
@@ -71,13 +81,17 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
             member.name: record_activity(load_fitted_model(run_dir, member, task, seed), stimuli)
             for member in config.members
         }
+        seed_rdms = {}
         for name, recorded in activity.items():
             layers[name] = list(recorded)
             codes[name].append([_code_measures(a) for a in recorded.values()])
+            seed_rdms[name] = layer_rdms(recorded, conditions)
+            rdms[name].append(seed_rdms[name].get_vectors())
         for bio, twin in twins:
             maps.setdefault((bio, twin), []).append(
                 [cka_map(activity[bio], activity[twin], kind).values for kind in KINDS]
             )
+            rsa.setdefault((bio, twin), []).append(rdm_similarity(seed_rdms[bio], seed_rdms[twin], seed=seed))
     variables = {}
     for name, per_seed in codes.items():
         variables[f"code__{name}"] = xr.DataArray(
@@ -96,7 +110,29 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
                 f"layer__{twin}": layers[twin],
             },
         )
+    for (bio, twin), per_seed in rsa.items():
+        variables[f"rsa__{bio}__{twin}"] = xr.DataArray(
+            np.array(per_seed).transpose(1, 0, 2, 3),  # [seed, statistic, ...] -> [statistic, seed, ...]
+            dims=("statistic", "seed", f"layer__{bio}", f"layer__{twin}"),
+            coords={
+                "statistic": ["estimate", "low", "high"],
+                "seed": seeds,
+                f"layer__{bio}": layers[bio],
+                f"layer__{twin}": layers[twin],
+            },
+        )
+    for name, per_seed in rdms.items():
+        variables[f"rdm__{name}"] = xr.DataArray(
+            np.array(per_seed),
+            dims=("seed", f"layer__{name}", "condition_pair"),
+            coords={"seed": seeds, f"layer__{name}": layers[name]},
+        )
     attrs = analysis_attrs("representations", len(stimuli), task, config)
+    attrs["rdm_conditions"] = conditions.tolist()
+    attrs["rdm"] = (
+        f"correlation distance over {len(conditions)} stimuli ({PER_CLASS} per class); RDMs compared by "
+        f"Pearson correlation with a {N_BOOTSTRAP}-sample bootstrap over stimuli (rsatoolbox)"
+    )
     return save_analysis(run_dir, "representations", xr.Dataset(variables, attrs=attrs))
 
 

@@ -171,6 +171,20 @@ def _representations_section(doc: Document, analysis: xr.Dataset, figure_dir: Pa
             figures.cka_heatmaps(analysis[name], bio, twin, figure_dir / f"cka_{bio}_{twin}.png"),
             f"{bio} vs. {twin}: layer x layer CKA",
         )
+        if f"rsa__{bio}__{twin}" in analysis:
+            doc.figure(
+                figures.rsa_heatmap(
+                    analysis[f"rsa__{bio}__{twin}"], bio, twin, figure_dir / f"rsa_{bio}_{twin}.png"
+                ),
+                f"{bio} vs. {twin}: layer x layer correlation of RDMs ({analysis.attrs['rdm']})",
+            )
+    for name in analysis.data_vars:
+        if name.startswith("rdm__"):
+            member = name.split("__", 1)[1]
+            doc.figure(
+                figures.rdm_matrices(analysis[name], member, figure_dir / f"rdm_{member}.png"),
+                f"{member}: RDM of each layer (first seed; stimuli grouped by class)",
+            )
     rows = []
     for name in analysis.data_vars:
         if not name.startswith("code__"):

@@ -214,3 +214,45 @@ def accuracy_vs_energy(
         axis.set_visible(False)
     figure.suptitle(title, fontsize=9)
     return _save(figure, path)
+
+
+def rsa_heatmap(similarity: xr.DataArray, bio: str, twin: str, path: Path) -> Path:
+    """Layer x layer RDM correlation of ``bio`` (rows) and ``twin`` (columns): the mean over seeds
+    of the estimate, annotated with the mean of the bootstrap interval's bounds."""
+    mean = similarity.mean("seed")
+    estimate, low, high = (mean.sel(statistic=s).values for s in ("estimate", "low", "high"))
+    rows = [str(n) for n in similarity[f"layer__{bio}"].values]
+    columns = [str(n) for n in similarity[f"layer__{twin}"].values]
+    figure, axis = plt.subplots(figsize=(max(3.4, 0.9 * len(columns) + 2.2), max(2.6, 0.7 * len(rows) + 1.6)))
+    image = axis.imshow(estimate, vmin=-1, vmax=1, cmap="RdBu_r")
+    for (i, j), value in np.ndenumerate(estimate):
+        axis.text(
+            j, i, f"{value:.2f}\n[{low[i, j]:.2f}, {high[i, j]:.2f}]", ha="center", va="center", fontsize=6
+        )
+    axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=7)
+    axis.set_yticks(range(len(rows)), rows, fontsize=7)
+    axis.set_xlabel(f"{twin} layer")
+    axis.set_ylabel(f"{bio} layer")
+    axis.set_title(f"RDM correlation (mean of {similarity.sizes['seed']} seeds; 95 % bootstrap)", fontsize=8)
+    figure.colorbar(image, ax=axis, fraction=0.046, label="Pearson r of RDMs")
+    return _save(figure, path)
+
+
+def rdm_matrices(rdms: xr.DataArray, member: str, path: Path) -> Path:
+    """Each layer's RDM (first seed), conditions grouped by class; correlation distance 0-2."""
+    from scipy.spatial.distance import squareform
+
+    layers = [str(n) for n in rdms[f"layer__{member}"].values]
+    figure, axes = plt.subplots(1, len(layers), figsize=(2.6 * len(layers) + 0.8, 2.8), squeeze=False)
+    first = rdms.isel(seed=0)
+    for axis, layer in zip(axes[0], layers, strict=True):
+        image = axis.imshow(
+            squareform(first.sel({f"layer__{member}": layer}).values), vmin=0, vmax=2, cmap="viridis"
+        )
+        axis.set_title(f"{member} {layer}", fontsize=8)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.colorbar(image, ax=list(axes[0]), fraction=0.03, label="1 - Pearson r")
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)
+    return path

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from neurosim.analysis.black_box import analyse_attacks
 from neurosim.analysis.energy import analyse_energy
 from neurosim.analysis.orientation import analyse_orientation
 from neurosim.analysis.representations import analyse_representations
@@ -20,3 +21,4 @@ ANALYSES.add("robustness", analyse_robustness)
 ANALYSES.add("tolerance", analyse_tolerance)
 ANALYSES.add("orientation", analyse_orientation)
 ANALYSES.add("energy", analyse_energy)
+ANALYSES.add("attacks", analyse_attacks)

@@ -65,22 +65,34 @@ def analyse_strength_curves(
     """
     config, task = load_run(run_dir)
     x, y = task.x_test[:n_stimuli], task.y_test[:n_stimuli]
-    names, seeds = [m.name for m in config.members], list(config.seeds)
     table = strengths_of_task(task)
-    perturbations = list(table)
+    curves = {
+        member.name: [
+            curves_of_model(load_fitted_model(run_dir, member, task, seed), x, y, table)
+            for seed in config.seeds
+        ]
+        for member in config.members
+    }
+    last = {member: per_seed[-1] for member, per_seed in curves.items()}
+    attrs = {**analysis_attrs(name, len(x), task, config), **(extra_attrs(last) if extra_attrs else {})}
+    return save_analysis(run_dir, name, strength_curves_dataset(table, curves, list(config.seeds), attrs))
+
+
+def strength_curves_dataset(
+    table: Strengths, curves: dict[str, list[dict[str, list[float]]]], seeds: list[int], attrs: dict
+) -> xr.Dataset:
+    """The Dataset of the module docstring from ``curves[member][seed index][perturbation]``."""
+    names, perturbations = list(curves), list(table)
     width = max(len(v) for v in table.values())
     accuracy = np.full((len(perturbations), width, len(names), len(seeds)), np.nan)
-    last: dict[str, dict[str, list[float]]] = {}
-    for m, member in enumerate(config.members):
-        for s, seed in enumerate(seeds):
-            curves = curves_of_model(load_fitted_model(run_dir, member, task, seed), x, y, table)
-            last[member.name] = curves
+    for m, name in enumerate(names):
+        for s, seed_curves in enumerate(curves[name]):
             for p, perturbation in enumerate(perturbations):
-                accuracy[p, : len(curves[perturbation]), m, s] = curves[perturbation]
+                accuracy[p, : len(seed_curves[perturbation]), m, s] = seed_curves[perturbation]
     strength = np.full((len(perturbations), width), np.nan)
     for p, perturbation in enumerate(perturbations):
         strength[p, : len(table[perturbation])] = table[perturbation]
-    dataset = xr.Dataset(
+    return xr.Dataset(
         {"accuracy": (("perturbation", "strength_index", "model", "seed"), accuracy)},
         coords={
             "perturbation": perturbations,
@@ -88,6 +100,5 @@ def analyse_strength_curves(
             "model": names,
             "seed": seeds,
         },
-        attrs={**analysis_attrs(name, len(x), task, config), **(extra_attrs(last) if extra_attrs else {})},
+        attrs=attrs,
     )
-    return save_analysis(run_dir, name, dataset)

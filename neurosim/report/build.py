@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from neurosim.analysis.black_box import stored_attacks
 from neurosim.analysis.energy import stored_energy
 from neurosim.analysis.orientation import stored_orientation
 from neurosim.analysis.representations import stored_representations
@@ -243,6 +244,25 @@ def _robustness_section(doc: Document, robustness: xr.Dataset, figure_dir: Path)
     )
 
 
+def _attacks_section(doc: Document, attacks: xr.Dataset, figure_dir: Path) -> None:
+    sources = ", ".join(
+        f"{name.removeprefix('transfer_source__')} <- {value}"
+        for name, value in attacks.attrs.items()
+        if name.startswith("transfer_source__")
+    )
+    _strength_curves_section(
+        doc,
+        attacks,
+        figure_dir,
+        "Black-box and transfer attacks",
+        f"L-infinity Square Attack with score access only ({attacks.attrs['square_queries']} queries per "
+        "image, Andriushchenko et al. 2020, through the Adversarial Robustness Toolbox), which reaches "
+        "models without an input gradient too; and transfer: PGD examples crafted on the pair's other "
+        f"member (same seed) classified by this one (target <- source: {sources}). NaN (no curve) where "
+        "the source has no input gradient.",
+    )
+
+
 def _tolerance_section(doc: Document, tolerance: xr.Dataset, figure_dir: Path) -> None:
     _strength_curves_section(
         doc,
@@ -358,6 +378,7 @@ def build_report(run_dir: str | Path) -> Path:
     for stored, section in (
         (stored_representations, _representations_section),
         (stored_robustness, _robustness_section),
+        (stored_attacks, _attacks_section),
         (stored_tolerance, _tolerance_section),
         (stored_orientation, _orientation_section),
     ):

@@ -10,6 +10,7 @@ import xarray as xr
 from neurosim.analysis.black_box import analyse_attacks
 from neurosim.analysis.energy import analyse_energy
 from neurosim.analysis.orientation import analyse_orientation
+from neurosim.analysis.receptive_fields import analyse_receptive_fields
 from neurosim.analysis.representations import analyse_representations
 from neurosim.analysis.robustness import analyse_robustness
 from neurosim.analysis.tolerance import analyse_tolerance
@@ -22,3 +23,4 @@ ANALYSES.add("tolerance", analyse_tolerance)
 ANALYSES.add("orientation", analyse_orientation)
 ANALYSES.add("energy", analyse_energy)
 ANALYSES.add("attacks", analyse_attacks)
+ANALYSES.add("receptive_fields", analyse_receptive_fields)

@@ -19,6 +19,7 @@ import xarray as xr
 from neurosim.analysis.black_box import stored_attacks
 from neurosim.analysis.energy import stored_energy
 from neurosim.analysis.orientation import stored_orientation
+from neurosim.analysis.receptive_fields import stored_receptive_fields
 from neurosim.analysis.representations import stored_representations
 from neurosim.analysis.robustness import stored_robustness
 from neurosim.analysis.statistics import paired_test
@@ -307,6 +308,35 @@ def _orientation_section(doc: Document, orientation: xr.Dataset, figure_dir: Pat
         )
 
 
+def _receptive_fields_section(doc: Document, receptive_fields: xr.Dataset, figure_dir: Path) -> None:
+    """STA mosaics of each member's first layer and how well the STAs follow the weights."""
+    doc.heading(f"Receptive fields from white noise ({receptive_fields.attrs['stimuli']}; stored models)")
+    doc.paragraph(
+        "Spike-triggered average (Chichilnisky 2001) of each first-layer unit: the response-weighted "
+        "mean of the mean-subtracted noise images (spike counts for spiking units). For a unit that "
+        "sums its weighted input before a non-linearity the STA is proportional to its weights, so "
+        "the cosine between the two measures how linear the unit's input stage is (blank where the "
+        "model stores no matching weight matrix)."
+    )
+    rows = []
+    for member in [str(m) for m in receptive_fields.model.values]:
+        cosine = receptive_fields.sta_weight_cosine.sel(model=member).values  # [seed, unit]
+        responsive = np.isfinite(receptive_fields.sta.sel(model=member).values[..., 0])
+        rows.append(
+            [
+                member,
+                str(receptive_fields.attrs.get(f"layer__{member}", "")),
+                f"{responsive.mean():.3f}",
+                format_mean_ci(np.nanmedian(cosine, axis=1)) if np.isfinite(cosine).any() else "",
+            ]
+        )
+        doc.figure(
+            figures.sta_mosaic(receptive_fields, member, figure_dir / f"sta_{member}.png"),
+            f"{member}: spike-triggered averages of the first 16 units (first seed)",
+        )
+    doc.table(Table(["model", "layer", "responsive units", "median cosine(STA, weights)"], rows))
+
+
 def build_report(run_dir: str | Path) -> Path:
     """Write ``report/report.html`` and ``report/report.md`` for a run (or a sweep); returns the HTML path."""
     run_dir = Path(run_dir)
@@ -381,6 +411,7 @@ def build_report(run_dir: str | Path) -> Path:
         (stored_attacks, _attacks_section),
         (stored_tolerance, _tolerance_section),
         (stored_orientation, _orientation_section),
+        (stored_receptive_fields, _receptive_fields_section),
     ):
         analysis = stored(run_dir)
         if analysis is not None:  # an analysis that was never run has no section

@@ -256,3 +256,22 @@ def rdm_matrices(rdms: xr.DataArray, member: str, path: Path) -> Path:
     figure.savefig(path, dpi=DPI)
     plt.close(figure)
     return path
+
+
+def sta_mosaic(receptive_fields: xr.Dataset, member: str, path: Path, n_units: int = 16) -> Path:
+    """Spike-triggered averages of the first ``n_units`` units (first seed), each on its own
+    symmetric colour scale (the first channel of a multi-channel input)."""
+    shape = json.loads(receptive_fields.attrs["input_shape"])
+    sta = receptive_fields.sta.sel(model=member).isel(seed=0).values[:n_units]
+    columns = min(8, len(sta))
+    rows = math.ceil(len(sta) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.25 * rows + 0.4), squeeze=False)
+    for axis, unit in zip(axes.ravel(), sta, strict=False):
+        image = unit.reshape(shape)[0] if len(shape) == 3 else unit.reshape(1, -1)
+        limit = np.nanmax(np.abs(image)) if np.isfinite(image).any() else 1.0
+        axis.imshow(np.nan_to_num(image), cmap="RdBu_r", vmin=-limit, vmax=limit)
+    for axis in axes.ravel():
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.suptitle(f"{member}: spike-triggered averages (white noise)", fontsize=8)
+    return _save(figure, path)

@@ -1,0 +1,122 @@
+"""Receptive fields measured from responses: spike-triggered averages of first-layer units to white
+noise, the method of physiology, applicable to every model (spiking or not, with or without
+readable weights).
+
+E. J. Chichilnisky, "A simple white noise analysis of neuronal light responses", Network 12:199
+(2001). For white-noise stimuli ``s_1..s_n`` (each pixel i.i.d. uniform in [0, 1], the models'
+input range) and a unit's response ``r(s)`` (its spike count over the presentation for a spiking
+layer, its rectified output otherwise)::
+
+    STA = sum_k r(s_k) (s_k - mean_s) / sum_k r(s_k)
+
+For a linear-nonlinear unit ``r = f(w . s)`` with white noise, ``STA`` is proportional to ``w``
+(Bussgang), so the cosine between the STA and the unit's first-layer weights (where the model
+stores them, :func:`first_layer_weight_matrix`) says how linear its input stage is; for a spiking
+unit it tests that spikes follow the weights. A unit that never responds has no STA (NaN).
+
+Responses: the model's first probe point (:func:`neurosim.analysis.orientation.first_layer_responses`;
+a convolutional layer's channels at the centre position). Stored as ``analyses/receptive_fields.nc``:
+``sta (model, seed, unit, input)`` for the first :data:`MAX_UNITS` units (``input`` flattened from
+the attribute ``input_shape``, pixel intensity per unit response), and ``sta_weight_cosine (model,
+seed, unit)`` (NaN without a matching weight matrix).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from neurosim.analysis import N_STIMULI
+from neurosim.analysis.orientation import first_layer_responses
+from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
+from neurosim.results.storage import open_dataset
+from neurosim.runner import fit_path, load_fitted_model
+
+N_NOISE = 10000
+MAX_UNITS = 64
+NOISE_SEED = 0
+
+
+def white_noise(n: int, shape: tuple[int, ...], seed: int = NOISE_SEED) -> torch.Tensor:
+    """``[n, *shape]`` images with i.i.d. uniform [0, 1] pixels from a fixed generator."""
+    return torch.rand((n, *shape), generator=torch.Generator().manual_seed(seed))
+
+
+def spike_triggered_average(stimuli: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+    """``[units, input]``: the response-weighted mean of the mean-subtracted stimuli ``[n, ...]``
+    for responses ``[n, units]`` (non-negative); NaN rows for units that never responded."""
+    s = stimuli.reshape(len(stimuli), -1).to(torch.float64)
+    r = responses.to(torch.float64)
+    total = r.sum(0)  # [units]
+    sta = r.T @ (s - s.mean(0, keepdim=True)) / total[:, None]
+    return torch.where(total[:, None] > 0, sta, torch.full_like(sta, float("nan")))
+
+
+def cosine_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Cosine similarity of matching rows (NaN where either row is NaN or zero)."""
+    a, b = a.to(torch.float64), b.to(torch.float64)
+    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))
+
+
+def first_layer_weight_matrix(run_dir: str | Path, member: str, seed: int) -> torch.Tensor | None:
+    """The fit's stored first-layer weights ``[units, input]`` (``first_layer_weights``), or ``None``."""
+    path = fit_path(run_dir, member, seed)
+    if not path.is_file():
+        return None
+    fit = open_dataset(path)
+    if "first_layer_weights" not in fit:
+        return None
+    return torch.as_tensor(np.asarray(fit.first_layer_weights.values))
+
+
+def analyse_receptive_fields(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
+    """Spike-triggered averages of every member's first layer to white noise; stored and returned.
+
+    ``n_stimuli`` is unused: the stimuli are :data:`N_NOISE` white-noise images.
+    """
+    config, task = load_run(run_dir)
+    noise = white_noise(N_NOISE, tuple(task.input_shape))
+    names, seeds = [m.name for m in config.members], list(config.seeds)
+    inputs = int(np.prod(task.input_shape))
+    sta = np.full((len(names), len(seeds), MAX_UNITS, inputs), np.nan, dtype=np.float32)
+    cosine = np.full((len(names), len(seeds), MAX_UNITS), np.nan)
+    layers = {}
+    for m, member in enumerate(config.members):
+        for s, seed in enumerate(seeds):
+            layer, responses = first_layer_responses(load_fitted_model(run_dir, member, task, seed), noise)
+            layers[member.name] = layer
+            averages = spike_triggered_average(noise, responses[:, :MAX_UNITS])
+            sta[m, s, : len(averages)] = averages.numpy()
+            weights = first_layer_weight_matrix(run_dir, member.name, seed)
+            if weights is not None and weights.shape[1] == inputs and len(weights) >= len(averages):
+                cosine[m, s, : len(averages)] = cosine_rows(averages, weights[: len(averages)]).numpy()
+    attrs = analysis_attrs("receptive_fields", N_NOISE, task, config)
+    attrs["stimuli"] = f"{N_NOISE} white-noise images (i.i.d. uniform [0, 1] pixels, seed {NOISE_SEED})"
+    attrs["input_shape"] = json.dumps(list(task.input_shape))
+    attrs.update({f"layer__{name}": layer for name, layer in layers.items()})
+    dataset = xr.Dataset(
+        {
+            "sta": (
+                ("model", "seed", "unit", "input"),
+                sta,
+                {"long_name": "spike-triggered average (response-weighted, mean-subtracted noise)"},
+            ),
+            "sta_weight_cosine": (
+                ("model", "seed", "unit"),
+                cosine,
+                {"long_name": "cosine between a unit's STA and its first-layer weights", "units": "1"},
+            ),
+        },
+        coords={"model": names, "seed": seeds, "unit": np.arange(MAX_UNITS), "input": np.arange(inputs)},
+        attrs=attrs,
+    )
+    return save_analysis(run_dir, "receptive_fields", dataset)
+
+
+def stored_receptive_fields(run_dir: str | Path) -> xr.Dataset | None:
+    """The stored receptive-field analysis of a run, or ``None`` if it was never run."""
+    return stored_analysis(run_dir, "receptive_fields")

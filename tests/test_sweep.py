@@ -62,6 +62,10 @@ def test_two_by_two_sweep_on_two_dask_workers_equals_runs_one_by_one(tmp_path, c
     text = Path(report).read_text()
     assert "accuracy vs. n_per_class" in text
     assert "Sample efficiency" in text and "normalised AUC" in text
+    # One curve figure per pair, and the bio model's AUC tested against its twin's, per lr.
+    assert merged.attrs["pairs"] == "perceptron_linear"
+    assert "perceptron, linear: final test accuracy vs. n_per_class" in text
+    assert text.count("perceptron - linear") == 2 and "AUC difference" in text
 
 
 def test_a_failing_cell_is_recorded_and_the_others_complete(tmp_path, comparison):

@@ -21,7 +21,8 @@ import numpy as np
 import xarray as xr
 
 from neurosim.analysis.sample_efficiency import labels_to_reach, normalised_auc
-from neurosim.analysis.statistics import mean_ci
+from neurosim.analysis.statistics import mean_ci, paired_test
+from neurosim.pairs import PAIRS
 from neurosim.report.document import Document, Table, format_mean_ci
 from neurosim.results.storage import open_dataset
 
@@ -33,14 +34,27 @@ def grid_dims(sweep: xr.Dataset) -> list[str]:
     return [d for d in json.loads(sweep.attrs["grid_dims"]).values() if d != "seed"]
 
 
-def accuracy_vs_dimension(sweep: xr.Dataset, dim: str, path: Path) -> Path:
-    """Final test accuracy against ``dim`` for every model (and other-dimension combination)."""
+def model_groups(sweep: xr.Dataset) -> list[list[str]]:
+    """The sweep's models grouped by pair (bio first, then its twins), then the unpaired ones
+    together; one group of every model when the sweep records no pairs."""
+    models = [str(m) for m in sweep.model.values]
+    groups = []
+    for pair_name in filter(None, sweep.attrs.get("pairs", "").split(",")):
+        pair = PAIRS.get(pair_name)
+        groups.append([m for m in (pair.bio, *pair.twins) if m in models])
+    unpaired = [m for m in models if not any(m in group for group in groups)]
+    return [g for g in [*groups, unpaired] if g] or [models]
+
+
+def accuracy_vs_dimension(sweep: xr.Dataset, dim: str, path: Path, models: list[str] | None = None) -> Path:
+    """Final test accuracy against ``dim`` for every model (default: all; and other-dimension
+    combination)."""
     others = [d for d in grid_dims(sweep) if d != dim]
     figure, axis = plt.subplots(figsize=(6.6, 4.2))
     values = sweep[dim].values
     numeric = np.issubdtype(values.dtype, np.number)
     x = values if numeric else np.arange(len(values))
-    for model in sweep.model.values:
+    for model in models or sweep.model.values:
         for combination in itertools.product(*(sweep[o].values for o in others)):
             selection = dict(zip(others, combination, strict=True)) | {"model": model}
             accuracy = sweep.final_test_accuracy.sel(selection).transpose(dim, "seed").values
@@ -95,6 +109,41 @@ def sample_efficiency_rows(sweep: xr.Dataset, fraction: float = 0.9) -> list[lis
     return rows
 
 
+def _aucs(sweep: xr.Dataset, selection: dict) -> np.ndarray:
+    """Normalised AUC per seed (NaN for a seed missing a grid point)."""
+    labels = sweep.n_per_class.values
+    curves = sweep.final_test_accuracy.sel(selection).transpose("seed", "n_per_class").values
+    return np.array([np.nan if np.isnan(c).any() else normalised_auc(labels, c) for c in curves])
+
+
+def paired_auc_rows(sweep: xr.Dataset) -> list[list[str]]:
+    """Per pair (and combination of the other grid dimensions): the paired test of the bio
+    model's normalised AUC against each twin's over seeds."""
+    others = [d for d in grid_dims(sweep) if d != "n_per_class"]
+    rows = []
+    for pair_name in filter(None, sweep.attrs.get("pairs", "").split(",")):
+        pair = PAIRS.get(pair_name)
+        for twin in pair.twins:
+            for combination in itertools.product(*(sweep[o].values for o in others)):
+                base = dict(zip(others, combination, strict=True))
+                bio, other = _aucs(sweep, base | {"model": pair.bio}), _aucs(sweep, base | {"model": twin})
+                both = np.isfinite(bio) & np.isfinite(other)  # seeds where both curves are complete
+                if not both.any():
+                    continue
+                test = paired_test(bio[both], other[both])
+                rows.append(
+                    [
+                        f"{pair.bio} - {twin}",
+                        *map(str, combination),
+                        f"{test.mean_difference:+.4f}",
+                        "n/a" if np.isnan(test.p_value) else f"{test.p_value:.3g}",
+                        "n/a" if np.isnan(test.effect_size) else f"{test.effect_size:.2f}",
+                        str(test.n),
+                    ]
+                )
+    return rows
+
+
 def build_sweep_report(sweep_dir: str | Path) -> Path:
     """Write ``report/report.html`` and ``report.md`` for a sweep directory; returns the HTML path."""
     sweep_dir = Path(sweep_dir)
@@ -127,10 +176,15 @@ def build_sweep_report(sweep_dir: str | Path) -> Path:
                     ]
                 )
     doc.table(Table(["model", *dims, "final test accuracy, mean [95 % CI over seeds]", "seeds"], rows))
+    groups = model_groups(sweep)
     for dim in dims:
         doc.heading(f"Accuracy vs. {dim}")
-        path = accuracy_vs_dimension(sweep, dim, out / "figures" / f"sweep_{dim}.png")
-        doc.figure(path, f"final test accuracy vs. {dim} (mean over seeds, 95 % CI band)")
+        for group in groups:
+            suffix = "" if len(groups) == 1 else "_" + "_".join(group)
+            path = accuracy_vs_dimension(sweep, dim, out / "figures" / f"sweep_{dim}{suffix}.png", group)
+            doc.figure(
+                path, f"{', '.join(group)}: final test accuracy vs. {dim} (mean over seeds, 95 % CI band)"
+            )
     if "n_per_class" in dims and sweep.sizes["n_per_class"] >= 2:
         top = int(sweep.n_per_class.values.max())
         doc.heading("Sample efficiency")
@@ -154,6 +208,15 @@ def build_sweep_report(sweep_dir: str | Path) -> Path:
                 sample_efficiency_rows(sweep),
             )
         )
+        paired = paired_auc_rows(sweep)
+        if paired:
+            doc.paragraph(
+                "Each bio model against its twin, seed by seed: difference in normalised AUC (bio - twin; "
+                "positive: the bio model learns more from few labels), paired t-test and Cohen's d_z."
+            )
+            doc.table(
+                Table(["bio - twin", *others, "AUC difference", "p (paired t)", "d_z", "seeds"], paired)
+            )
     doc.heading("Cells")
     flat = sweep[["cell_status", "cell_error", "cell_id"]].to_dataframe().reset_index()
     columns = [c for c in flat.columns if c not in ("cell_status", "cell_error", "cell_id")]

@@ -161,6 +161,7 @@ def run_sweep(
         "comparison_file": str(path),
         "grid": json.dumps({a.key: list(a.values) for a in axes}),
         "grid_dims": json.dumps({a.key: a.dim for a in axes}),
+        "pairs": ",".join(base.get("pairs", [])),
         **provenance("per cell (see cell_config)"),
     }
     merged = merge_cells(axes, list(planned.values()), attrs, all_label=_labels_per_class_of_all(base))

@@ -293,3 +293,7 @@ def test_operation_counts_of_the_spiking_layer(trained_on_digits):
     assert stats["steps"] >= 20 * 1000  # every image at least once, 1000 steps each
     expected = stats["input_spikes"] * n + stats["excitatory_spikes"] + stats["inhibitory_spikes"] * (n - 1)
     assert layer.effective_acs == expected and layer.effective_macs == 0
+    # Memory: only the input synapses are stored weights; every AC and update touches state.
+    assert layer.weight_reads == stats["input_spikes"] * n and layer.input_reads == stats["input_spikes"]
+    assert layer.state_reads == layer.state_writes == expected + layer.neuron_updates
+    assert layer.output_writes == layer.spikes and layer.weight_elements == 784 * n

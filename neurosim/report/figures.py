@@ -226,9 +226,9 @@ def rsa_heatmap(similarity: xr.DataArray, bio: str, twin: str, path: Path) -> Pa
     figure, axis = plt.subplots(figsize=(max(3.4, 0.9 * len(columns) + 2.2), max(2.6, 0.7 * len(rows) + 1.6)))
     image = axis.imshow(estimate, vmin=-1, vmax=1, cmap="RdBu_r")
     for (i, j), value in np.ndenumerate(estimate):
-        axis.text(
-            j, i, f"{value:.2f}\n[{low[i, j]:.2f}, {high[i, j]:.2f}]", ha="center", va="center", fontsize=6
-        )
+        colour = "w" if abs(value) > 0.6 else "k"  # legible on the dark ends of the diverging map
+        text = f"{value:.2f}\n[{low[i, j]:.2f}, {high[i, j]:.2f}]"
+        axis.text(j, i, text, ha="center", va="center", fontsize=6, color=colour)
     axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=7)
     axis.set_yticks(range(len(rows)), rows, fontsize=7)
     axis.set_xlabel(f"{twin} layer")

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -204,7 +205,12 @@ def accuracy_vs_energy(
             colour = f"C{index}"
             axis.scatter(energy, accuracy[member], s=12, color=colour, alpha=0.5)
             axis.scatter(np.mean(energy), np.mean(accuracy[member]), s=60, color=colour, label=member)
-        axis.set_xscale("log")
+        energies = np.concatenate([np.ravel(v) for v in values.values()])
+        if energies.max() > 5 * energies.min() > 0:  # a log axis only where it spans a range
+            axis.set_xscale("log")
+        else:
+            axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+            axis.ticklabel_format(axis="x", useOffset=False, style="plain")
         axis.set_xlabel("estimated energy per image (µJ)")
         axis.set_ylabel("test accuracy")
         axis.set_title(f"estimate: {panel}", fontsize=8)

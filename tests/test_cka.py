@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from neurosim.analysis.cka import cka
+from neurosim.analysis.cka import cka, cka_matrix
 
 
 def _data(n=200, p=30, seed=0):
@@ -73,3 +73,20 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="same stimuli"):
         cka(_data(10, 3), _data(12, 3))
     assert math.isnan(cka(torch.ones(10, 3), _data(10, 3)))
+
+
+@pytest.mark.parametrize("kind", ["linear", "debiased"])
+def test_a_layer_map_reuses_kernels_and_gives_the_pairwise_numbers(kind):
+    generator = torch.Generator().manual_seed(7)
+    # Wide (p >> n: kernel path), narrow (feature path) and mixed pairs.
+    layers = [torch.randn(12, 300, generator=generator), torch.randn(12, 5, generator=generator)]
+    others = [
+        torch.randn(12, 3, 4, 40, generator=generator),
+        layers[1] * 2.0,
+        torch.randn(12, 2, generator=generator),
+    ]
+    matrix = cka_matrix(layers, others, kind)
+    for i, x in enumerate(layers):
+        for j, y in enumerate(others):
+            assert matrix[i][j] == pytest.approx(cka(x, y, kind), abs=1e-12)
+    assert matrix[1][1] == pytest.approx(1.0, abs=1e-12)

@@ -8,7 +8,7 @@ layer is called once per time step and returns its spikes first, so this is its 
 the presentation (rates are counts / T). Hooks observe; they never change the forward pass.
 
 :func:`cka_map` compares every probe point of one model with every probe point of another on the
-same stimuli (:func:`neurosim.analysis.cka.cka`), as an ``xarray.DataArray`` with dims
+same stimuli (:func:`neurosim.analysis.cka.cka_matrix`), as an ``xarray.DataArray`` with dims
 ``(layer_a, layer_b)`` (coordinates: probe-point names, input side first) and attrs ``kind`` and
 ``n_stimuli``.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import xarray as xr
 
-from neurosim.analysis.cka import cka
+from neurosim.analysis.cka import cka_matrix
 from neurosim.models.base import NeurosimModel
 
 RECORD_BATCH = 500
@@ -76,7 +76,7 @@ def cka_map(
     activity_a: dict[str, torch.Tensor], activity_b: dict[str, torch.Tensor], kind: str = "linear"
 ) -> xr.DataArray:
     """CKA between every layer of ``activity_a`` and every layer of ``activity_b`` (same stimuli)."""
-    values = [[cka(a, b, kind) for b in activity_b.values()] for a in activity_a.values()]
+    values = cka_matrix(list(activity_a.values()), list(activity_b.values()), kind)
     n = next(iter(activity_a.values())).shape[0]
     return xr.DataArray(
         values,

@@ -53,22 +53,39 @@ def _as_matrix(a: torch.Tensor, n: int | None = None) -> torch.Tensor:
     return matrix - matrix.mean(0, keepdim=True)
 
 
-def _alignment(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+class _Kernels:
+    """Each centred activity matrix's linear kernel ``X X^T``, computed once per matrix: a layer
+    map compares every layer with every other, and for a wide layer (``p >> n``) the kernel
+    costs ``n^2 p`` while everything after it costs ``n^2``."""
+
+    def __init__(self) -> None:
+        self._kernels: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        key = id(x)
+        if key not in self._kernels or self._kernels[key][0] is not x:
+            self._kernels[key] = (x, x @ x.T)
+        return self._kernels[key][1]
+
+
+def _alignment(x: torch.Tensor, y: torch.Tensor, kernels: _Kernels | None = None) -> torch.Tensor:
     """``tr(K L) = ||Y^T X||_F^2`` for ``K = X X^T``, ``L = Y Y^T``, through the smaller matrix:
     ``[q, p]`` features when there are more stimuli than units, else the ``[n, n]`` kernels (wide
-    convolutional layers)."""
+    convolutional layers; ``kernels`` reuses them across calls)."""
     n, p, q = x.shape[0], x.shape[1], y.shape[1]
     if n * n < p * q:
-        return ((x @ x.T) * (y @ y.T)).sum()
+        kernel = kernels or _Kernels()
+        return (kernel(x) * kernel(y)).sum()
     return (y.T @ x).square().sum()
 
 
-def _unbiased_hsic(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``HSIC_u`` of the linear kernels of ``x [n, p]`` and ``y [n, q]`` without forming them."""
+def _unbiased_hsic(x: torch.Tensor, y: torch.Tensor, kernels: _Kernels | None = None) -> torch.Tensor:
+    """``HSIC_u`` of the linear kernels of ``x [n, p]`` and ``y [n, q]`` without forming them
+    (unless a layer is wide: see :func:`_alignment`)."""
     n = x.shape[0]
     rx, ry = (x * x).sum(1), (y * y).sum(1)  # kernel diagonals
     sx, sy = x.sum(0), y.sum(0)
-    trace = _alignment(x, y) - (rx * ry).sum()
+    trace = _alignment(x, y, kernels) - (rx * ry).sum()
     ones_kx, ones_ly = sx.square().sum() - rx.sum(), sy.square().sum() - ry.sum()
     kx_ones, ly_ones = x @ sx - rx, y @ sy - ry  # [n]
     cross = (kx_ones * ly_ones).sum()
@@ -84,16 +101,28 @@ def cka(x: torch.Tensor, y: torch.Tensor, kind: str = "linear") -> float:
 
     Returns NaN when either layer's activity is constant over the stimuli.
     """
+    a = _as_matrix(x)
+    return _centred_cka(a, _as_matrix(y, a.shape[0]), kind, _Kernels())
+
+
+def cka_matrix(xs: list[torch.Tensor], ys: list[torch.Tensor], kind: str = "linear") -> list[list[float]]:
+    """``[[cka(x, y, kind) for y in ys] for x in xs]``, centring each layer and forming each wide
+    layer's kernel once (the same numbers as :func:`cka`, a fraction of the work)."""
+    kernels = _Kernels()
+    a = [_as_matrix(x) for x in xs]
+    b = [_as_matrix(y, a[0].shape[0]) for y in ys]
+    return [[_centred_cka(x, y, kind, kernels) for y in b] for x in a]
+
+
+def _centred_cka(a: torch.Tensor, b: torch.Tensor, kind: str, kernels: _Kernels) -> float:
     if kind not in KINDS:
         raise ValueError(f"unknown CKA kind {kind!r}; valid choices: {', '.join(KINDS)}")
-    a = _as_matrix(x)
-    b = _as_matrix(y, a.shape[0])
     if kind == "linear":
-        numerator = _alignment(a, b)
-        denominator = (_alignment(a, a) * _alignment(b, b)).sqrt()
+        numerator = _alignment(a, b, kernels)
+        denominator = (_alignment(a, a, kernels) * _alignment(b, b, kernels)).sqrt()
     else:
-        numerator = _unbiased_hsic(a, b)
-        denominator = (_unbiased_hsic(a, a) * _unbiased_hsic(b, b)).clamp_min(0.0).sqrt()
+        numerator = _unbiased_hsic(a, b, kernels)
+        denominator = (_unbiased_hsic(a, a, kernels) * _unbiased_hsic(b, b, kernels)).clamp_min(0.0).sqrt()
     if float(denominator) == 0.0:
         return float("nan")
     return float(numerator / denominator)

@@ -21,6 +21,8 @@ from neurosim.report import figures
 from neurosim.report.document import Document, Table
 
 PJ_PER_UJ = 1e6
+#: Relative difference below which two estimates are reported as a tie.
+TIE = 0.005
 
 
 def estimates(energy: xr.Dataset, member: str, profile: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -57,10 +59,13 @@ def _cell(energy: xr.Dataset, member: str, profile: str, values: np.ndarray, unp
 
 
 def _favours(bio: str, twin: str, bio_values: np.ndarray, twin_values: np.ndarray) -> tuple[str, str]:
-    """``(ratio bio / twin, the member with less energy)``, or n/a."""
+    """``(ratio bio / twin, the member with less energy)``: a tie within :data:`TIE`; n/a where
+    either is not priced."""
     if np.isnan(bio_values).any() or np.isnan(twin_values).any():
         return "n/a", "n/a"
     ratio = float(np.mean(bio_values) / np.mean(twin_values))
+    if abs(ratio - 1.0) < TIE:
+        return f"{ratio:.3g}", "tie"
     return f"{ratio:.3g}", bio if ratio < 1 else twin
 
 
@@ -72,7 +77,8 @@ def pair_table(energy: xr.Dataset, bio: str, twin: str) -> tuple[Table, list[str
         twin_compute, twin_total, twin_unpriced = estimates(energy, twin, profile)
         ratio_compute, winner_compute = _favours(bio, twin, bio_compute, twin_compute)
         ratio_total, winner_total = _favours(bio, twin, bio_total, twin_total)
-        if "n/a" not in (winner_compute, winner_total) and winner_compute != winner_total:
+        decided = {"n/a", "tie"}.isdisjoint((winner_compute, winner_total))
+        if decided and winner_compute != winner_total:
             flips.append(profile)
         rows.append(
             [

@@ -290,3 +290,41 @@ def test_neurosim_analyse_energy_reproduces_and_reports(stored_perceptron_run):
     assert "Energy per image" in text and "ESTIMATES, not measurements" in text
     assert "perceptron vs. linear" in text and "Measured energy per image (not an estimate)" in text
     assert (report.parent / "figures" / "energy_perceptron_linear.png").stat().st_size > 1000
+
+
+def test_the_report_names_the_profiles_where_memory_flips_the_comparison():
+    import xarray as xr
+
+    from neurosim.report.energy import pair_table
+
+    profiles = ["horowitz45_fp32_compute", "horowitz45_fp32_memory", "loihi_2018"]
+    energy = np.zeros((2, 2, len(profiles), len(TERMS)))  # [model, seed, profile, term] pJ
+    mac, ac, weight_read = TERMS.index("mac"), TERMS.index("ac"), TERMS.index("weight_read")
+    energy[0, :, :, ac] = 1e6  # bio: 1 µJ of accumulates ...
+    energy[1, :, :, mac] = 2e6  # ... twin: 2 µJ of MACs
+    energy[0, :, 1, weight_read] = 9e6  # but the bio model reads far more weights
+    energy[1, :, 1, weight_read] = 1e6
+    energy[:, :, 0, len(COMPUTE_TERMS) :] = np.nan  # compute-only: memory not modelled
+    energy[1, :, 2, mac] = np.nan  # the twin's MACs have no price on Loihi
+    events = np.ones((2, 2, len(TERMS)))
+    dataset = xr.Dataset(
+        {
+            "energy": (("model", "seed", "profile", "term"), energy),
+            "events": (("model", "seed", "term"), events),
+        },
+        coords={"model": ["bio", "twin"], "seed": [0, 1], "profile": profiles, "term": list(TERMS)},
+    )
+    table, flips = pair_table(dataset, "bio", "twin")
+    assert flips == ["horowitz45_fp32_memory"]
+    rows = {row[0]: row for row in table.rows}
+    assert (
+        rows["horowitz45_fp32_compute"][2] == "not modelled"
+        and rows["horowitz45_fp32_compute"][6] == "bio / n/a"
+    )
+    assert (
+        rows["horowitz45_fp32_memory"][5] == "0.5 / 3.33"
+        and rows["horowitz45_fp32_memory"][6] == "bio / twin"
+    )
+    assert rows["loihi_2018"][3].startswith("unpriced (1 mac)") and rows["loihi_2018"][6] == "n/a / n/a"
+    energy[1, :, :2, mac] = 1e6  # equal compute: a tie, not a winner
+    assert pair_table(dataset, "bio", "twin")[0].rows[0][6] == "tie / n/a"

@@ -85,7 +85,7 @@ def test_a_layer_map_reuses_kernels_and_gives_the_pairwise_numbers(kind):
         layers[1] * 2.0,
         torch.randn(12, 2, generator=generator),
     ]
-    matrix = cka_matrix(layers, others, kind)
+    matrix = cka_matrix(layers, others, (kind,))[kind]
     for i, x in enumerate(layers):
         for j, y in enumerate(others):
             assert matrix[i][j] == pytest.approx(cka(x, y, kind), abs=1e-12)

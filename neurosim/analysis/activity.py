@@ -72,16 +72,29 @@ def record_activity(
     return {name: torch.cat(chunks) for name, chunks in collected.items()}
 
 
+def cka_maps(
+    activity_a: dict[str, torch.Tensor],
+    activity_b: dict[str, torch.Tensor],
+    kinds: tuple[str, ...] = ("linear",),
+) -> list[xr.DataArray]:
+    """CKA between every layer of ``activity_a`` and every layer of ``activity_b`` (same stimuli),
+    one map per kind (the layers' kernels are shared between kinds)."""
+    values = cka_matrix(list(activity_a.values()), list(activity_b.values()), kinds)
+    n = next(iter(activity_a.values())).shape[0]
+    return [
+        xr.DataArray(
+            values[kind],
+            dims=("layer_a", "layer_b"),
+            coords={"layer_a": list(activity_a), "layer_b": list(activity_b)},
+            attrs={"kind": kind, "n_stimuli": n},
+            name="cka",
+        )
+        for kind in kinds
+    ]
+
+
 def cka_map(
     activity_a: dict[str, torch.Tensor], activity_b: dict[str, torch.Tensor], kind: str = "linear"
 ) -> xr.DataArray:
     """CKA between every layer of ``activity_a`` and every layer of ``activity_b`` (same stimuli)."""
-    values = cka_matrix(list(activity_a.values()), list(activity_b.values()), kind)
-    n = next(iter(activity_a.values())).shape[0]
-    return xr.DataArray(
-        values,
-        dims=("layer_a", "layer_b"),
-        coords={"layer_a": list(activity_a), "layer_b": list(activity_b)},
-        attrs={"kind": kind, "n_stimuli": n},
-        name="cka",
-    )
+    return cka_maps(activity_a, activity_b, (kind,))[0]

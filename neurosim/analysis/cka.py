@@ -105,13 +105,16 @@ def cka(x: torch.Tensor, y: torch.Tensor, kind: str = "linear") -> float:
     return _centred_cka(a, _as_matrix(y, a.shape[0]), kind, _Kernels())
 
 
-def cka_matrix(xs: list[torch.Tensor], ys: list[torch.Tensor], kind: str = "linear") -> list[list[float]]:
-    """``[[cka(x, y, kind) for y in ys] for x in xs]``, centring each layer and forming each wide
-    layer's kernel once (the same numbers as :func:`cka`, a fraction of the work)."""
+def cka_matrix(
+    xs: list[torch.Tensor], ys: list[torch.Tensor], kinds: tuple[str, ...] = ("linear",)
+) -> dict[str, list[list[float]]]:
+    """``{kind: [[cka(x, y, kind) for y in ys] for x in xs]}``, centring each layer and forming each
+    wide layer's kernel once for all pairs and kinds (the numbers of :func:`cka`, a fraction of the
+    work)."""
     kernels = _Kernels()
     a = [_as_matrix(x) for x in xs]
     b = [_as_matrix(y, a[0].shape[0]) for y in ys]
-    return [[_centred_cka(x, y, kind, kernels) for y in b] for x in a]
+    return {kind: [[_centred_cka(x, y, kind, kernels) for y in b] for x in a] for kind in kinds}
 
 
 def _centred_cka(a: torch.Tensor, b: torch.Tensor, kind: str, kernels: _Kernels) -> float:

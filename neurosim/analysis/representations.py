@@ -37,7 +37,7 @@ import numpy as np
 import xarray as xr
 
 from neurosim.analysis import N_STIMULI
-from neurosim.analysis.activity import cka_map, record_activity
+from neurosim.analysis.activity import cka_maps, record_activity
 from neurosim.analysis.cka import KINDS
 from neurosim.analysis.rdm import N_BOOTSTRAP, PER_CLASS, condition_indices, layer_rdms, rdm_similarity
 from neurosim.analysis.sparseness import fraction_active, participation_ratio, vinje_gallant_sparseness
@@ -89,7 +89,7 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
             rdms[name].append(seed_rdms[name].get_vectors())
         for bio, twin in twins:
             maps.setdefault((bio, twin), []).append(
-                [cka_map(activity[bio], activity[twin], kind).values for kind in KINDS]
+                [similarity.values for similarity in cka_maps(activity[bio], activity[twin], KINDS)]
             )
             rsa.setdefault((bio, twin), []).append(rdm_similarity(seed_rdms[bio], seed_rdms[twin], seed=seed))
     variables = {}

@@ -57,6 +57,26 @@ def test_memory_events_of_a_spike_input_by_hand():
     )
 
 
+class ReducingLayer(nn.Module):
+    """A dense-like layer that reduces its 6 outputs to 2 (the Neocognitron's top cells do this)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(6, 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x @ self.weight.T).reshape(len(x), 2, 3).amax(2)
+
+
+def test_a_layer_that_reduces_its_outputs_is_counted_by_its_synapses():
+    layer = ReducingLayer()
+    with count_operations(layer) as counts:
+        layer(torch.tensor([[1.0, 0.5, 0.0, 2.0]]))
+    row = counts.per_sample()[""]
+    assert row["effective_macs"] == 3 * 6 and row["output_writes"] == 6
+    assert (row["weight_elements"], row["input_elements"], row["state_elements"]) == (24, 4, 2)
+
+
 def test_a_lif_population_reads_and_writes_its_state_every_step():
     lif = LIF(LIFParams(beta=0.5, threshold=1.0))
     with count_operations(lif) as counts:

@@ -260,11 +260,9 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
                 counts = counts_for(name, "dense")
                 weight = dense_weight(module)
                 _count_dense(counts, inputs[0], weight)
-                counts.sizes(
-                    weight.numel(),
-                    inputs[0].reshape(-1, weight.shape[1]),
-                    output.reshape(-1, weight.shape[0]),
-                )
+                # Per-sample sizes as the layer is called (a layer may reduce its own outputs, as
+                # the Neocognitron's top S-cells do to one value per class).
+                counts.sizes(weight.numel(), inputs[0], output)
                 if not spiking:
                     counts.neuron_updates += output.numel()
 

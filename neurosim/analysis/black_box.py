@@ -47,8 +47,9 @@ from neurosim.pairs import PAIRS
 from neurosim.runner import load_fitted_model
 from neurosim.training.trainer import accuracy
 
-#: Queries per image of the Square Attack (Andriushchenko et al. report most breaks of undefended
-#: MNIST nets within a few hundred).
+#: Queries per image of the Square Attack: a budget, not convergence (the paper allows 10,000 on
+#: ImageNet). At 500 the Fashion-MNIST mlp falls from 0.88 to 0.19 at eps 0.1 (250 images, 3 seeds),
+#: where 40-step PGD with its gradient reaches 0.04: a black-box curve is an upper bound.
 MAX_QUERIES = 500
 #: Initial window fraction: the toolbox's default; on the Fashion-MNIST mlp (200 images, eps 0.1,
 #: 300 queries) it left 0.27 accuracy against 0.40 for 0.3 and 0.60 for 0.05.

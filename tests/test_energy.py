@@ -166,6 +166,10 @@ def test_lemaire_access_energy_prices_each_access_by_its_memory():
         == pytest.approx(3 * (1.09e-5 * 10 * 32 + 13.2))
     )
     assert hardware_profile("han2015_fp32_sram").access_energy(10**9) == 5.0
+    # Beyond the SRAM sizes the line was fitted to, an access costs at most one from DRAM.
+    assert profile.access_energy(25_000_000) == 640.0
+    assert hardware_profile("horowitz45_int8_memory").access_energy(10**9) == 160.0
+    assert profile.access_energy(1_790_000) < 640.0 == profile.access_energy(1_800_000)
 
 
 #: energy.md section 4.3: MNIST 784-256-10, fp32; SNN with T steps, input rate 0.1307 and hidden

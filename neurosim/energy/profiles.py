@@ -11,8 +11,10 @@ Prices are in picojoules per event, for these terms:
 
   - ``none``: compute-only; memory is not modelled (a memory-aware estimate is undefined);
   - ``included``: inside the per-op figures (all-in chips, co-located memory), priced 0;
-  - ``lemaire_fit``: ``E_access(n) = slope * n * bits + intercept`` pJ per access of a memory of
-    ``n`` elements of ``bits`` bits (Lemaire et al., ICONIP 2022, arXiv:2210.13107);
+  - ``lemaire_fit``: ``E_access(n) = min(slope * n * bits + intercept, dram_per_32_bits * bits / 32)``
+    pJ per access of a memory of ``n`` elements of ``bits`` bits (Lemaire et al., ICONIP 2022,
+    arXiv:2210.13107; the line is fitted to on-chip SRAM up to 1 MB, so a larger memory costs at
+    most an off-chip DRAM access);
   - ``per_access``: ``value`` pJ per access whatever the memory's size.
 
 A compute term a profile lists under ``included`` is inside another figure (TrueNorth's 26 pJ is
@@ -74,7 +76,9 @@ class HardwareProfile:
             return 0.0
         if model == "per_access":
             return float(self.memory["value"])
-        return self.memory["slope"] * elements * self.memory["bits"] + self.memory["intercept"]
+        bits = self.memory["bits"]
+        fit = self.memory["slope"] * elements * bits + self.memory["intercept"]
+        return min(fit, self.memory.get("dram_per_32_bits", float("inf")) * bits / 32)
 
     def evidence(self) -> str:
         """The evidence grades of its prices and memory model, e.g. ``"D, E"``."""

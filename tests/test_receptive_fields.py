@@ -45,6 +45,9 @@ def test_receptive_fields_of_a_stored_run(stored_perceptron_run):
     result = analyse_receptive_fields(stored_perceptron_run)
     assert result.sta.dims == ("model", "seed", "unit", "input")
     assert result.sta.sizes["input"] == 64  # digits: 1 x 8 x 8
+    assert (
+        result.attrs["units__linear"] == 10 and np.isnan(result.sta.sel(model="linear").values[:, 10:]).all()
+    )
     # The softmax-regression twin's units are rectified linear scores: their STAs follow their
     # weights (not exactly: the noise is uniform, not Gaussian, and rectification truncates it).
     # Units whose score white noise never lifts above 0 have none.

@@ -18,7 +18,8 @@ Responses: the model's first probe point (:func:`neurosim.analysis.orientation.f
 a convolutional layer's channels at the centre position). Stored as ``analyses/receptive_fields.nc``:
 ``sta (model, seed, unit, input)`` for the first :data:`MAX_UNITS` units (``input`` flattened from
 the attribute ``input_shape``, pixel intensity per unit response), and ``sta_weight_cosine (model,
-seed, unit)`` (NaN without a matching weight matrix).
+seed, unit)`` (NaN without a matching weight matrix); attributes ``layer__<member>`` and
+``units__<member>`` (units recorded; the rest of the ``unit`` axis is NaN padding).
 """
 
 from __future__ import annotations
@@ -84,12 +85,13 @@ def analyse_receptive_fields(run_dir: str | Path, n_stimuli: int = N_STIMULI) ->
     inputs = int(np.prod(task.input_shape))
     sta = np.full((len(names), len(seeds), MAX_UNITS, inputs), np.nan, dtype=np.float32)
     cosine = np.full((len(names), len(seeds), MAX_UNITS), np.nan)
-    layers = {}
+    layers, units = {}, {}
     for m, member in enumerate(config.members):
         for s, seed in enumerate(seeds):
             layer, responses = first_layer_responses(load_fitted_model(run_dir, member, task, seed), noise)
             layers[member.name] = layer
             averages = spike_triggered_average(noise, responses[:, :MAX_UNITS])
+            units[member.name] = len(averages)
             sta[m, s, : len(averages)] = averages.numpy()
             weights = first_layer_weight_matrix(run_dir, member.name, seed)
             if weights is not None and weights.shape[1] == inputs and len(weights) >= len(averages):
@@ -98,6 +100,7 @@ def analyse_receptive_fields(run_dir: str | Path, n_stimuli: int = N_STIMULI) ->
     attrs["stimuli"] = f"{N_NOISE} white-noise images (i.i.d. uniform [0, 1] pixels, seed {NOISE_SEED})"
     attrs["input_shape"] = json.dumps(list(task.input_shape))
     attrs.update({f"layer__{name}": layer for name, layer in layers.items()})
+    attrs.update({f"units__{name}": count for name, count in units.items()})
     dataset = xr.Dataset(
         {
             "sta": (

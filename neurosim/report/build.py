@@ -321,7 +321,8 @@ def _receptive_fields_section(doc: Document, receptive_fields: xr.Dataset, figur
     rows = []
     for member in [str(m) for m in receptive_fields.model.values]:
         cosine = receptive_fields.sta_weight_cosine.sel(model=member).values  # [seed, unit]
-        responsive = np.isfinite(receptive_fields.sta.sel(model=member).values[..., 0])
+        units = int(receptive_fields.attrs.get(f"units__{member}", receptive_fields.sizes["unit"]))
+        responsive = np.isfinite(receptive_fields.sta.sel(model=member).values[:, :units, 0])
         rows.append(
             [
                 member,

@@ -316,3 +316,41 @@ def test_centred_krotov_learns_the_pool_mean_and_keeps_it_through_the_readout_ph
     assert result.final_test_accuracy == accuracy(model, task.x_test, task.y_test)
     twin = MODELS.get("krotov_backprop")(task.input_shape, task.n_classes, n_hidden=20, centre_inputs=True)
     assert twin.frozen_split() is None and model.frozen_split() is not None
+
+
+def _dropout_net(task):
+    from neurosim.device import seeded
+
+    with seeded(0):  # the same initial weights every time
+        return MODELS.get("softhebb_cnn_backprop")(task.input_shape, task.n_classes, channels=[4, 8])
+
+
+def test_dropout_draws_are_seeded_by_the_fit_and_resume_exactly(tmp_path):
+    """Dropout draws from torch's global generator; a fit must not depend on what ran before it
+    in the process, and a resumed fit must continue the same stream."""
+    task = TASKS.get("digits")()
+    config = TrainingConfig(epochs=2, batch_size=64, n_checkpoints=3)
+    reference = _dropout_net(task)
+    expected = Trainer(reference, task, config, 0, CPU).fit()
+    torch.rand(13)  # unrelated use of the global generator between fits
+    again = _dropout_net(task)
+    assert Trainer(again, task, config, 0, CPU).fit().history.test_accuracy == expected.history.test_accuracy
+    assert torch.equal(again.readout.weight, reference.readout.weight)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_in_the_second_epoch(step, total):
+        if step == math.ceil(len(task.y_train) / 64) + 3:
+            raise Interrupt
+
+    checkpoint = tmp_path / "fit.ckpt.pt"
+    with pytest.raises(Interrupt):
+        Trainer(_dropout_net(task), task, config, 0, CPU).fit(checkpoint, progress=stop_in_the_second_epoch)
+    torch.rand(5)
+    resumed = _dropout_net(task)
+    assert (
+        Trainer(resumed, task, config, 0, CPU).fit(checkpoint).history.test_accuracy
+        == expected.history.test_accuracy
+    )
+    assert torch.equal(resumed.readout.weight, reference.readout.weight)

@@ -121,6 +121,11 @@ def _optimizer(params: list[torch.nn.Parameter], config: TrainingConfig) -> torc
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
+#: Offset of the training stream of torch's global generator from a fit's seed (model
+#: construction uses the seed itself, so the two streams differ).
+TRAINING_STREAM = 7919
+
+
 class Trainer:
     """Fits one model on one task with one seed.
 
@@ -219,6 +224,8 @@ class Trainer:
             "local_optimizer": self.local_optimizer.state_dict() if self.local_optimizer else None,
             "history": history.__dict__,
             "elapsed": elapsed,
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
         }
 
     def _restore(self, state: dict) -> tuple[int, History, float, tuple[int, float]]:
@@ -227,6 +234,10 @@ class Trainer:
             self.backprop_optimizer.load_state_dict(state["backprop_optimizer"])
         if self.local_optimizer:
             self.local_optimizer.load_state_dict(state["local_optimizer"])
+        if state.get("rng") is not None:  # checkpoints written before the stream was saved lack it
+            torch.set_rng_state(state["rng"])
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         unsupervised = (state.get("unsupervised_step", 0), state.get("unsupervised_seconds", 0.0))
         return state["step"], History(**state["history"]), state["elapsed"], unsupervised
 
@@ -365,7 +376,18 @@ class Trainer:
 
         If ``checkpoint_path`` holds a checkpoint of this fit, training resumes from it and
         finished work is not repeated.
+
+        Draws from torch's global generator during training (dropout masks) come from a stream
+        seeded by the fit's seed, and its state is checkpointed, so a fit gives the same result
+        whatever ran before it in the process, and a resumed fit the same as an uninterrupted one.
+        The caller's generator state is restored afterwards.
         """
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.seed * 1_000_003 + TRAINING_STREAM)
+            return self._fit(checkpoint_path, progress)
+
+    def _fit(self, checkpoint_path: str | Path | None, progress: ProgressCallback | None) -> FitResult:
         n, batch = len(self.y_train), self.config.batch_size
         epochs = max(self.config.epochs, math.ceil(self.config.min_samples_seen / n))
         # A rule defined by a fixed number of presentations learns only in its first epochs; the

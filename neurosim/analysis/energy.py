@@ -33,7 +33,7 @@ import xarray as xr
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.energy.measurement import available_counter, measure_energy
-from neurosim.energy.pricing import TERMS, price
+from neurosim.energy.pricing import TERMS, model_events, price
 from neurosim.energy.profiles import EVIDENCE, hardware_profiles
 from neurosim.metrics import count_operations
 from neurosim.models.base import NeurosimModel
@@ -88,10 +88,11 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
         for s, seed in enumerate(seeds):
             model = load_fitted_model(run_dir, member, task, seed)
             per_layer, kinds = model_ledger(model, x)
+            counted = model_events(per_layer, kinds)
+            events[m, s] = [counted[t] for t in TERMS]
             for p, profile in enumerate(profiles.values()):
                 estimate = price(per_layer, kinds, profile)
                 energy[m, s, p] = [estimate.by_term[t] for t in TERMS]
-                events[m, s] = [estimate.events[t] for t in TERMS]
             if counter is not None and s == 0:
                 measured[m] = _measure(model, x, counter)
     attrs = analysis_attrs("energy", len(x), task, config)

@@ -77,7 +77,6 @@ class EnergyEstimate:
 
     profile: str
     by_term: dict[str, float]
-    events: dict[str, float]
 
     @property
     def unpriced(self) -> list[str]:
@@ -100,15 +99,21 @@ class EnergyEstimate:
         return sum(v for t in COMPUTE_TERMS if not math.isnan(v := self.by_term[t]))
 
 
+def model_events(per_layer: dict[str, dict[str, float]], kinds: dict[str, str]) -> dict[str, float]:
+    """Per-inference count of every term, summed over a model's layers (the same for every profile)."""
+    events = dict.fromkeys(TERMS, 0.0)
+    for layer, row in per_layer.items():
+        for term, value in layer_events(row, kinds[layer]).items():
+            events[term] += value
+    return events
+
+
 def price(
     per_layer: dict[str, dict[str, float]], kinds: dict[str, str], profile: HardwareProfile
 ) -> EnergyEstimate:
     """Price a model's per-layer, per-inference ledger (:meth:`OperationCounts.per_sample`)."""
     by_term = dict.fromkeys(TERMS, 0.0)
-    events = dict.fromkeys(TERMS, 0.0)
     for layer, row in per_layer.items():
         for term, value in layer_energy(row, kinds[layer], profile).items():
             by_term[term] += value
-        for term, value in layer_events(row, kinds[layer]).items():
-            events[term] += value
-    return EnergyEstimate(profile.id, by_term, events)
+    return EnergyEstimate(profile.id, by_term)

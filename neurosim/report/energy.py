@@ -16,7 +16,8 @@ import numpy as np
 import xarray as xr
 
 from neurosim.analysis.statistics import mean_ci
-from neurosim.energy.profiles import COMPUTE_TERMS, MEMORY_TERMS
+from neurosim.energy.pricing import EnergyEstimate
+from neurosim.energy.profiles import COMPUTE_TERMS
 from neurosim.report import figures
 from neurosim.report.document import Document, Table
 
@@ -25,19 +26,25 @@ PJ_PER_UJ = 1e6
 TIE = 0.005
 
 
+def stored_estimates(energy: xr.Dataset, member: str, profile: str) -> list[EnergyEstimate]:
+    """The stored per-term energies of ``member`` under ``profile``, one estimate per seed."""
+    by_term = energy.energy.sel(model=member, profile=profile)  # [seed, term] pJ
+    terms = [str(t) for t in by_term.term.values]
+    return [EnergyEstimate(profile, dict(zip(terms, map(float, row), strict=True))) for row in by_term.values]
+
+
 def estimates(energy: xr.Dataset, member: str, profile: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Per seed, µJ per image: compute-only and memory-aware (NaN where undefined), and the
     compute terms left unpriced. A compute term that is unpriced makes both NaN."""
-    by_term = energy.energy.sel(model=member, profile=profile)  # [seed, term] pJ
-    compute = by_term.sel(term=list(COMPUTE_TERMS)).sum("term", skipna=False).values / PJ_PER_UJ
-    memory = by_term.sel(term=list(MEMORY_TERMS)).sum("term", skipna=False).values / PJ_PER_UJ
-    unpriced = [t for t in COMPUTE_TERMS if bool(np.isnan(by_term.sel(term=t).values).any())]
+    seeds = stored_estimates(energy, member, profile)
+    compute = np.array([e.compute for e in seeds]) / PJ_PER_UJ
+    memory = np.array([e.memory for e in seeds]) / PJ_PER_UJ
+    unpriced = [t for t in COMPUTE_TERMS if any(t in e.unpriced for e in seeds)]
     return compute, compute + memory, unpriced
 
 
 def _lower_bound(energy: xr.Dataset, member: str, profile: str) -> float:
-    by_term = energy.energy.sel(model=member, profile=profile, term=list(COMPUTE_TERMS))
-    return float(by_term.sum("term", skipna=True).mean()) / PJ_PER_UJ
+    return float(np.mean([e.priced_compute for e in stored_estimates(energy, member, profile)])) / PJ_PER_UJ
 
 
 def _format(values: np.ndarray) -> str:

@@ -39,57 +39,63 @@ Computed in float64 on the inputs' device (CUDA when the activity is there).
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import torch
 
 KINDS = ("linear", "debiased")
 
 
-def _as_matrix(a: torch.Tensor, n: int | None = None) -> torch.Tensor:
-    matrix = a.reshape(a.shape[0], -1).to(torch.float64)
-    if n is not None and matrix.shape[0] != n:
-        raise ValueError(f"both layers need the same stimuli (rows): got {n} and {matrix.shape[0]}")
-    if matrix.shape[0] < 4:
-        raise ValueError(f"CKA needs at least 4 stimuli, got {matrix.shape[0]}")
-    return matrix - matrix.mean(0, keepdim=True)
+class _Layer:
+    """One layer's centred activity ``X [n, p]`` (float64), with what every comparison of it
+    reuses computed once: its linear kernel ``X X^T`` (only formed for a wide layer, where it costs
+    ``n^2 p`` and everything after it ``n^2``) and its HSIC with itself."""
+
+    def __init__(self, activity: torch.Tensor, n: int | None = None) -> None:
+        matrix = activity.reshape(activity.shape[0], -1).to(torch.float64)
+        if n is not None and matrix.shape[0] != n:
+            raise ValueError(f"both layers need the same stimuli (rows): got {n} and {matrix.shape[0]}")
+        if matrix.shape[0] < 4:
+            raise ValueError(f"CKA needs at least 4 stimuli, got {matrix.shape[0]}")
+        self.matrix = matrix - matrix.mean(0, keepdim=True)
+        self._self_hsic: dict[str, torch.Tensor] = {}
+
+    @cached_property
+    def kernel(self) -> torch.Tensor:
+        return self.matrix @ self.matrix.T
+
+    def self_hsic(self, kind: str) -> torch.Tensor:
+        if kind not in self._self_hsic:
+            self._self_hsic[kind] = _HSIC[kind](self, self)
+        return self._self_hsic[kind]
 
 
-class _Kernels:
-    """Each centred activity matrix's linear kernel ``X X^T``, computed once per matrix: a layer
-    map compares every layer with every other, and for a wide layer (``p >> n``) the kernel
-    costs ``n^2 p`` while everything after it costs ``n^2``."""
-
-    def __init__(self) -> None:
-        self._kernels: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        key = id(x)
-        if key not in self._kernels or self._kernels[key][0] is not x:
-            self._kernels[key] = (x, x @ x.T)
-        return self._kernels[key][1]
-
-
-def _alignment(x: torch.Tensor, y: torch.Tensor, kernels: _Kernels | None = None) -> torch.Tensor:
+def _alignment(x: _Layer, y: _Layer) -> torch.Tensor:
     """``tr(K L) = ||Y^T X||_F^2`` for ``K = X X^T``, ``L = Y Y^T``, through the smaller matrix:
     ``[q, p]`` features when there are more stimuli than units, else the ``[n, n]`` kernels (wide
-    convolutional layers; ``kernels`` reuses them across calls)."""
-    n, p, q = x.shape[0], x.shape[1], y.shape[1]
+    convolutional layers)."""
+    n, p, q = x.matrix.shape[0], x.matrix.shape[1], y.matrix.shape[1]
     if n * n < p * q:
-        kernel = kernels or _Kernels()
-        return (kernel(x) * kernel(y)).sum()
-    return (y.T @ x).square().sum()
+        return (x.kernel * y.kernel).sum()
+    return (y.matrix.T @ x.matrix).square().sum()
 
 
-def _unbiased_hsic(x: torch.Tensor, y: torch.Tensor, kernels: _Kernels | None = None) -> torch.Tensor:
+def _unbiased_hsic(layer_x: _Layer, layer_y: _Layer) -> torch.Tensor:
     """``HSIC_u`` of the linear kernels of ``x [n, p]`` and ``y [n, q]`` without forming them
     (unless a layer is wide: see :func:`_alignment`)."""
+    x, y = layer_x.matrix, layer_y.matrix
     n = x.shape[0]
     rx, ry = (x * x).sum(1), (y * y).sum(1)  # kernel diagonals
     sx, sy = x.sum(0), y.sum(0)
-    trace = _alignment(x, y, kernels) - (rx * ry).sum()
+    trace = _alignment(layer_x, layer_y) - (rx * ry).sum()
     ones_kx, ones_ly = sx.square().sum() - rx.sum(), sy.square().sum() - ry.sum()
     kx_ones, ly_ones = x @ sx - rx, y @ sy - ry  # [n]
     cross = (kx_ones * ly_ones).sum()
     return (trace + ones_kx * ones_ly / ((n - 1) * (n - 2)) - 2.0 * cross / (n - 2)) / (n * (n - 3))
+
+
+#: The HSIC estimator of each kind: biased (up to a constant that cancels in CKA) or unbiased.
+_HSIC = {"linear": _alignment, "debiased": _unbiased_hsic}
 
 
 def cka(x: torch.Tensor, y: torch.Tensor, kind: str = "linear") -> float:
@@ -101,8 +107,8 @@ def cka(x: torch.Tensor, y: torch.Tensor, kind: str = "linear") -> float:
 
     Returns NaN when either layer's activity is constant over the stimuli.
     """
-    a = _as_matrix(x)
-    return _centred_cka(a, _as_matrix(y, a.shape[0]), kind, _Kernels())
+    a = _Layer(x)
+    return _layer_cka(a, _Layer(y, a.matrix.shape[0]), kind)
 
 
 def cka_matrix(
@@ -111,21 +117,16 @@ def cka_matrix(
     """``{kind: [[cka(x, y, kind) for y in ys] for x in xs]}``, centring each layer and forming each
     wide layer's kernel once for all pairs and kinds (the numbers of :func:`cka`, a fraction of the
     work)."""
-    kernels = _Kernels()
-    a = [_as_matrix(x) for x in xs]
-    b = [_as_matrix(y, a[0].shape[0]) for y in ys]
-    return {kind: [[_centred_cka(x, y, kind, kernels) for y in b] for x in a] for kind in kinds}
+    a = [_Layer(x) for x in xs]
+    b = [_Layer(y, a[0].matrix.shape[0]) for y in ys]
+    return {kind: [[_layer_cka(x, y, kind) for y in b] for x in a] for kind in kinds}
 
 
-def _centred_cka(a: torch.Tensor, b: torch.Tensor, kind: str, kernels: _Kernels) -> float:
+def _layer_cka(a: _Layer, b: _Layer, kind: str) -> float:
     if kind not in KINDS:
         raise ValueError(f"unknown CKA kind {kind!r}; valid choices: {', '.join(KINDS)}")
-    if kind == "linear":
-        numerator = _alignment(a, b, kernels)
-        denominator = (_alignment(a, a, kernels) * _alignment(b, b, kernels)).sqrt()
-    else:
-        numerator = _unbiased_hsic(a, b, kernels)
-        denominator = (_unbiased_hsic(a, a, kernels) * _unbiased_hsic(b, b, kernels)).clamp_min(0.0).sqrt()
+    numerator = _HSIC[kind](a, b)
+    denominator = (a.self_hsic(kind) * b.self_hsic(kind)).clamp_min(0.0).sqrt()
     if float(denominator) == 0.0:
         return float("nan")
     return float(numerator / denominator)

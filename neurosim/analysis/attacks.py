@@ -83,6 +83,29 @@ def pgd_linf(
         model.train(was_training)
 
 
+def adversarial_examples(
+    model: NeurosimModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    attack: str = "pgd",
+    batch_size: int = 500,
+    **options,
+) -> torch.Tensor:
+    """Adversarial versions of ``x`` crafted on ``model`` in batches (``attack``: ``fgsm`` or ``pgd``)."""
+    attacks = {"fgsm": fgsm, "pgd": pgd_linf}
+    if attack not in attacks:
+        raise ValueError(f"unknown attack {attack!r}; valid choices: {', '.join(attacks)}")
+    return torch.cat(
+        [
+            attacks[attack](
+                model, x[start : start + batch_size], y[start : start + batch_size], eps, **options
+            )
+            for start in range(0, len(x), batch_size)
+        ]
+    )
+
+
 def accuracy_under_attack(
     model: NeurosimModel,
     x: torch.Tensor,
@@ -92,16 +115,5 @@ def accuracy_under_attack(
     batch_size: int = 500,
     **options,
 ) -> float:
-    """Test accuracy on adversarial versions of ``x`` (``attack``: ``fgsm`` or ``pgd``)."""
-    attacks = {"fgsm": fgsm, "pgd": pgd_linf}
-    if attack not in attacks:
-        raise ValueError(f"unknown attack {attack!r}; valid choices: {', '.join(attacks)}")
-    adversarial = torch.cat(
-        [
-            attacks[attack](
-                model, x[start : start + batch_size], y[start : start + batch_size], eps, **options
-            )
-            for start in range(0, len(x), batch_size)
-        ]
-    )
-    return accuracy(model, adversarial, y)
+    """Test accuracy on adversarial versions of ``x`` crafted on the model itself."""
+    return accuracy(model, adversarial_examples(model, x, y, eps, attack, batch_size, **options), y)

@@ -38,7 +38,7 @@ import torch
 import xarray as xr
 
 from neurosim.analysis import N_STIMULI
-from neurosim.analysis.attacks import BOUNDS, pgd_linf
+from neurosim.analysis.attacks import BOUNDS, adversarial_examples
 from neurosim.analysis.robustness import PGD_EPSILONS, has_input_gradient
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.analysis.strength_curves import accuracy_curve, strength_curves_dataset
@@ -133,10 +133,7 @@ def transfer_accuracy(
     target: NeurosimModel, source: NeurosimModel, x: torch.Tensor, y: torch.Tensor, eps: float
 ) -> float:
     """Accuracy of ``target`` on PGD examples crafted on ``source`` (40 steps, one random start)."""
-    adversarial = torch.cat(
-        [pgd_linf(source, x[i : i + 500], y[i : i + 500], eps) for i in range(0, len(x), 500)]
-    )
-    return accuracy(target, adversarial, y)
+    return accuracy(target, adversarial_examples(source, x, y, eps, "pgd"), y)
 
 
 def transfer_sources(pairs: list[str]) -> dict[str, str]:

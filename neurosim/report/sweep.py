@@ -82,6 +82,12 @@ def accuracy_vs_dimension(sweep: xr.Dataset, dim: str, path: Path, models: list[
     return path
 
 
+def seed_curves(sweep: xr.Dataset, selection: dict) -> np.ndarray:
+    """``[seed, n_per_class]``: each seed's final test accuracy over labels per class (NaN where a
+    cell is missing) at ``selection`` (a model and a value of every other grid dimension)."""
+    return sweep.final_test_accuracy.sel(selection).transpose("seed", "n_per_class").values
+
+
 def sample_efficiency_rows(sweep: xr.Dataset, fraction: float = 0.9) -> list[list[str]]:
     """Per model (and combination of the other grid dimensions): labels per class to reach
     ``fraction`` of the full-data accuracy and the normalised AUC, mean [95 % CI] over seeds."""
@@ -91,8 +97,7 @@ def sample_efficiency_rows(sweep: xr.Dataset, fraction: float = 0.9) -> list[lis
     for model in sweep.model.values:
         for combination in itertools.product(*(sweep[o].values for o in others)):
             selection = dict(zip(others, combination, strict=True)) | {"model": model}
-            curves = sweep.final_test_accuracy.sel(selection).transpose("seed", "n_per_class").values
-            curves = [curve for curve in curves if not np.isnan(curve).any()]
+            curves = [curve for curve in seed_curves(sweep, selection) if not np.isnan(curve).any()]
             if not curves:
                 continue
             reach = np.array([labels_to_reach(labels, curve, fraction) for curve in curves])
@@ -112,7 +117,7 @@ def sample_efficiency_rows(sweep: xr.Dataset, fraction: float = 0.9) -> list[lis
 def _aucs(sweep: xr.Dataset, selection: dict) -> np.ndarray:
     """Normalised AUC per seed (NaN for a seed missing a grid point)."""
     labels = sweep.n_per_class.values
-    curves = sweep.final_test_accuracy.sel(selection).transpose("seed", "n_per_class").values
+    curves = seed_curves(sweep, selection)
     return np.array([np.nan if np.isnan(c).any() else normalised_auc(labels, c) for c in curves])
 
 

@@ -11,7 +11,7 @@ layer, its rectified output otherwise)::
 
 For a linear-nonlinear unit ``r = f(w . s)`` with white noise, ``STA`` is proportional to ``w``
 (Bussgang), so the cosine between the STA and the unit's first-layer weights (where the model
-stores them, :func:`first_layer_weight_matrix`) says how linear its input stage is; for a spiking
+has one weight row per unit, ``first_layer_weights()``) says how linear its input stage is; for a spiking
 unit it tests that spikes follow the weights. A unit that never responds has no STA (NaN).
 
 Responses: the model's first probe point (:func:`neurosim.analysis.orientation.first_layer_responses`;
@@ -34,8 +34,7 @@ import xarray as xr
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.orientation import first_layer_responses
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
-from neurosim.results.storage import open_dataset
-from neurosim.runner import fit_path, load_fitted_model
+from neurosim.runner import load_fitted_model
 
 N_NOISE = 10000
 MAX_UNITS = 64
@@ -63,17 +62,6 @@ def cosine_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))
 
 
-def first_layer_weight_matrix(run_dir: str | Path, member: str, seed: int) -> torch.Tensor | None:
-    """The fit's stored first-layer weights ``[units, input]`` (``first_layer_weights``), or ``None``."""
-    path = fit_path(run_dir, member, seed)
-    if not path.is_file():
-        return None
-    fit = open_dataset(path)
-    if "first_layer_weights" not in fit:
-        return None
-    return torch.as_tensor(np.asarray(fit.first_layer_weights.values))
-
-
 def analyse_receptive_fields(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
     """Spike-triggered averages of every member's first layer to white noise; stored and returned.
 
@@ -88,14 +76,18 @@ def analyse_receptive_fields(run_dir: str | Path, n_stimuli: int = N_STIMULI) ->
     layers, units = {}, {}
     for m, member in enumerate(config.members):
         for s, seed in enumerate(seeds):
-            layer, responses = first_layer_responses(load_fitted_model(run_dir, member, task, seed), noise)
+            model = load_fitted_model(run_dir, member, task, seed)
+            layer, responses = first_layer_responses(model, noise)
             layers[member.name] = layer
             averages = spike_triggered_average(noise, responses[:, :MAX_UNITS])
             units[member.name] = len(averages)
             sta[m, s, : len(averages)] = averages.numpy()
-            weights = first_layer_weight_matrix(run_dir, member.name, seed)
-            if weights is not None and weights.shape[1] == inputs and len(weights) >= len(averages):
-                cosine[m, s, : len(averages)] = cosine_rows(averages, weights[: len(averages)]).numpy()
+            # The weights the fit stores; comparable when each unit has a row over the whole input
+            # (not a convolution kernel, which sees a patch).
+            weights = model.first_layer_weights().detach().float().cpu()
+            if weights[0].numel() == inputs and len(weights) >= len(averages):
+                rows = weights[: len(averages)].reshape(len(averages), inputs)
+                cosine[m, s, : len(averages)] = cosine_rows(averages, rows).numpy()
     attrs = analysis_attrs("receptive_fields", N_NOISE, task, config)
     attrs["stimuli"] = f"{N_NOISE} white-noise images (i.i.d. uniform [0, 1] pixels, seed {NOISE_SEED})"
     attrs["input_shape"] = json.dumps(list(task.input_shape))

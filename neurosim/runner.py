@@ -28,7 +28,7 @@ import xarray as xr
 from neurosim.config import ComparisonConfig, MemberConfig, identity_training
 from neurosim.device import device_description, resolve_device, seeded
 from neurosim.errors import UserError
-from neurosim.metrics import count_operations
+from neurosim.metrics import ledger
 from neurosim.models import MODELS, NeurosimModel
 from neurosim.pairs import PAIRS
 from neurosim.results.provenance import git_sha, provenance
@@ -127,12 +127,8 @@ OPERATION_SAMPLES = 1000
 def measure_operations(model: NeurosimModel, task: Task, device: torch.device) -> dict:
     """Exact per-layer operation counts on the first test samples (see :mod:`neurosim.metrics`)."""
     x = task.x_test[:OPERATION_SAMPLES].to(device)
-    model.eval()
-    with count_operations(model) as counts:
-        for start in range(0, len(x), 250):
-            model(x[start : start + 250])
-    kinds = {name: layer.kind for name, layer in counts.layers.items()}
-    return operation_variables(counts.per_sample(), kinds, len(x))
+    per_sample, kinds = ledger(model, x)
+    return operation_variables(per_sample, kinds, len(x))
 
 
 def run_fit(

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from neurosim.analysis.energy import analyse_energy, model_ledger
+from neurosim.analysis.energy import analyse_energy
 from neurosim.energy.measurement import (
     CounterUnavailable,
     RaplCounter,
@@ -23,7 +23,7 @@ from neurosim.energy.measurement import (
 from neurosim.energy.pricing import TERMS, price
 from neurosim.energy.profiles import COMPUTE_TERMS, hardware_profile, hardware_profiles, parse_profiles
 from neurosim.errors import UserError
-from neurosim.metrics import count_operations
+from neurosim.metrics import count_operations, ledger
 from neurosim.neurons import LIF, LIFParams
 from tests.conftest import run_cli
 
@@ -287,7 +287,7 @@ def test_energy_analysis_of_a_stored_run_prices_its_exact_counts(stored_perceptr
     assert list(result.term.values) == list(TERMS)
     config, task = load_run(stored_perceptron_run)
     model = load_fitted_model(stored_perceptron_run, config.member("linear"), task, 1)
-    per_layer, _ = model_ledger(model, task.x_test[:100])
+    per_layer, _ = ledger(model, task.x_test[:100])
     macs = sum(row["effective_macs"] for row in per_layer.values())
     linear = result.sel(model="linear", seed=1)
     assert float(linear.events.sel(term="mac")) == pytest.approx(macs) and macs > 0

@@ -2,7 +2,7 @@
 and measured joules where the machine has a readable counter. The two are never mixed.
 
 **Estimates.** Each member and seed's stored model is run on the first ``n_stimuli`` test images
-under :func:`neurosim.metrics.count_operations` (exact operation and memory-event counts per layer,
+under :func:`neurosim.metrics.ledger` (exact operation and memory-event counts per layer,
 per image), and the ledger is priced by every profile in :mod:`neurosim.energy.profiles`
 (:func:`neurosim.energy.pricing.price`). Nothing is retrained, and the ledger is kept, so a new
 profile prices the same counts.
@@ -35,21 +35,11 @@ from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis
 from neurosim.energy.measurement import available_counter, measure_energy
 from neurosim.energy.pricing import TERMS, model_events, price
 from neurosim.energy.profiles import EVIDENCE, hardware_profiles
-from neurosim.metrics import count_operations
+from neurosim.metrics import ledger
 from neurosim.models.base import NeurosimModel
 from neurosim.runner import load_fitted_model
 
 MEASURED_BATCHES = (1, 32, 1024)
-COUNT_BATCH = 250
-
-
-def model_ledger(model: NeurosimModel, x: torch.Tensor) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
-    """Per-layer counts per image of ``model`` on ``x`` and the layers' kinds."""
-    model.eval()
-    with count_operations(model) as counts:
-        for start in range(0, len(x), COUNT_BATCH):
-            model(x[start : start + COUNT_BATCH])
-    return counts.per_sample(), {name: layer.kind for name, layer in counts.layers.items()}
 
 
 def _measure(model: NeurosimModel, x: torch.Tensor, counter) -> np.ndarray:
@@ -87,7 +77,7 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
     for m, member in enumerate(config.members):
         for s, seed in enumerate(seeds):
             model = load_fitted_model(run_dir, member, task, seed)
-            per_layer, kinds = model_ledger(model, x)
+            per_layer, kinds = ledger(model, x)
             counted = model_events(per_layer, kinds)
             events[m, s] = [counted[t] for t in TERMS]
             for p, profile in enumerate(profiles.values()):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -137,9 +137,6 @@ class MeasuredEnergy:
     calls_per_window: int
     windows: int
     counter: str
-
-    def as_attrs(self, prefix: str) -> dict:
-        return {f"{prefix}{key}": value for key, value in asdict(self).items()}
 
 
 def _window(region: Callable[[], None], counter, calls: int, sync: Callable[[], None]) -> tuple[float, float]:

@@ -7,6 +7,15 @@ from neurosim.metrics.operations import (
     OperationCounts,
     count_operations,
     is_binary,
+    ledger,
 )
 
-__all__ = ["COUNTS", "MEMORY_COUNTS", "MEMORY_SIZES", "OperationCounts", "count_operations", "is_binary"]
+__all__ = [
+    "COUNTS",
+    "MEMORY_COUNTS",
+    "MEMORY_SIZES",
+    "OperationCounts",
+    "count_operations",
+    "is_binary",
+    "ledger",
+]

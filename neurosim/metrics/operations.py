@@ -280,3 +280,15 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
     finally:
         for handle in handles:
             handle.remove()
+
+
+def ledger(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 250
+) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Per-layer counts per sample of ``model`` (in eval mode) on ``x``, in batches, and each layer's
+    kind: ``(OperationCounts.per_sample(), {layer: kind})``."""
+    model.eval()
+    with count_operations(model) as counts:
+        for start in range(0, len(x), batch_size):
+            model(x[start : start + batch_size])
+    return counts.per_sample(), {name: layer.kind for name, layer in counts.layers.items()}

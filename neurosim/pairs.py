@@ -263,3 +263,18 @@ PAIRS.add(
         check=_same_units,
     ),
 )
+
+
+def group_by_pair(
+    pair_names: list[str], models: list[str], unpaired_together: bool = False
+) -> list[list[str]]:
+    """``models`` grouped by pair (the bio model first, then its twins, those present), then the
+    unpaired ones: each alone, or all in one group with ``unpaired_together``."""
+    groups = []
+    for name in pair_names:
+        pair = PAIRS.get(name)
+        groups.append([m for m in (pair.bio, *pair.twins) if m in models])
+    grouped = {m for group in groups for m in group}
+    unpaired = [m for m in models if m not in grouped]
+    rest = [unpaired] if unpaired_together else [[m] for m in unpaired]
+    return [group for group in [*groups, *rest] if group]

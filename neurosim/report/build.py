@@ -25,7 +25,7 @@ from neurosim.analysis.robustness import stored_robustness
 from neurosim.analysis.statistics import paired_test
 from neurosim.analysis.tolerance import stored_tolerance
 from neurosim.errors import UserError
-from neurosim.pairs import PAIRS
+from neurosim.pairs import PAIRS, group_by_pair
 from neurosim.report import figures
 from neurosim.report.document import Document, Table, format_mean_ci
 from neurosim.report.energy import energy_section
@@ -207,13 +207,8 @@ def _representations_section(doc: Document, analysis: xr.Dataset, figure_dir: Pa
 
 def _pair_groups(analysis: xr.Dataset) -> list[list[str]]:
     """The members of an analysis grouped by pair (bio first), then every unpaired member alone."""
-    members = [str(m) for m in analysis.model.values]
-    groups = [
-        [PAIRS.get(pair).bio, *PAIRS.get(pair).twins]
-        for pair in filter(None, analysis.attrs.get("pairs", "").split(","))
-    ]
-    paired = {m for group in groups for m in group}
-    return groups + [[m] for m in members if m not in paired]
+    pairs = list(filter(None, analysis.attrs.get("pairs", "").split(",")))
+    return group_by_pair(pairs, [str(m) for m in analysis.model.values])
 
 
 def _strength_curves_section(

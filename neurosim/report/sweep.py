@@ -22,7 +22,7 @@ import xarray as xr
 
 from neurosim.analysis.sample_efficiency import labels_to_reach, normalised_auc
 from neurosim.analysis.statistics import mean_ci, paired_test
-from neurosim.pairs import PAIRS
+from neurosim.pairs import PAIRS, group_by_pair
 from neurosim.report.document import Document, Table, format_mean_ci
 from neurosim.results.storage import open_dataset
 
@@ -36,14 +36,9 @@ def grid_dims(sweep: xr.Dataset) -> list[str]:
 
 def model_groups(sweep: xr.Dataset) -> list[list[str]]:
     """The sweep's models grouped by pair (bio first, then its twins), then the unpaired ones
-    together; one group of every model when the sweep records no pairs."""
-    models = [str(m) for m in sweep.model.values]
-    groups = []
-    for pair_name in filter(None, sweep.attrs.get("pairs", "").split(",")):
-        pair = PAIRS.get(pair_name)
-        groups.append([m for m in (pair.bio, *pair.twins) if m in models])
-    unpaired = [m for m in models if not any(m in group for group in groups)]
-    return [g for g in [*groups, unpaired] if g] or [models]
+    together (one group of every model when the sweep records no pairs)."""
+    pairs = list(filter(None, sweep.attrs.get("pairs", "").split(",")))
+    return group_by_pair(pairs, [str(m) for m in sweep.model.values], unpaired_together=True)
 
 
 def accuracy_vs_dimension(sweep: xr.Dataset, dim: str, path: Path, models: list[str] | None = None) -> Path:

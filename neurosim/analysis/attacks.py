@@ -107,13 +107,8 @@ def adversarial_examples(
 
 
 def accuracy_under_attack(
-    model: NeurosimModel,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    eps: float,
-    attack: str = "pgd",
-    batch_size: int = 500,
-    **options,
+    model: NeurosimModel, x: torch.Tensor, y: torch.Tensor, eps: float, attack: str = "pgd", **options
 ) -> float:
-    """Test accuracy on adversarial versions of ``x`` crafted on the model itself."""
-    return accuracy(model, adversarial_examples(model, x, y, eps, attack, batch_size, **options), y)
+    """Test accuracy on adversarial versions of ``x`` crafted on the model itself (``options``: those
+    of :func:`adversarial_examples`)."""
+    return accuracy(model, adversarial_examples(model, x, y, eps, attack, **options), y)

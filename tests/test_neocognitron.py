@@ -112,15 +112,20 @@ def test_supervised_competitive_learning_generates_on_mistakes_and_reinforces_ot
     targets = torch.tensor([0, 0, 1, 2])
     weight = torch.zeros(4, 25)
     labels: list[int] = []
-    mistakes = supervised_competitive(top, weight, labels, x, targets, theta=0.8, q=Q, max_cells=10)
+    mistakes, updates = supervised_competitive(top, weight, labels, x, targets, theta=0.8, q=Q, max_cells=10)
     # 1st: no cell -> new cell (0); 2nd: cell 0 wins with the right label -> reinforced;
     # 3rd: orthogonal, nothing responds -> new cell (1); 4th: cell 0 wins with the wrong label -> new (2).
     assert mistakes == 3 and labels == [0, 1, 2]
+    # Every image changed one cell: its weights from the image's non-zero (weighted) inputs.
+    assert updates == sum(int(torch.count_nonzero(top.c * image)) for image in x) > 0
     assert torch.allclose(weight[0], Q * top.c * (x[0] + x[1]))
     assert torch.allclose(weight[1], Q * top.c * x[2]) and torch.allclose(weight[2], Q * top.c * x[3])
     horizontal_as_zero = (x[2:3], torch.tensor([0]))
-    mistakes = supervised_competitive(top, weight, labels, *horizontal_as_zero, theta=0.8, q=Q, max_cells=3)
+    mistakes, updates = supervised_competitive(
+        top, weight, labels, *horizontal_as_zero, theta=0.8, q=Q, max_cells=3
+    )
     assert mistakes == 1 and len(labels) == 3  # full: the mistake is counted, nothing is generated
+    assert updates == 0
 
 
 def test_top_cells_grow_and_a_learnt_model_loads_into_a_fresh_one():

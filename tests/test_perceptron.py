@@ -34,7 +34,7 @@ def test_golden_sequence_and_running_average():
     targets = torch.tensor([1, 0])
     weight_sum = torch.zeros(2, 2, dtype=torch.float64)
     bias_sum = torch.zeros(2, dtype=torch.float64)
-    d_weight, d_bias, mistakes = perceptron_sequential(
+    d_weight, d_bias, mistakes, _ = perceptron_sequential(
         torch.zeros(2, 2), torch.zeros(2), x, targets, weight_sum=weight_sum, bias_sum=bias_sum
     )
     # sample 1: tie -> predicts 0, wrong; sample 2 sees the changed weights, predicts 1, wrong.
@@ -68,7 +68,7 @@ def test_convergence_theorem_on_separable_data():
     weight, bias = torch.zeros(2, 5), torch.zeros(2)
     mistakes_per_epoch = []
     for _ in range(200):
-        d_weight, d_bias, mistakes = perceptron_sequential(weight, bias, x, y)
+        d_weight, d_bias, mistakes, _ = perceptron_sequential(weight, bias, x, y)
         weight, bias = weight + d_weight, bias + d_bias
         mistakes_per_epoch.append(mistakes)
         if mistakes == 0:
@@ -83,7 +83,7 @@ def test_convergence_theorem_on_separable_data():
     radius = float(torch.cat([x, torch.ones(len(x), 1)], dim=1).norm(dim=1).max())
     assert sum(mistakes_per_epoch) <= (radius / gamma) ** 2
     # Once an epoch is error-free the weights are a fixed point: another pass changes nothing.
-    d_weight, d_bias, mistakes = perceptron_sequential(weight, bias, x, y)
+    d_weight, d_bias, mistakes, _ = perceptron_sequential(weight, bias, x, y)
     assert mistakes == 0 and not d_weight.any() and not d_bias.any()
 
 

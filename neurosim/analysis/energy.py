@@ -13,11 +13,21 @@ sizes :data:`MEASURED_BATCHES` under the protocol of :func:`~neurosim.energy.mea
 (warm-up, idle baseline, windows >= 2 s, 5 repeats): total and dynamic joules per image. Without
 one, the measured variables are NaN and the attribute ``measured`` says why.
 
+**Training.** The same pricing applies to each member's training ledger
+(:func:`neurosim.metrics.training.training_ledger`: forward and backward passes, plasticity and
+optimiser updates, per presented training sample and phase), measured at both ends of the fit: on
+the model the fit started from (rebuilt from its seed) and on the stored, trained one. A fit's
+training energy is estimated as ``sum_phase samples(phase) x mean_stage E(stage, phase)``.
+
 Stored as ``analyses/energy.nc``:
 
 * ``events (model, seed, term)``: events per image summed over layers (memory terms included);
 * ``energy (model, seed, profile, term)``: pJ per image; NaN where the profile leaves the term
   unpriced (or, for memory terms, does not model memory);
+* ``training_events (model, seed, stage, phase, term)``: events per presented training sample
+  (0 for a phase the model does not have);
+* ``training_energy (model, seed, stage, phase, profile, term)``: pJ per presented training sample;
+* ``training_samples (model, seed, phase)``: samples the fit presented in each phase;
 * ``measured_total``, ``measured_dynamic`` and their ``_sd`` ``(model, batch)``: J per image;
 * attributes ``profile__<id>`` (title, precision, evidence and notes of each profile).
 """
@@ -36,10 +46,13 @@ from neurosim.energy.measurement import available_counter, measure_energy
 from neurosim.energy.pricing import TERMS, model_events, price
 from neurosim.energy.profiles import EVIDENCE, hardware_profiles
 from neurosim.metrics import ledger
+from neurosim.metrics.training import PHASES, training_ledger
 from neurosim.models.base import NeurosimModel
-from neurosim.runner import load_fitted_model
+from neurosim.runner import build_model, load_fitted_model
 
 MEASURED_BATCHES = (1, 32, 1024)
+#: Where in the fit the training ledger is measured: the model it started from, the trained one.
+STAGES = ("start", "end")
 
 
 def _measure(model: NeurosimModel, x: torch.Tensor, counter) -> np.ndarray:
@@ -73,6 +86,10 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
     events = np.zeros((len(names), len(seeds), len(TERMS)))
     energy = np.zeros((len(names), len(seeds), len(profiles), len(TERMS)))
     measured = np.full((len(names), len(MEASURED_BATCHES), 4), np.nan)
+    shape = (len(names), len(seeds), len(STAGES), len(PHASES))
+    training_events = np.zeros((*shape, len(TERMS)))
+    training_energy = np.zeros((*shape, len(profiles), len(TERMS)))
+    training_samples = np.zeros((len(names), len(seeds), len(PHASES)), dtype=np.int64)
     counter, reasons = available_counter() if measure else (None, ["not requested"])
     for m, member in enumerate(config.members):
         for s, seed in enumerate(seeds):
@@ -85,6 +102,18 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
                 energy[m, s, p] = [estimate.by_term[t] for t in TERMS]
             if counter is not None and s == 0:
                 measured[m] = _measure(model, x, counter)
+            for g, trained in enumerate((build_model(member, task, seed), model)):
+                ledgers, presented = training_ledger(
+                    trained, task, member.training, seed, config.task.n_per_class, config.task.subset_seed
+                )
+                for phase, phase_ledger in ledgers.items():
+                    f = PHASES.index(phase)
+                    training_samples[m, s, f] = presented[phase]
+                    counted = model_events(phase_ledger.per_layer, phase_ledger.kinds)
+                    training_events[m, s, g, f] = [counted[t] for t in TERMS]
+                    for p, profile in enumerate(profiles.values()):
+                        estimate = price(phase_ledger.per_layer, phase_ledger.kinds, profile)
+                        training_energy[m, s, g, f, p] = [estimate.by_term[t] for t in TERMS]
     attrs = analysis_attrs("energy", len(x), task, config)
     attrs["measured"] = (
         counter.metadata()["counter"] + f" on {counter.device}" if counter is not None else "; ".join(reasons)
@@ -108,6 +137,24 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
                 energy,
                 {"units": "pJ", "long_name": "estimated energy per image (NaN: unpriced)"},
             ),
+            "training_events": (
+                ("model", "seed", "stage", "phase", "term"),
+                training_events,
+                {"units": "count", "long_name": "events per presented training sample"},
+            ),
+            "training_energy": (
+                ("model", "seed", "stage", "phase", "profile", "term"),
+                training_energy,
+                {
+                    "units": "pJ",
+                    "long_name": "estimated energy per presented training sample (NaN: unpriced)",
+                },
+            ),
+            "training_samples": (
+                ("model", "seed", "phase"),
+                training_samples,
+                {"units": "count", "long_name": "training samples the fit presented"},
+            ),
             "measured_total": (("model", "batch"), measured[..., 0], per_image),
             "measured_total_sd": (("model", "batch"), measured[..., 1], per_image),
             "measured_dynamic": (
@@ -123,6 +170,8 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
             "profile": list(profiles),
             "term": list(TERMS),
             "batch": list(MEASURED_BATCHES),
+            "stage": list(STAGES),
+            "phase": list(PHASES),
         },
         attrs=attrs,
     )

@@ -1,4 +1,5 @@
-"""Energy estimates: operation and memory-event counts priced by a hardware profile.
+"""Energy estimates: operation and memory-event counts priced by a hardware profile, per inference
+or (a training ledger, :mod:`neurosim.metrics.training`) per presented training sample.
 
 For a layer ``l`` with per-inference counts ``n_l(t)`` of each term ``t`` and a profile with
 price ``e(t)`` (pJ)::
@@ -33,15 +34,22 @@ MEMORY_EVENTS = {
     "state_read": ("state_reads", "state_elements"),
     "state_write": ("state_writes", "state_elements"),
     "output_write": ("output_writes", "state_elements"),
+    "weight_write": ("weight_writes", "weight_elements"),
 }
 
 
 def layer_events(row: dict[str, float], kind: str) -> dict[str, float]:
     """Per-inference count of every term for one layer's ledger row."""
-    updates = row.get("neuron_updates", 0.0)
+    # Training (zero at inference): a derivative per neuron value in the backward pass is priced
+    # as the forward update; backward MACs, plasticity updates (w += eta pre post) and optimiser
+    # arithmetic as MACs.
+    updates = row.get("neuron_updates", 0.0) + row.get("backward_neuron_updates", 0.0)
     spiking = kind in SPIKING_KINDS
+    macs = sum(
+        row.get(k, 0.0) for k in ("effective_macs", "backward_macs", "plasticity_updates", "optimizer_macs")
+    )
     events = {
-        "mac": row.get("effective_macs", 0.0),
+        "mac": macs,
         "ac": row.get("effective_acs", 0.0),
         "lif_update": updates if spiking else 0.0,
         "activation": 0.0 if spiking else updates,

@@ -6,8 +6,8 @@ Prices are in picojoules per event, for these terms:
 * compute: ``mac`` (multiply-accumulate with a real-valued input), ``ac`` (accumulate: a synaptic
   event from a spike), ``lif_update`` (one spiking neuron, one step), ``activation`` (one output
   value of a non-spiking layer: bias and non-linearity) and ``spike`` (one spike emitted);
-* memory (:data:`MEMORY_TERMS`): ``weight_read``, ``input_read``, ``state_read``, ``state_write``
-  and ``output_write``, priced by the profile's memory model:
+* memory (:data:`MEMORY_TERMS`): ``weight_read``, ``input_read``, ``state_read``, ``state_write``,
+  ``output_write`` and ``weight_write`` (training only), priced by the profile's memory model:
 
   - ``none``: compute-only; memory is not modelled (a memory-aware estimate is undefined);
   - ``included``: inside the per-op figures (all-in chips, co-located memory), priced 0;
@@ -32,7 +32,7 @@ from importlib import resources
 from neurosim.errors import UserError
 
 COMPUTE_TERMS = ("mac", "ac", "lif_update", "activation", "spike")
-MEMORY_TERMS = ("weight_read", "input_read", "state_read", "state_write", "output_write")
+MEMORY_TERMS = ("weight_read", "input_read", "state_read", "state_write", "output_write", "weight_write")
 MEMORY_MODELS = ("none", "included", "lemaire_fit", "per_access")
 EVIDENCE = {
     "M": "measured on silicon",

@@ -43,6 +43,22 @@ input does (a dense accelerator would read ``dense_macs`` weights instead):
   ``weight_elements`` (a layer's weights), ``input_elements`` (its input) and ``state_elements``
   (its output values or neurons).
 
+Training (:mod:`neurosim.metrics.training`, counted with ``training=True``) adds, per layer:
+
+* ``backward_macs``: the backward pass of backprop, with zero-skipping on both factors. For each
+  output value with a non-zero gradient ``g``, the input gradient takes one MAC per (existing
+  synapse, real input position) and the weight gradient one per (existing synapse, non-zero
+  input). A layer whose input needs no gradient (the first) skips the first kind; one without
+  trainable weights, the second.
+* ``backward_neuron_updates``: one derivative evaluation per neuron value whose output gradient
+  flows (a surrogate spike derivative per LIF neuron per step; an activation derivative).
+* ``plasticity_updates``: per-sample synapse changes of a local rule (reported by the rule).
+* ``weight_updates``: weight values changed by an optimiser step (non-zero change), and
+  ``optimizer_macs``, the optimiser's arithmetic for them.
+* ``weight_writes`` (a memory count): the weight-gradient buffer written once per backward call,
+  and the read-modify-write of every plasticity and weight update (with the optimiser's state,
+  which lives in weight-sized memory). Forward memory events are as above.
+
 A dense layer's input is binary when every value is 0 or 1; then its work is counted as ACs,
 otherwise as MACs; never both. Counts are totals over all time steps, divided by the batch size.
 With direct encoding the first layer runs once per sample (its input does not change over time),
@@ -51,7 +67,7 @@ and that is what is counted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -62,7 +78,22 @@ from neurosim.neurons import LIF
 
 COUNTS = ("dense_macs", "effective_macs", "effective_acs", "neuron_updates", "spikes")
 #: Memory events, summed over calls like :data:`COUNTS`.
-MEMORY_COUNTS = ("weight_reads", "input_reads", "state_reads", "state_writes", "output_writes")
+MEMORY_COUNTS = (
+    "weight_reads",
+    "input_reads",
+    "state_reads",
+    "state_writes",
+    "output_writes",
+    "weight_writes",
+)
+#: Work of training only (zero in an inference ledger), summed over calls.
+TRAINING_COUNTS = (
+    "backward_macs",
+    "backward_neuron_updates",
+    "plasticity_updates",
+    "weight_updates",
+    "optimizer_macs",
+)
 #: Memory sizes in elements, per sample: the largest seen, not a sum over calls.
 MEMORY_SIZES = ("weight_elements", "input_elements", "state_elements")
 
@@ -84,6 +115,12 @@ class LayerCounts:
     state_reads: int = 0
     state_writes: int = 0
     output_writes: int = 0
+    weight_writes: int = 0
+    backward_macs: int = 0
+    backward_neuron_updates: int = 0
+    plasticity_updates: int = 0
+    weight_updates: int = 0
+    optimizer_macs: int = 0
     weight_elements: int = 0
     input_elements: int = 0
     state_elements: int = 0
@@ -115,7 +152,10 @@ class OperationCounts:
         fraction}}``."""
         table = {}
         for name, counts in self.layers.items():
-            row = {key: getattr(counts, key) / max(self.samples, 1) for key in COUNTS + MEMORY_COUNTS}
+            row = {
+                key: getattr(counts, key) / max(self.samples, 1)
+                for key in COUNTS + MEMORY_COUNTS + TRAINING_COUNTS
+            }
             row.update({key: getattr(counts, key) for key in MEMORY_SIZES})
             row["activation_sparsity"] = (
                 counts.zero_activations / counts.activations if counts.activations else float("nan")
@@ -151,6 +191,8 @@ def _count_conv(
     indicator of existing weights counts, per output value, the (input, synapse) pairs used."""
     # Each output value sums (in_channels / groups) x kH x kW products.
     counts.dense_macs += output_numel * (weight.shape[1] * weight.shape[2] * weight.shape[3])
+    if weight.numel() == 0:  # a layer without cells yet (a Neocognitron layer before learning)
+        return
     active = (x != 0).to(weight.dtype)
     used = nn.functional.conv2d(active, (weight != 0).to(weight.dtype), None, stride, padding, 1, groups)
     _add_effective_work(counts, x, active, int(used.sum()), output_numel)
@@ -199,13 +241,65 @@ def _count_neurons(counts: LayerCounts, spikes: torch.Tensor) -> None:
     counts.zero_activations += spikes.numel() - fired
 
 
+def _count_backward(
+    counts: LayerCounts,
+    output: torch.Tensor,
+    x: torch.Tensor,
+    synapses: Callable[[torch.Tensor], torch.Tensor],
+    trains_weight: bool,
+    weight_elements: int,
+    derivatives: bool,
+) -> None:
+    """Book the backward pass of one layer call when the gradient of its ``output`` arrives.
+
+    ``synapses(indicator)`` maps an input indicator (same shape as ``x``) to, per output value, the
+    number of existing synapses it meets: with the all-ones indicator, the input-gradient MACs of an
+    output value; with the non-zero-input indicator, its weight-gradient MACs. ``derivatives``: count
+    an activation derivative per output value (non-spiking models; LIF layers count their own)."""
+    if not output.requires_grad:
+        return
+    active = (x != 0).detach()
+    needs_input_grad = x.requires_grad
+
+    def on_gradient(gradient: torch.Tensor) -> None:
+        flowing = (gradient != 0).to(torch.float32)
+
+        def used(indicator: torch.Tensor) -> int:
+            per_output = synapses(indicator)
+            return int((per_output * flowing.reshape(per_output.shape)).sum())
+
+        if needs_input_grad:
+            work = used(torch.ones_like(active, dtype=torch.float32))
+            counts.backward_macs += work
+            counts.weight_reads += work
+            counts.output_writes += x.numel()  # the input gradient
+        if trains_weight:
+            counts.backward_macs += used(active.to(torch.float32))
+            counts.input_reads += int(active.sum())  # the stored activations, read again
+            counts.weight_writes += weight_elements  # the gradient buffer, once per call
+        if derivatives:
+            counts.backward_neuron_updates += gradient.numel()
+
+    output.register_hook(on_gradient)
+
+
+def _trains(module: nn.Module) -> bool:
+    """Whether any of the layer's own parameters is trained by backprop (needs a gradient)."""
+    return any(p.requires_grad for p in module.parameters(recurse=False))
+
+
 @contextmanager
-def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
+def count_operations(model: nn.Module, training: bool = False) -> Iterator[OperationCounts]:
     """Count the operations of every ``model(x)`` call made inside the ``with`` block.
 
     Dense-like leaf layers (any with a 2-D ``weight``) and LIF populations are hooked. In a model
     without spiking neurons each dense output value is one activation evaluation
     (``neuron_updates``). Layers are named by their module path (``layers.0``, ``neurons.0``).
+
+    ``training``: gradients stay enabled and the backward pass of every hooked layer is counted
+    when its output's gradient arrives (``backward_macs``, ``backward_neuron_updates``); a layer
+    described by ``convolutions()`` must then describe one convolution producing its output, whose
+    kernel is taken as its weights. Otherwise the block runs without gradients.
     """
     result = OperationCounts()
     handles = []
@@ -216,6 +310,17 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
 
     def model_hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         result.samples += inputs[0].shape[0]
+
+    def convolution_backward(
+        counts: LayerCounts, x: torch.Tensor, output: torch.Tensor, kernel: torch.Tensor, *geometry
+    ) -> None:
+        existing = (kernel != 0).to(torch.float32).detach()
+
+        def synapses(indicator: torch.Tensor) -> torch.Tensor:
+            return nn.functional.conv2d(indicator, existing, None, *geometry[:2], 1, geometry[2])
+
+        trains = geometry[3]
+        _count_backward(counts, output, x, synapses, trains, kernel.numel(), not spiking)
 
     for name, module in model.named_modules():
         if hasattr(module, "operation_counts"):
@@ -239,6 +344,9 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
                 counts.sizes(weight.numel(), inputs[0], output)
                 if not spiking:
                     counts.neuron_updates += output.numel()
+                if training:
+                    geometry = (module.stride, module.padding, module.groups, _trains(module))
+                    convolution_backward(counts, inputs[0], output, weight, *geometry)
 
             handles.append(module.register_forward_hook(conv_hook))
         elif hasattr(module, "convolutions"):
@@ -246,12 +354,19 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
             def custom_hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
                 counts = counts_for(name, "conv")
                 kernels = 0
-                for x, kernel, stride, padding, groups, n_out in module.convolutions(inputs[0]):
+                convolutions = module.convolutions(inputs[0])
+                for x, kernel, stride, padding, groups, n_out in convolutions:
                     _count_conv(counts, x, kernel, n_out, stride, padding, groups)
                     kernels += kernel.numel()
                 counts.sizes(kernels, inputs[0], output)
                 if not spiking:
                     counts.neuron_updates += output.numel()
+                if training and output.requires_grad:
+                    if len(convolutions) != 1 or convolutions[0][5] != output.numel():
+                        raise NotImplementedError(f"backward counts of {type(module).__name__}")
+                    x, kernel, stride, padding, groups, _ = convolutions[0]
+                    geometry = (stride, padding, groups, _trains(module))
+                    convolution_backward(counts, x, output, kernel, *geometry)
 
             handles.append(module.register_forward_hook(custom_hook))
         elif dense_weight(module) is not None:
@@ -265,17 +380,33 @@ def count_operations(model: nn.Module) -> Iterator[OperationCounts]:
                 counts.sizes(weight.numel(), inputs[0], output)
                 if not spiking:
                     counts.neuron_updates += output.numel()
+                if training:
+                    existing = (weight != 0).to(torch.float32).detach()
+                    n_in = weight.shape[1]
+
+                    def synapses(indicator: torch.Tensor, existing: torch.Tensor = existing) -> torch.Tensor:
+                        return indicator.reshape(-1, n_in) @ existing.t()
+
+                    trains = _trains(module)
+                    _count_backward(counts, output, inputs[0], synapses, trains, weight.numel(), not spiking)
 
             handles.append(module.register_forward_hook(linear_hook))
         elif isinstance(module, LIF):
 
             def lif_hook(module: nn.Module, inputs: tuple, output: tuple, name: str = name) -> None:
-                _count_neurons(counts_for(name, "lif"), output[0])
+                counts = counts_for(name, "lif")
+                _count_neurons(counts, output[0])
+                if training and output[0].requires_grad:
+
+                    def on_gradient(gradient: torch.Tensor, counts: LayerCounts = counts) -> None:
+                        counts.backward_neuron_updates += gradient.numel()
+
+                    output[0].register_hook(on_gradient)
 
             handles.append(module.register_forward_hook(lif_hook))
     handles.append(model.register_forward_hook(model_hook))
     try:
-        with torch.no_grad():
+        with torch.set_grad_enabled(training and torch.is_grad_enabled()):
             yield result
     finally:
         for handle in handles:

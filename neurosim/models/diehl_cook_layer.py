@@ -248,6 +248,11 @@ class DiehlCookLayer(nn.Module):
             "state_elements": 2 * n,
         }
 
+    def learning_operation_counts(self) -> dict[str, int]:
+        """The simulation work of the last :meth:`learn` call, as :meth:`operation_counts` (its
+        plasticity updates are counted by the rule, :class:`~neurosim.rules.stdp.DiehlCookSTDPRule`)."""
+        return self.operation_counts(self.weight, self.theta)
+
     def extra_repr(self) -> str:
         return f"{self.n_inputs} -> {self.n_neurons}, mode={self.mode}, batch_size={self.batch_size}"
 

@@ -5,11 +5,16 @@ and 95 % CI over seeds) for the bio model and its twin, their ratio, and which m
 favours, with a sentence naming the profiles under which memory flips the comparison; an
 accuracy-against-energy scatter per complete profile; then the events behind the estimates and,
 separately and labelled so, the measured joules. Every estimate is labelled with its profile.
+
+Training gets the same treatment per fit (mJ to train each member, from the training ledgers and
+the samples each phase presented): a table per pair and profile, an energy-to-accuracy scatter per
+profile, and the training events per presented sample behind it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +27,7 @@ from neurosim.report import figures
 from neurosim.report.document import Document, Table
 
 PJ_PER_UJ = 1e6
+PJ_PER_MJ = 1e9
 #: Relative difference below which two estimates are reported as a tie.
 TIE = 0.005
 
@@ -43,6 +49,29 @@ def estimates(energy: xr.Dataset, member: str, profile: str) -> tuple[np.ndarray
     return compute, compute + memory, unpriced
 
 
+def training_estimates(
+    energy: xr.Dataset, member: str, profile: str
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per seed, mJ to train ``member`` (``sum_phase samples x mean_stage`` energy per presented
+    sample): compute-only and memory-aware (NaN where undefined), and the compute terms left
+    unpriced."""
+    per_sample = energy.training_energy.sel(model=member, profile=profile).mean("stage", skipna=False)
+    samples = energy.training_samples.sel(model=member)
+    per_fit = (per_sample * samples).sum("phase", skipna=False)  # [seed, term] pJ
+    terms = [str(t) for t in per_fit.term.values]
+    seeds = [
+        EnergyEstimate(profile, dict(zip(terms, map(float, row), strict=True))) for row in per_fit.values
+    ]
+    compute = np.array([e.compute for e in seeds]) / PJ_PER_MJ
+    memory = np.array([e.memory for e in seeds]) / PJ_PER_MJ
+    unpriced = [t for t in COMPUTE_TERMS if any(t in e.unpriced for e in seeds)]
+    return compute, compute + memory, unpriced
+
+
+#: ``(energy, member, profile) -> (compute, memory-aware, unpriced terms)``, per seed.
+Estimator = Callable[[xr.Dataset, str, str], tuple[np.ndarray, np.ndarray, list[str]]]
+
+
 def _lower_bound(energy: xr.Dataset, member: str, profile: str) -> float:
     return float(np.mean([e.priced_compute for e in stored_estimates(energy, member, profile)])) / PJ_PER_UJ
 
@@ -54,7 +83,11 @@ def _format(values: np.ndarray) -> str:
     return f"{summary.mean:.3g} [{summary.low:.3g}, {summary.high:.3g}]"
 
 
-def _cell(energy: xr.Dataset, member: str, profile: str, values: np.ndarray, unpriced: list[str]) -> str:
+def _cell(
+    energy: xr.Dataset, member: str, profile: str, values: np.ndarray, unpriced: list[str], training: bool
+) -> str:
+    if unpriced and training:
+        return f"unpriced ({', '.join(unpriced)})"
     if unpriced:
         events = energy.events.sel(model=member).mean("seed")
         missing = ", ".join(f"{float(events.sel(term=t)):,.0f} {t}" for t in unpriced)
@@ -76,34 +109,38 @@ def _favours(bio: str, twin: str, bio_values: np.ndarray, twin_values: np.ndarra
     return f"{ratio:.3g}", bio if ratio < 1 else twin
 
 
-def pair_table(energy: xr.Dataset, bio: str, twin: str) -> tuple[Table, list[str]]:
-    """The pair's estimates under every profile, and the profiles where memory flips the winner."""
+def pair_table(energy: xr.Dataset, bio: str, twin: str, training: bool = False) -> tuple[Table, list[str]]:
+    """The pair's estimates under every profile (per image, or per fit with ``training``), and the
+    profiles where memory flips the winner."""
+    estimator, unit = (training_estimates, "mJ per fit") if training else (estimates, "µJ")
     rows, flips = [], []
     for profile in [str(p) for p in energy.profile.values]:
-        bio_compute, bio_total, bio_unpriced = estimates(energy, bio, profile)
-        twin_compute, twin_total, twin_unpriced = estimates(energy, twin, profile)
+        bio_compute, bio_total, bio_unpriced = estimator(energy, bio, profile)
+        twin_compute, twin_total, twin_unpriced = estimator(energy, twin, profile)
         ratio_compute, winner_compute = _favours(bio, twin, bio_compute, twin_compute)
         ratio_total, winner_total = _favours(bio, twin, bio_total, twin_total)
+        if training and bio_unpriced and twin_unpriced:
+            continue  # neither member's training is priced: a row of "unpriced" says nothing
         decided = {"n/a", "tie"}.isdisjoint((winner_compute, winner_total))
         if decided and winner_compute != winner_total:
             flips.append(profile)
         rows.append(
             [
                 profile,
-                _cell(energy, bio, profile, bio_compute, bio_unpriced),
-                _cell(energy, bio, profile, bio_total, bio_unpriced),
-                _cell(energy, twin, profile, twin_compute, twin_unpriced),
-                _cell(energy, twin, profile, twin_total, twin_unpriced),
+                _cell(energy, bio, profile, bio_compute, bio_unpriced, training),
+                _cell(energy, bio, profile, bio_total, bio_unpriced, training),
+                _cell(energy, twin, profile, twin_compute, twin_unpriced, training),
+                _cell(energy, twin, profile, twin_total, twin_unpriced, training),
                 f"{ratio_compute} / {ratio_total}",
                 f"{winner_compute} / {winner_total}",
             ]
         )
     header = [
         "profile",
-        f"{bio} compute-only (µJ)",
-        f"{bio} memory-aware (µJ)",
-        f"{twin} compute-only (µJ)",
-        f"{twin} memory-aware (µJ)",
+        f"{bio} compute-only ({unit})",
+        f"{bio} memory-aware ({unit})",
+        f"{twin} compute-only ({unit})",
+        f"{twin} memory-aware ({unit})",
         "ratio bio / twin (compute / memory-aware)",
         "less energy (compute / memory-aware)",
     ]
@@ -142,12 +179,14 @@ def _measured_section(doc: Document, energy: xr.Dataset) -> None:
     doc.table(Table(["model", "batch", "total (µJ per image)", "dynamic (µJ per image)"], rows))
 
 
-def _scatter_panels(energy: xr.Dataset, group: list[str]) -> dict[str, dict[str, np.ndarray]]:
-    """``{panel title: {member: µJ per seed}}`` for each profile that prices every member:
+def _scatter_panels(
+    energy: xr.Dataset, group: list[str], estimator: Estimator = estimates
+) -> dict[str, dict[str, np.ndarray]]:
+    """``{panel title: {member: energy per seed}}`` for each profile that prices every member:
     memory-aware where the profile models memory, else compute-only."""
     panels = {}
     for profile in [str(p) for p in energy.profile.values]:
-        pairs = {member: estimates(energy, member, profile)[:2] for member in group}
+        pairs = {member: estimator(energy, member, profile)[:2] for member in group}
         memory_modelled = all(not np.isnan(total).any() for _, total in pairs.values())
         values = {m: total if memory_modelled else compute for m, (compute, total) in pairs.items()}
         if all(not np.isnan(v).any() for v in values.values()):
@@ -200,4 +239,59 @@ def energy_section(
             )
     doc.heading("Events per image behind the estimates (mean over seeds)", 3)
     doc.table(_events_table(energy))
+    if "training_energy" in energy:
+        _training_section(doc, energy, results, groups, figure_dir)
     _measured_section(doc, energy)
+
+
+def _training_events_table(energy: xr.Dataset) -> Table:
+    """Events per presented training sample, by member, phase and stage (mean over seeds)."""
+    terms = [str(t) for t in energy.term.values]
+    rows = []
+    for member in [str(m) for m in energy.model.values]:
+        for phase in [str(p) for p in energy.phase.values]:
+            samples = energy.training_samples.sel(model=member, phase=phase)
+            if not bool((samples > 0).all()):
+                continue
+            for stage in [str(s) for s in energy.stage.values]:
+                events = energy.training_events.sel(model=member, phase=phase, stage=stage).mean("seed")
+                row = [member, phase, f"{float(samples.mean()):,.0f}", stage]
+                rows.append(row + [f"{float(events.sel(term=t)):,.0f}" for t in terms])
+    return Table(["model", "phase", "samples per fit", "stage", *terms], rows)
+
+
+def _training_section(
+    doc: Document, energy: xr.Dataset, results: xr.Dataset, groups: list[list[str]], figure_dir: Path
+) -> None:
+    doc.heading("Energy to train (estimates, mJ per fit)", 3)
+    doc.paragraph(
+        "ESTIMATES: the training steps of each fit replayed under exact counting (forward pass in "
+        "training mode, backward pass of backprop, plasticity updates of local rules, optimiser "
+        "updates with their state), per presented sample and phase (unsupervised, cached "
+        "features, supervised), priced by the same profiles, times the samples the fit presented. "
+        "Each ledger is measured at the start of the fit (the model rebuilt from its seed) and at "
+        "the end (the stored model) and the two are averaged: a rule that learns from mistakes "
+        "costs more early on (see the table of events). Evaluation is not training and is not "
+        "counted. Profiles that price neither member's training (chips without real-valued MACs, "
+        "on which backward passes and weight updates cannot be priced) are left out of the tables."
+    )
+    for group in groups:
+        bio, twins = group[0], group[1:]
+        for twin in twins:
+            table, flips = pair_table(energy, bio, twin, training=True)
+            doc.heading(f"Training: {bio} vs. {twin}", 4)
+            doc.table(table)
+            if flips:
+                doc.paragraph(f"Memory flips the training comparison under: {', '.join(flips)}.")
+        panels = _scatter_panels(energy, group, training_estimates)
+        if panels:
+            title = " vs. ".join(group)
+            accuracy = {m: results.final_test_accuracy.sel(model=m).values for m in group}
+            path = figure_dir / f"training_energy_{'_'.join(group)}.png"
+            doc.figure(
+                figures.accuracy_vs_energy(panels, accuracy, title, path, "estimated energy to train (mJ)"),
+                f"{title}: final test accuracy vs. estimated energy to train, one panel per profile "
+                "(memory-aware where the profile models memory)",
+            )
+    doc.heading("Training events per presented sample (mean over seeds)", 4)
+    doc.table(_training_events_table(energy))

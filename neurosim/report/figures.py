@@ -193,10 +193,15 @@ def osi_histograms(orientation: xr.Dataset, members: list[str], title: str, path
 
 
 def accuracy_vs_energy(
-    panels: dict[str, dict[str, np.ndarray]], accuracy: dict[str, np.ndarray], title: str, path: Path
+    panels: dict[str, dict[str, np.ndarray]],
+    accuracy: dict[str, np.ndarray],
+    title: str,
+    path: Path,
+    quantity: str = "estimated energy per image (µJ)",
 ) -> Path:
-    """One panel per hardware profile: final test accuracy against estimated energy per image (log
-    scale), each member's seeds as points and their mean as a larger marker."""
+    """One panel per hardware profile: final test accuracy against an estimated energy
+    (``quantity``, log scale where it spans a range), each member's seeds as points and their mean
+    as a larger marker."""
     columns = min(len(panels), 3)
     rows = math.ceil(len(panels) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4.0 * columns, 3.1 * rows), squeeze=False)
@@ -211,7 +216,7 @@ def accuracy_vs_energy(
         else:
             axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
             axis.ticklabel_format(axis="x", useOffset=False, style="plain")
-        axis.set_xlabel("estimated energy per image (µJ)")
+        axis.set_xlabel(quantity)
         axis.set_ylabel("test accuracy")
         axis.set_title(f"estimate: {panel}", fontsize=8)
         axis.grid(True, alpha=0.3)

@@ -19,12 +19,15 @@ class LabelAssignmentRule:
 
     name = "label_assignment"
     objective = "online_error_rate"
+    last_updates = 0
 
     @torch.no_grad()
     def write_grads(
         self, module: nn.Module, pre: torch.Tensor, target: torch.Tensor, progress: float = 0.0
     ) -> float:
         mistakes = float((module(pre).argmax(dim=1) != target).sum())
+        # Each sample adds its non-zero responses (and a count) to its class's sums.
+        self.last_updates = int(torch.count_nonzero(pre)) + len(pre)
         one_hot = nn.functional.one_hot(target, module.weight.shape[0]).to(pre.dtype)
         write_delta(module.weight, one_hot.T @ torch.cat([pre, torch.ones_like(pre[:, :1])], dim=1))
         return mistakes

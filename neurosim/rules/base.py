@@ -22,6 +22,10 @@ class LocalRule(Protocol):
     name: str
     #: What :meth:`write_grads` reports as its per-sample objective (for the train-loss curve).
     objective: str
+    #: Plasticity updates of the last :meth:`write_grads` call: synapse changes summed over the
+    #: batch's samples (a rule that sums per-sample changes does one update per synapse a sample
+    #: changes), for the training operation counts (:mod:`neurosim.metrics.training`).
+    last_updates: int
 
     def write_grads(
         self, module: nn.Module, pre: torch.Tensor, target: torch.Tensor | None, progress: float = 0.0

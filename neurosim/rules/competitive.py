@@ -120,6 +120,7 @@ class UnsupervisedCompetitiveRule:
 
     name = "neocognitron_unsupervised"
     objective = "planes_generated"
+    last_updates = 0
 
     def __init__(
         self,
@@ -136,8 +137,9 @@ class UnsupervisedCompetitiveRule:
     @torch.no_grad()
     def write_grads(self, module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
         weight = module.weight.detach().clone()
-        generated = 0
+        generated, self.last_updates = 0, 0
         for x in pre:
+            before = weight.clone()
             generated += unsupervised_competitive_step(
                 module,
                 weight,
@@ -148,6 +150,7 @@ class UnsupervisedCompetitiveRule:
                 self.generation_fraction,
                 self.max_generated_per_image,
             )
+            self.last_updates += int(torch.count_nonzero(weight != before))
         write_delta(module.weight, weight - module.weight.detach())
         return float(generated)
 
@@ -161,11 +164,12 @@ def supervised_competitive(
     theta: float,
     q: float,
     max_cells: int,
-) -> int:
+) -> tuple[int, int]:
     """Present flattened inputs ``x`` ``[B, D]`` with ``targets`` ``[B]`` one at a time to the top
     cells. ``weight`` ``[K + B, D]`` holds the ``K = len(labels)`` cells and room for ``B`` more;
     reinforced and generated cells change in place and generated cells' labels are appended to
-    ``labels``. Returns the number of mistakes.
+    ``labels``. Returns the number of mistakes and of plasticity updates (each reinforced or
+    generated cell changes its weights from the image's non-zero inputs).
 
     Responses to the cells as they were before the batch are computed at once; a cell that changes
     at image ``i`` has its responses to images ``i+1..`` recomputed, so every image sees exactly the
@@ -178,7 +182,7 @@ def supervised_competitive(
     if n > 0:
         responses[:, :n] = layer.response(x, weight[:n], theta, v)
     weighted = layer.c * q
-    mistakes = 0
+    mistakes, updates = 0, 0
     for i, target in enumerate(targets.tolist()):
         if n > 0:
             winner = int(responses[i, :n].argmax())
@@ -196,10 +200,11 @@ def supervised_competitive(
             weight[n] = weighted * x[i]
             labels.append(target)
             n += 1
+        updates += int(torch.count_nonzero(weighted * x[i]))
         if i + 1 < batch:
             updated = layer.response(x[i + 1 :], weight[changed : changed + 1], theta, v[i + 1 :])
             responses[i + 1 :, changed] = updated[:, 0]
-    return mistakes
+    return mistakes, updates
 
 
 @RULES.register("neocognitron_supervised")
@@ -213,6 +218,7 @@ class SupervisedCompetitiveRule:
 
     name = "neocognitron_supervised"
     objective = "online_error_rate"
+    last_updates = 0
 
     def __init__(self, theta: float = 0.8, q: float = 1e4) -> None:
         self.theta, self.q = theta, q
@@ -225,7 +231,7 @@ class SupervisedCompetitiveRule:
         old = module.weight.detach()
         weight = torch.cat([old, old.new_zeros(len(x), old.shape[1])])
         labels = module.labels.tolist()
-        mistakes = supervised_competitive(
+        mistakes, self.last_updates = supervised_competitive(
             module, weight, labels, x, target, self.theta, self.q, module.max_cells
         )
         # Generated cells are appended (as zeros, labelled), then every change is one update.

@@ -148,6 +148,7 @@ class OjaRule:
 
     name = "oja"
     objective = "none"
+    last_updates = 0
 
     def __init__(self, eta: float = 0.01) -> None:
         self.eta = eta
@@ -155,6 +156,7 @@ class OjaRule:
     @torch.no_grad()
     def write_grads(self, module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
         x, weight = rows_and_weights(module, pre)
+        self.last_updates = x.shape[0] * weight.numel()  # every row changes every unit's weights
         _apply(module, oja_delta(weight, x, self.eta))
         return 0.0
 
@@ -172,6 +174,7 @@ class KrotovHopfieldRule:
 
     name = "krotov_hopfield"
     objective = "none"
+    last_updates = 0
 
     def __init__(self, eps0: float = 0.04, p: float = 3.0, k: int = 7, delta: float = 0.4) -> None:
         self.eps0, self.p, self.k, self.delta = eps0, p, k, delta
@@ -180,6 +183,8 @@ class KrotovHopfieldRule:
     def write_grads(self, module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
         x, weight = rows_and_weights(module, pre)
         eps = self.eps0 * (1.0 - progress)
+        # Each row changes all the weights of its winner and of its k-th ranked unit.
+        self.last_updates = x.shape[0] * (2 if self.delta else 1) * weight.shape[1]
         _apply(module, eps * krotov_delta(weight, x, self.p, self.k, self.delta))
         return 0.0
 
@@ -197,6 +202,7 @@ class SoftHebbRule:
 
     name = "softhebb"
     objective = "none"
+    last_updates = 0
 
     def __init__(
         self, eta: float = 0.08, t_invert: float = 1.0, anti_hebbian: bool = True, lr_power: float = 0.5
@@ -207,5 +213,6 @@ class SoftHebbRule:
     def write_grads(self, module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
         x, weight = rows_and_weights(module, pre)
         rates = softhebb_learning_rates(weight, self.eta, self.lr_power)
+        self.last_updates = x.shape[0] * weight.numel()  # the soft winner-take-all leaves no unit out
         _apply(module, rates * softhebb_delta(weight, x, self.t_invert, self.anti_hebbian))
         return 0.0

@@ -46,6 +46,7 @@ class MiniBatchKMeansRule:
 
     name = "minibatch_kmeans"
     objective = "inertia"
+    last_updates = 0
 
     @torch.no_grad()
     def write_grads(self, module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
@@ -60,6 +61,7 @@ class MiniBatchKMeansRule:
         moved = prototypes + (sums - members.unsqueeze(1) * prototypes) / new_taken.clamp_min(1.0).unsqueeze(
             1
         )
+        self.last_updates = x.numel()  # each sample moves its nearest prototype
         write_delta(module.weight, moved - module.weight.detach())
         write_delta(module.taken, members)
         return float(((x - moved[nearest]) ** 2).sum())

@@ -46,8 +46,9 @@ def perceptron_sequential(
     eta: float = 1.0,
     weight_sum: torch.Tensor | None = None,
     bias_sum: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Present a batch one sample at a time; return the total change and the mistake count.
+) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+    """Present a batch one sample at a time; return the total change, the mistake count and the
+    plasticity updates (each mistake changes two units' bias and their weights from non-zero inputs).
 
     If ``weight_sum``/``bias_sum`` are given (averaged perceptron), the weights held after each
     sample are added to them in place.
@@ -57,13 +58,14 @@ def perceptron_sequential(
     """
     w = weight.detach().clone()
     b = bias.detach().clone()
-    mistakes = 0
+    mistakes, updates = 0, 0
     target_list = targets.tolist()
     for i, target in enumerate(target_list):
         sample = x[i]
         prediction = int(torch.argmax(torch.addmv(b, w, sample)))
         if prediction != target:
             mistakes += 1
+            updates += 2 * (int(torch.count_nonzero(sample)) + 1)
             w[target] += eta * sample
             w[prediction] -= eta * sample
             b[target] += eta
@@ -71,7 +73,7 @@ def perceptron_sequential(
         if weight_sum is not None:
             weight_sum += w
             bias_sum += b
-    return w - weight, b - bias, mistakes
+    return w - weight, b - bias, mistakes, updates
 
 
 @RULES.register("perceptron")
@@ -82,14 +84,14 @@ class PerceptronRule:
     objective = "online_error_rate"
 
     def __init__(self, eta: float = 1.0) -> None:
-        self.eta = eta
+        self.eta, self.last_updates = eta, 0
 
     @torch.no_grad()
     def write_grads(
         self, module: nn.Module, pre: torch.Tensor, target: torch.Tensor, progress: float = 0.0
     ) -> float:
         averaged = getattr(module, "averaged", False)
-        d_weight, d_bias, mistakes = perceptron_sequential(
+        d_weight, d_bias, mistakes, self.last_updates = perceptron_sequential(
             module.weight,
             module.bias,
             pre,

@@ -66,10 +66,16 @@ class DiehlCookSTDPRule:
 
     name = "diehl_cook_stdp"
     objective = "excitatory_spikes"
+    last_updates = 0
 
     @torch.no_grad()
     def write_grads(self, module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
         before = module.weight.detach().clone()
         counts, after = module.learn(pre.flatten(1))
+        # Every input spike depresses its N synapses; every excitatory spike potentiates its D.
+        run = module.last_run
+        self.last_updates = (
+            run["input_spikes"] * module.n_neurons + run["excitatory_spikes"] * module.n_inputs
+        )
         write_delta(module.weight, after - before)
         return float(counts.sum())

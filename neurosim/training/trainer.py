@@ -387,12 +387,32 @@ class Trainer:
             torch.manual_seed(self.seed * 1_000_003 + TRAINING_STREAM)
             return self._fit(checkpoint_path, progress)
 
-    def _fit(self, checkpoint_path: str | Path | None, progress: ProgressCallback | None) -> FitResult:
-        n, batch = len(self.y_train), self.config.batch_size
-        epochs = max(self.config.epochs, math.ceil(self.config.min_samples_seen / n))
+    def epochs(self) -> tuple[int, int]:
+        """``(epochs, learning_epochs)`` of the supervised phase: passes over the labelled data, and
+        those in which the model learns."""
+        epochs = max(self.config.epochs, math.ceil(self.config.min_samples_seen / len(self.y_train)))
         # A rule defined by a fixed number of presentations learns only in its first epochs; the
         # checkpoint grid stays the shared one, so the members' curves line up.
-        learning_epochs = min(epochs, self.model.supervised_passes or epochs)
+        return epochs, min(epochs, self.model.supervised_passes or epochs)
+
+    def presented_samples(self) -> dict[str, int]:
+        """Training samples a fit presents in each phase.
+
+        ``unsupervised``: its epochs over the unlabelled pool (each presentation trains every
+        unsupervised layer once); ``features``: the labelled images, once, when a frozen feature
+        extractor is cached; ``supervised``: the learning epochs over the labelled set.
+        """
+        cached = bool(self.unsupervised_steps) and self.model.frozen_split() is not None
+        unsupervised = self.config.unsupervised_epochs * len(self.x_pool)
+        return {
+            "unsupervised": unsupervised if self.unsupervised_steps else 0,
+            "features": len(self.y_train) if cached else 0,
+            "supervised": self.epochs()[1] * len(self.y_train),
+        }
+
+    def _fit(self, checkpoint_path: str | Path | None, progress: ProgressCallback | None) -> FitResult:
+        n, batch = len(self.y_train), self.config.batch_size
+        epochs, learning_epochs = self.epochs()
         per_epoch = steps_per_epoch(n, batch)
         total = per_epoch * epochs
         evaluate_at = set(checkpoint_steps(n, batch, epochs, self.config.n_checkpoints))

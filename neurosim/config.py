@@ -26,6 +26,13 @@ A comparison file looks like::
     hidden_sizes = [256, 128]
     training = { lr = 0.01 }          # per-member training overrides
 
+    [pair_members.diehl_cook_mlp_kmeans]
+    mlp = "mlp_dc"                    # this pair's "mlp" is the member "mlp_dc" (its options under
+                                      # [models.mlp_dc]), so another pair's "mlp" may differ
+
+A pair's members are named by the pair's model keys unless ``[pair_members.<pair>]`` renames
+them; results record each pair's members (``pair_members``) for the reports.
+
 Every unknown key is reported with the valid ones, so a typo never passes silently.
 """
 
@@ -201,6 +208,20 @@ class ComparisonConfig:
             member["training"] = identity_training(member["training"])
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
 
+    def pair_members(self) -> dict[str, list[str]]:
+        """Each pair's members: ``{pair: [bio member, twin members in the pair's order]}`` (a slot
+        filled by a renamed member, see ``[pair_members]``, has that member's name)."""
+        from neurosim.pairs import PAIRS
+
+        members = {}
+        for name in self.pairs:
+            pair = PAIRS.get(name)
+            own = [m for m in self.members if name in m.pairs]
+            bio = [m.name for m in own if m.role == "bio"]
+            twins = sorted((m for m in own if m.role == "twin"), key=lambda m: pair.twins.index(m.model))
+            members[name] = bio + [m.name for m in twins]
+        return members
+
     def member(self, name: str) -> MemberConfig:
         for member in self.members:
             if member.name == name:
@@ -220,6 +241,7 @@ TOP_KEYS = (
     "seeds",
     "device",
     "pairs",
+    "pair_members",
     "extra_models",
     "task",
     "training",
@@ -319,6 +341,27 @@ def _task(table: dict) -> TaskConfig:
     )
 
 
+def _pair_renames(table: dict, pair_names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """``[pair_members.<pair>]``: ``<model key> = "<member name>"`` gives a pair's member its own
+    name, so that two pairs may use the same model with different options (a 100-unit MLP twin
+    beside a 512-unit one); ``[models.<member name>]`` then holds its options."""
+    from neurosim.pairs import PAIRS
+
+    renames = {}
+    for pair_name, slots in table.items():
+        if pair_name not in pair_names:
+            raise UserError(choices_message("pair in [pair_members]", pair_name, list(pair_names)))
+        pair = PAIRS.get(pair_name)
+        valid = [pair.bio, *pair.twins]
+        slots = _expect(slots, dict, f"pair_members.{pair_name}")
+        for slot, member in slots.items():
+            if slot not in valid:
+                raise UserError(choices_message(f"model of pair {pair_name!r}", slot, valid))
+            _expect(member, str, f"pair_members.{pair_name}.{slot}")
+        renames[pair_name] = dict(slots)
+    return renames
+
+
 def resolve(raw: dict) -> ComparisonConfig:
     """Validate a raw comparison table and resolve its members and pair policies."""
     from neurosim.device import DEVICE_CHOICES
@@ -342,12 +385,13 @@ def resolve(raw: dict) -> ComparisonConfig:
         _expect(m, str, "extra_models[]") for m in _expect(raw.get("extra_models", []), list, "extra_models")
     )
     model_tables = _expect(raw.get("models", {}), dict, "models")
+    renames = _pair_renames(_expect(raw.get("pair_members", {}), dict, "pair_members"), pair_names)
     if not pair_names and not extra:
         raise UserError("the comparison names no pairs and no extra_models; nothing to run")
 
-    def member_table(member: str) -> tuple[str, dict, TrainingConfig]:
+    def member_table(member: str, model: str | None = None) -> tuple[str, dict, TrainingConfig]:
         table = dict(_expect(model_tables.get(member, {}), dict, f"models.{member}"))
-        model_key = _expect(table.pop("model", member), str, f"models.{member}.model")
+        model_key = _expect(table.pop("model", model or member), str, f"models.{member}.model")
         MODELS.get(model_key)
         overrides = _expect(table.pop("training", {}), dict, f"models.{member}.training")
         shared = sorted(set(overrides) & set(BUDGET_KEYS))
@@ -373,7 +417,8 @@ def resolve(raw: dict) -> ComparisonConfig:
             if existing.model != model_key or existing.options != options:
                 raise UserError(
                     f"member {member!r} is needed with different options by two pairs "
-                    f"({existing.options} vs {options}); give one of them its own name under [models]"
+                    f"({existing.options} vs {options}); give one of them its own name: "
+                    f'[pair_members.<pair>] <model> = "<name>", with its options under [models.<name>]'
                 )
             members[member] = dataclasses.replace(
                 existing, pairs=(*existing.pairs, *([pair] if pair else []))
@@ -385,14 +430,19 @@ def resolve(raw: dict) -> ComparisonConfig:
 
     for pair_name in pair_names:
         pair = PAIRS.get(pair_name)
-        bio_key, bio_options, bio_training = member_table(pair.bio)
+        named = renames.get(pair_name, {})
+        bio = named.get(pair.bio, pair.bio)
+        bio_key, bio_options, bio_training = member_table(bio, pair.bio)
         if bio_key != pair.bio:
-            raise UserError(f"[models.{pair.bio}] may not change the model of pair {pair_name!r}")
-        add(pair.bio, bio_key, bio_options, bio_training, pair_name, "bio")
+            raise UserError(f"[models.{bio}] may not change the model of pair {pair_name!r}")
+        add(bio, bio_key, bio_options, bio_training, pair_name, "bio")
         for twin in pair.twins:
-            twin_key, twin_options, twin_training = member_table(twin)
+            member = named.get(twin, twin)
+            twin_key, twin_options, twin_training = member_table(member, twin)
+            if twin_key != twin:
+                raise UserError(f"[models.{member}] may not change the model of pair {pair_name!r}")
             add(
-                twin,
+                member,
                 twin_key,
                 pair.twin_options(bio_options, twin_options, twin),
                 twin_training,

@@ -8,6 +8,7 @@ that changes the twin's width) is refused with an error rather than silently com
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -265,15 +266,23 @@ PAIRS.add(
 )
 
 
+def stored_pair_members(attrs: dict) -> dict[str, list[str]]:
+    """``{pair: [bio member, twin members]}`` of stored results (their ``pair_members`` attribute;
+    results stored before members could be renamed name them by the pair's model keys)."""
+    if "pair_members" in attrs:
+        return json.loads(attrs["pair_members"])
+    names = filter(None, attrs.get("pairs", "").split(","))
+    return {name: [PAIRS.get(name).bio, *PAIRS.get(name).twins] for name in names}
+
+
 def group_by_pair(
-    pair_names: list[str], models: list[str], unpaired_together: bool = False
+    pair_members: dict[str, list[str]], models: list[str], unpaired_together: bool = False
 ) -> list[list[str]]:
-    """``models`` grouped by pair (the bio model first, then its twins, those present), then the
-    unpaired ones: each alone, or all in one group with ``unpaired_together``."""
+    """``models`` grouped by pair (``pair_members``: the bio member first, then its twins; those
+    present), then the unpaired ones: each alone, or all in one group with ``unpaired_together``."""
     groups = []
-    for name in pair_names:
-        pair = PAIRS.get(name)
-        groups.append([m for m in (pair.bio, *pair.twins) if m in models])
+    for members in pair_members.values():
+        groups.append([m for m in members if m in models])
     grouped = {m for group in groups for m in group}
     unpaired = [m for m in models if m not in grouped]
     rest = [unpaired] if unpaired_together else [[m] for m in unpaired]

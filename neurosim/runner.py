@@ -88,10 +88,10 @@ def load_task(config: ComparisonConfig) -> Task:
 
 def check_pairs(config: ComparisonConfig, task: Task) -> None:
     """Build each pair's members and check its matching policy before any training."""
-    for pair_name in config.pairs:
+    for pair_name, (bio_name, *twin_names) in config.pair_members().items():
         pair = PAIRS.get(pair_name)
-        bio = build_model(config.member(pair.bio), task, 0)
-        for twin_name in pair.twins:
+        bio = build_model(config.member(bio_name), task, 0)
+        for twin_name in twin_names:
             twin = build_model(config.member(twin_name), task, 0)
             try:
                 pair.check(bio, twin)
@@ -229,6 +229,7 @@ def run_comparison(
         "task": task.name,
         "task_description": task.description,
         "pairs": ",".join(config.pairs),
+        "pair_members": json.dumps(config.pair_members()),
         "config": config.to_json(),
         **provenance(device_description(device)),
     }

@@ -81,9 +81,9 @@ def test_vectors_are_attacked_as_images_when_they_tile():
 
 
 def test_transfer_sources_pair_each_bio_model_with_its_twin():
-    assert transfer_sources(["snn_mlp_mlp"]) == {"snn_mlp": "mlp", "mlp": "snn_mlp"}
-    sources = transfer_sources(["diehl_cook_mlp_kmeans"])
-    assert sources["diehl_cook"] == "mlp" and sources["kmeans"] == "diehl_cook"
+    assert transfer_sources({"snn_mlp_mlp": ["snn_mlp", "mlp"]}) == {"snn_mlp": "mlp", "mlp": "snn_mlp"}
+    sources = transfer_sources({"diehl_cook_mlp_kmeans": ["diehl_cook", "mlp_dc", "kmeans"]})
+    assert sources == {"diehl_cook": "mlp_dc", "mlp_dc": "diehl_cook", "kmeans": "diehl_cook"}
 
 
 @pytest.mark.slow

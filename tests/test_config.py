@@ -101,3 +101,46 @@ def test_late_training_keys_at_their_default_leave_identities_unchanged():
     assert fit_hash(plain, member, 0) != fit_hash(changed, changed.member("mlp"), 0)
     # The value the identity had before these keys existed (a stored fit of the mlp twin).
     assert fit_hash(plain, member, 0) == "09deca026a2a57a4"
+
+
+RENAMED = """
+pairs = ["perceptron_rosenblatt_mlp", "diehl_cook_mlp_kmeans"]
+[models.perceptron_rosenblatt]
+n_association_units = 64
+[models.diehl_cook]
+n_neurons = 20
+[pair_members.diehl_cook_mlp_kmeans]
+mlp = "mlp_dc"
+"""
+
+
+def test_a_renamed_pair_member_lets_two_pairs_use_one_model_with_different_options():
+    resolved = config.resolve(config.tomllib.loads(RENAMED))
+    assert resolved.member("mlp").options["hidden_sizes"] == [64]
+    renamed = resolved.member("mlp_dc")
+    assert renamed.model == "mlp" and renamed.options["hidden_sizes"] == [20]
+    assert renamed.role == "twin" and renamed.pairs == ("diehl_cook_mlp_kmeans",)
+    assert resolved.pair_members() == {
+        "perceptron_rosenblatt_mlp": ["perceptron_rosenblatt", "mlp"],
+        "diehl_cook_mlp_kmeans": ["diehl_cook", "mlp_dc", "kmeans"],
+    }
+    # Without the rename the two pairs need one member with two widths: the error says how to fix it.
+    with pytest.raises(UserError, match=r"\[pair_members.<pair>\]"):
+        config.resolve(config.tomllib.loads(RENAMED.replace('mlp = "mlp_dc"', "")))
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            '[pair_members.perceptron_linear]\nlinear = "x"',
+            "pair in \\[pair_members\\].*diehl_cook_mlp_kmeans",
+        ),
+        ('[pair_members.diehl_cook_mlp_kmeans]\ncnn = "x"', "diehl_cook, mlp, kmeans"),
+        ('[pair_members.diehl_cook_mlp_kmeans]\nmlp = "x"\n[models.x]\nmodel = "cnn"', "may not change"),
+    ],
+)
+def test_broken_pair_members_name_the_valid_choices(table, message):
+    raw = config.tomllib.loads(RENAMED.replace('[pair_members.diehl_cook_mlp_kmeans]\nmlp = "mlp_dc"', table))
+    with pytest.raises(UserError, match=message):
+        config.resolve(raw)

@@ -171,9 +171,13 @@ def test_quickstart_accuracy_bands_on_digits(tmp_path):
     assert float(mean.sel(model="perceptron_rosenblatt")) >= 0.85
     assert float(mean.sel(model="neocognitron")) >= 0.93
     assert float(mean.sel(model="lenet5")) >= 0.93
-    # No member of any pair may sit near chance on any seed (a diverged fit, e.g. a learning rate
-    # the member cannot take); every one measured here is above 0.88.
-    assert float(results.final_test_accuracy.min()) >= 0.8
+    # Diehl & Cook's network learns from 5 unlabelled passes over 1437 digits (0.74 measured);
+    # its twins are far ahead on this little data.
+    assert float(mean.sel(model="diehl_cook")) >= 0.65
+    assert float(mean.sel(model="kmeans")) >= 0.88 and float(mean.sel(model="mlp_dc")) >= 0.93
+    # No other member may sit near chance on any seed (a diverged fit, e.g. a learning rate the
+    # member cannot take); every one measured here is above 0.88.
+    assert float(results.final_test_accuracy.drop_sel(model="diehl_cook").min()) >= 0.8
 
 
 @pytest.mark.slow

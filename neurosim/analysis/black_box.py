@@ -43,7 +43,6 @@ from neurosim.analysis.robustness import PGD_EPSILONS, has_input_gradient
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.analysis.strength_curves import accuracy_curve, strength_curves_dataset
 from neurosim.models.base import NeurosimModel
-from neurosim.pairs import PAIRS
 from neurosim.runner import load_fitted_model
 from neurosim.training.trainer import accuracy
 
@@ -136,14 +135,14 @@ def transfer_accuracy(
     return accuracy(target, adversarial_examples(source, x, y, eps, "pgd"), y)
 
 
-def transfer_sources(pairs: list[str]) -> dict[str, str]:
-    """Each paired member's source of transfer examples: a bio model's first twin; a twin's bio model."""
+def transfer_sources(pair_members: dict[str, list[str]]) -> dict[str, str]:
+    """Each paired member's source of transfer examples: a bio model's first twin; a twin's bio
+    model (``pair_members``: :meth:`~neurosim.config.ComparisonConfig.pair_members`)."""
     sources = {}
-    for name in pairs:
-        pair = PAIRS.get(name)
-        sources.setdefault(pair.bio, pair.twins[0])
-        for twin in pair.twins:
-            sources.setdefault(twin, pair.bio)
+    for bio, *twins in pair_members.values():
+        sources.setdefault(bio, twins[0])
+        for twin in twins:
+            sources.setdefault(twin, bio)
     return sources
 
 
@@ -153,7 +152,7 @@ def analyse_attacks(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Datas
     n = min(n_stimuli, ATTACK_STIMULI)
     x, y = task.x_test[:n], task.y_test[:n]
     table = {"square": PGD_EPSILONS, "transfer": PGD_EPSILONS}
-    sources = transfer_sources(list(config.pairs))
+    sources = transfer_sources(config.pair_members())
     try:
         tileable = x.dim() == 4 or bool(image_tiling(x[0].numel()))
     except ValueError:

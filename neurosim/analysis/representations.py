@@ -42,7 +42,6 @@ from neurosim.analysis.cka import KINDS
 from neurosim.analysis.rdm import N_BOOTSTRAP, PER_CLASS, condition_indices, layer_rdms, rdm_similarity
 from neurosim.analysis.sparseness import fraction_active, participation_ratio, vinje_gallant_sparseness
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
-from neurosim.pairs import PAIRS
 from neurosim.runner import load_fitted_model
 
 MEASURES = (
@@ -75,7 +74,7 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
     rsa: dict[tuple[str, str], list] = {}  # per seed: [statistic, layer_bio, layer_twin]
     rdms: dict[str, list] = {member.name: [] for member in config.members}  # per seed: [layer, pair]
     layers: dict[str, list[str]] = {}
-    twins = [(PAIRS.get(name).bio, twin) for name in config.pairs for twin in PAIRS.get(name).twins]
+    twins = [(bio, twin) for bio, *others in config.pair_members().values() for twin in others]
     for seed in seeds:  # one seed's activity in memory at a time (wide conv layers are large)
         activity = {
             member.name: record_activity(load_fitted_model(run_dir, member, task, seed), stimuli)

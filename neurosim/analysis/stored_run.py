@@ -36,6 +36,7 @@ def analysis_attrs(name: str, n_stimuli: int, task: Task, config: ComparisonConf
         "n_stimuli": n_stimuli,
         "stimuli": f"the first {n_stimuli} test images of {task.name}",
         "pairs": ",".join(config.pairs),
+        "pair_members": json.dumps(config.pair_members()),
         "config": config.to_json(),
         **provenance("cpu"),
     }

@@ -25,7 +25,7 @@ from neurosim.analysis.robustness import stored_robustness
 from neurosim.analysis.statistics import paired_test
 from neurosim.analysis.tolerance import stored_tolerance
 from neurosim.errors import UserError
-from neurosim.pairs import PAIRS, group_by_pair
+from neurosim.pairs import PAIRS, group_by_pair, stored_pair_members
 from neurosim.report import figures
 from neurosim.report.document import Document, Table, format_mean_ci
 from neurosim.report.energy import energy_section
@@ -207,8 +207,7 @@ def _representations_section(doc: Document, analysis: xr.Dataset, figure_dir: Pa
 
 def _pair_groups(analysis: xr.Dataset) -> list[list[str]]:
     """The members of an analysis grouped by pair (bio first), then every unpaired member alone."""
-    pairs = list(filter(None, analysis.attrs.get("pairs", "").split(",")))
-    return group_by_pair(pairs, [str(m) for m in analysis.model.values])
+    return group_by_pair(stored_pair_members(analysis.attrs), [str(m) for m in analysis.model.values])
 
 
 def _strength_curves_section(
@@ -363,9 +362,9 @@ def build_report(run_dir: str | Path) -> Path:
         "paired tests compare the bio model with its twin seed by seed (same data order)."
     )
     paired: set[str] = set()
-    for pair_name in filter(None, results.attrs.get("pairs", "").split(",")):
+    for pair_name, pair_members in stored_pair_members(results.attrs).items():
         pair = PAIRS.get(pair_name)
-        pair_members = [pair.bio, *pair.twins]
+        bio, *twins = pair_members
         paired.update(pair_members)
         doc.heading(f"Pair {pair_name}: held equal: {pair.held_equal}")
         doc.paragraph(pair.description)
@@ -379,7 +378,7 @@ def build_report(run_dir: str | Path) -> Path:
                     "Cohen's d_z",
                     "seeds",
                 ],
-                [_paired_row(results, pair.bio, twin) for twin in pair.twins],
+                [_paired_row(results, bio, twin) for twin in twins],
             )
         )
         doc.figure(

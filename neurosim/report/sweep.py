@@ -22,7 +22,7 @@ import xarray as xr
 
 from neurosim.analysis.sample_efficiency import labels_to_reach, normalised_auc
 from neurosim.analysis.statistics import mean_ci, paired_test
-from neurosim.pairs import PAIRS, group_by_pair
+from neurosim.pairs import group_by_pair, stored_pair_members
 from neurosim.report.document import Document, Table, format_mean_ci
 from neurosim.results.storage import open_dataset
 
@@ -37,8 +37,8 @@ def grid_dims(sweep: xr.Dataset) -> list[str]:
 def model_groups(sweep: xr.Dataset) -> list[list[str]]:
     """The sweep's models grouped by pair (bio first, then its twins), then the unpaired ones
     together (one group of every model when the sweep records no pairs)."""
-    pairs = list(filter(None, sweep.attrs.get("pairs", "").split(",")))
-    return group_by_pair(pairs, [str(m) for m in sweep.model.values], unpaired_together=True)
+    models = [str(m) for m in sweep.model.values]
+    return group_by_pair(stored_pair_members(sweep.attrs), models, unpaired_together=True)
 
 
 def accuracy_vs_dimension(sweep: xr.Dataset, dim: str, path: Path, models: list[str] | None = None) -> Path:
@@ -121,19 +121,18 @@ def paired_auc_rows(sweep: xr.Dataset) -> list[list[str]]:
     model's normalised AUC against each twin's over seeds."""
     others = [d for d in grid_dims(sweep) if d != "n_per_class"]
     rows = []
-    for pair_name in filter(None, sweep.attrs.get("pairs", "").split(",")):
-        pair = PAIRS.get(pair_name)
-        for twin in pair.twins:
+    for bio_name, *twins in stored_pair_members(sweep.attrs).values():
+        for twin in twins:
             for combination in itertools.product(*(sweep[o].values for o in others)):
                 base = dict(zip(others, combination, strict=True))
-                bio, other = _aucs(sweep, base | {"model": pair.bio}), _aucs(sweep, base | {"model": twin})
+                bio, other = _aucs(sweep, base | {"model": bio_name}), _aucs(sweep, base | {"model": twin})
                 both = np.isfinite(bio) & np.isfinite(other)  # seeds where both curves are complete
                 if not both.any():
                     continue
                 test = paired_test(bio[both], other[both])
                 rows.append(
                     [
-                        f"{pair.bio} - {twin}",
+                        f"{bio_name} - {twin}",
                         *map(str, combination),
                         f"{test.mean_difference:+.4f}",
                         "n/a" if np.isnan(test.p_value) else f"{test.p_value:.3g}",

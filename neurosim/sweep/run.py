@@ -20,7 +20,7 @@ import os
 import time
 from pathlib import Path
 
-from neurosim.config import apply_override, load_raw
+from neurosim.config import apply_override, load_raw, resolve
 from neurosim.errors import UserError
 from neurosim.results.provenance import provenance
 from neurosim.results.storage import save_dataset, write_text
@@ -162,6 +162,7 @@ def run_sweep(
         "grid": json.dumps({a.key: list(a.values) for a in axes}),
         "grid_dims": json.dumps({a.key: a.dim for a in axes}),
         "pairs": ",".join(base.get("pairs", [])),
+        "pair_members": json.dumps(resolve(base).pair_members()),
         **provenance("per cell (see cell_config)"),
     }
     merged = merge_cells(axes, list(planned.values()), attrs, all_label=_labels_per_class_of_all(base))

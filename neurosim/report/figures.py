@@ -159,7 +159,8 @@ def robustness_curves(robustness: xr.Dataset, members: list[str], title: str, pa
         axis.set_ylim(0, 1)
         axis.set_title(f"{title}: {perturbation}", fontsize=9)
         axis.grid(True, alpha=0.3)
-        axis.legend(fontsize=7)
+        if axis.get_legend_handles_labels()[0]:  # a panel where no member has a curve stays bare
+            axis.legend(fontsize=7)
     return _save(figure, path)
 
 

@@ -144,3 +144,17 @@ def test_broken_pair_members_name_the_valid_choices(table, message):
     raw = config.tomllib.loads(RENAMED.replace('[pair_members.diehl_cook_mlp_kmeans]\nmlp = "mlp_dc"', table))
     with pytest.raises(UserError, match=message):
         config.resolve(raw)
+
+
+def test_stored_results_name_each_pairs_members():
+    import json
+
+    from neurosim.pairs import group_by_pair, stored_pair_members
+
+    resolved = config.resolve(config.tomllib.loads(RENAMED))
+    attrs = {"pairs": ",".join(resolved.pairs), "pair_members": json.dumps(resolved.pair_members())}
+    assert stored_pair_members(attrs)["diehl_cook_mlp_kmeans"] == ["diehl_cook", "mlp_dc", "kmeans"]
+    # Results stored before members could be renamed: the pair's model keys are the members.
+    assert stored_pair_members({"pairs": "snn_mlp_mlp"}) == {"snn_mlp_mlp": ["snn_mlp", "mlp"]}
+    groups = group_by_pair(stored_pair_members(attrs), ["mlp", "mlp_dc", "kmeans", "diehl_cook", "x"])
+    assert groups == [["mlp"], ["diehl_cook", "mlp_dc", "kmeans"], ["x"]]

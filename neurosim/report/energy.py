@@ -32,21 +32,29 @@ PJ_PER_MJ = 1e9
 TIE = 0.005
 
 
-def stored_estimates(energy: xr.Dataset, member: str, profile: str) -> list[EnergyEstimate]:
-    """The stored per-term energies of ``member`` under ``profile``, one estimate per seed."""
-    by_term = energy.energy.sel(model=member, profile=profile)  # [seed, term] pJ
+def _as_estimates(by_term: xr.DataArray, profile: str) -> list[EnergyEstimate]:
+    """One estimate per seed from pJ by term, ``[seed, term]``."""
     terms = [str(t) for t in by_term.term.values]
     return [EnergyEstimate(profile, dict(zip(terms, map(float, row), strict=True))) for row in by_term.values]
+
+
+def stored_estimates(energy: xr.Dataset, member: str, profile: str) -> list[EnergyEstimate]:
+    """The stored per-term energies of ``member`` under ``profile``, one estimate per seed."""
+    return _as_estimates(energy.energy.sel(model=member, profile=profile), profile)
+
+
+def _summary(seeds: list[EnergyEstimate], pj_per_unit: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per seed: compute-only and memory-aware energy in the unit, and the unpriced compute terms."""
+    compute = np.array([e.compute for e in seeds]) / pj_per_unit
+    memory = np.array([e.memory for e in seeds]) / pj_per_unit
+    unpriced = [t for t in COMPUTE_TERMS if any(t in e.unpriced for e in seeds)]
+    return compute, compute + memory, unpriced
 
 
 def estimates(energy: xr.Dataset, member: str, profile: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Per seed, µJ per image: compute-only and memory-aware (NaN where undefined), and the
     compute terms left unpriced. A compute term that is unpriced makes both NaN."""
-    seeds = stored_estimates(energy, member, profile)
-    compute = np.array([e.compute for e in seeds]) / PJ_PER_UJ
-    memory = np.array([e.memory for e in seeds]) / PJ_PER_UJ
-    unpriced = [t for t in COMPUTE_TERMS if any(t in e.unpriced for e in seeds)]
-    return compute, compute + memory, unpriced
+    return _summary(stored_estimates(energy, member, profile), PJ_PER_UJ)
 
 
 def training_estimates(
@@ -58,14 +66,7 @@ def training_estimates(
     per_sample = energy.training_energy.sel(model=member, profile=profile).mean("stage", skipna=False)
     samples = energy.training_samples.sel(model=member)
     per_fit = (per_sample * samples).sum("phase", skipna=False)  # [seed, term] pJ
-    terms = [str(t) for t in per_fit.term.values]
-    seeds = [
-        EnergyEstimate(profile, dict(zip(terms, map(float, row), strict=True))) for row in per_fit.values
-    ]
-    compute = np.array([e.compute for e in seeds]) / PJ_PER_MJ
-    memory = np.array([e.memory for e in seeds]) / PJ_PER_MJ
-    unpriced = [t for t in COMPUTE_TERMS if any(t in e.unpriced for e in seeds)]
-    return compute, compute + memory, unpriced
+    return _summary(_as_estimates(per_fit, profile), PJ_PER_MJ)
 
 
 #: ``(energy, member, profile) -> (compute, memory-aware, unpriced terms)``, per seed.

@@ -102,3 +102,21 @@ def test_attacks_analysis_of_a_stored_run(stored_perceptron_run):
     process = run_cli("report", str(stored_perceptron_run))
     report = Path(process.stdout.strip().splitlines()[-1])
     assert "Black-box and transfer attacks" in report.read_text()
+
+
+def test_square_attack_accuracy_never_repairs_a_misclassified_image(monkeypatch):
+    import neurosim.analysis.black_box as black_box
+
+    class Threshold(torch.nn.Module):
+        """Class 1 when the first value exceeds 0.5, else class 0."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            first = x.flatten(1)[:, :1]
+            return torch.cat([0.5 - first, first - 0.5], dim=1)
+
+    x = torch.tensor([[0.4, 0.0], [0.9, 0.0], [0.1, 0.0]])
+    y = torch.tensor([1, 1, 0])  # image 0 is misclassified as it is
+    # An "attack" that moves image 0 across the threshold (now correct) and breaks image 2.
+    moved = torch.tensor([[0.6, 0.0], [0.9, 0.0], [0.7, 0.0]])
+    monkeypatch.setattr(black_box, "square_attack", lambda *args, **kwargs: moved)
+    assert black_box.square_attack_accuracy(Threshold(), x, y, 0.2) == pytest.approx(1 / 3)

@@ -312,14 +312,20 @@ def count_operations(model: nn.Module, training: bool = False) -> Iterator[Opera
         result.samples += inputs[0].shape[0]
 
     def convolution_backward(
-        counts: LayerCounts, x: torch.Tensor, output: torch.Tensor, kernel: torch.Tensor, *geometry
+        counts: LayerCounts,
+        x: torch.Tensor,
+        output: torch.Tensor,
+        kernel: torch.Tensor,
+        stride: int | tuple,
+        padding: int | tuple,
+        groups: int,
+        trains: bool,
     ) -> None:
         existing = (kernel != 0).to(torch.float32).detach()
 
         def synapses(indicator: torch.Tensor) -> torch.Tensor:
-            return nn.functional.conv2d(indicator, existing, None, *geometry[:2], 1, geometry[2])
+            return nn.functional.conv2d(indicator, existing, None, stride, padding, 1, groups)
 
-        trains = geometry[3]
         _count_backward(counts, output, x, synapses, trains, kernel.numel(), not spiking)
 
     for name, module in model.named_modules():
@@ -345,8 +351,16 @@ def count_operations(model: nn.Module, training: bool = False) -> Iterator[Opera
                 if not spiking:
                     counts.neuron_updates += output.numel()
                 if training:
-                    geometry = (module.stride, module.padding, module.groups, _trains(module))
-                    convolution_backward(counts, inputs[0], output, weight, *geometry)
+                    convolution_backward(
+                        counts,
+                        inputs[0],
+                        output,
+                        weight,
+                        module.stride,
+                        module.padding,
+                        module.groups,
+                        _trains(module),
+                    )
 
             handles.append(module.register_forward_hook(conv_hook))
         elif hasattr(module, "convolutions"):
@@ -365,8 +379,7 @@ def count_operations(model: nn.Module, training: bool = False) -> Iterator[Opera
                     if len(convolutions) != 1 or convolutions[0][5] != output.numel():
                         raise NotImplementedError(f"backward counts of {type(module).__name__}")
                     x, kernel, stride, padding, groups, _ = convolutions[0]
-                    geometry = (stride, padding, groups, _trains(module))
-                    convolution_backward(counts, x, output, kernel, *geometry)
+                    convolution_backward(counts, x, output, kernel, stride, padding, groups, _trains(module))
 
             handles.append(module.register_forward_hook(custom_hook))
         elif dense_weight(module) is not None:

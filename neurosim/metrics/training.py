@@ -154,6 +154,12 @@ def _phase(counts: OperationCounts, samples: int) -> PhaseLedger:
     return PhaseLedger(counts.per_sample(), kinds, samples)
 
 
+def _measured(available: int, n_samples: int, batch: int) -> int:
+    """Samples a phase is measured on: at least ``n_samples`` and one batch, in whole batches, at
+    most the ``available`` ones."""
+    return min(available, batch * math.ceil(max(n_samples, batch) / batch))
+
+
 def _batches(order: torch.Tensor, batch: int) -> list[torch.Tensor]:
     return [order[i : i + batch] for i in range(0, len(order), batch)]
 
@@ -186,7 +192,7 @@ def training_ledger(
         if presented["unsupervised"]:
             ledgers["unsupervised"] = _unsupervised(trainer, model, n_samples)
         batch = trainer.config.batch_size
-        count = min(len(trainer.y_train), batch * math.ceil(max(n_samples, batch) / batch))
+        count = _measured(len(trainer.y_train), n_samples, batch)
         chosen = epoch_order(seed, 0, len(trainer.y_train))[:count].to(device)
         trainer.x_train, trainer.y_train = trainer.x_train[chosen], trainer.y_train[chosen]
         trainer.x_test = trainer.x_test[:1]  # the cached features of the test set are not training
@@ -203,7 +209,7 @@ def training_ledger(
 
 def _unsupervised(trainer: Trainer, model: nn.Module, n_samples: int) -> PhaseLedger:
     batch = trainer.unsupervised_batch
-    count = min(len(trainer.x_pool), batch * math.ceil(max(n_samples, batch) / batch))
+    count = _measured(len(trainer.x_pool), n_samples, batch)
     chosen = epoch_order(trainer.seed, 0, len(trainer.x_pool))[:count].to(trainer.x_pool.device)
     model.train()
     with count_operations(model, training=True) as counts:

@@ -76,6 +76,15 @@ def _measure(model: NeurosimModel, x: torch.Tensor, counter) -> np.ndarray:
     return np.array(rows)
 
 
+def _events_and_energy(
+    per_layer: dict[str, dict[str, float]], kinds: dict[str, str], profiles: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """A ledger's events ``[term]`` and its energy under every profile ``[profile, term]`` (pJ)."""
+    counted = model_events(per_layer, kinds)
+    priced = [price(per_layer, kinds, profile).by_term for profile in profiles.values()]
+    return np.array([counted[t] for t in TERMS]), np.array([[row[t] for t in TERMS] for row in priced])
+
+
 def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: bool = True) -> xr.Dataset:
     """Energy of every member and seed: estimates under every profile, and measurements where the
     machine allows; stored and returned."""
@@ -95,11 +104,7 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
         for s, seed in enumerate(seeds):
             model = load_fitted_model(run_dir, member, task, seed)
             per_layer, kinds = ledger(model, x)
-            counted = model_events(per_layer, kinds)
-            events[m, s] = [counted[t] for t in TERMS]
-            for p, profile in enumerate(profiles.values()):
-                estimate = price(per_layer, kinds, profile)
-                energy[m, s, p] = [estimate.by_term[t] for t in TERMS]
+            events[m, s], energy[m, s] = _events_and_energy(per_layer, kinds, profiles)
             if counter is not None and s == 0:
                 measured[m] = _measure(model, x, counter)
             for g, trained in enumerate((build_model(member, task, seed), model)):
@@ -109,11 +114,9 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
                 for phase, phase_ledger in ledgers.items():
                     f = PHASES.index(phase)
                     training_samples[m, s, f] = presented[phase]
-                    counted = model_events(phase_ledger.per_layer, phase_ledger.kinds)
-                    training_events[m, s, g, f] = [counted[t] for t in TERMS]
-                    for p, profile in enumerate(profiles.values()):
-                        estimate = price(phase_ledger.per_layer, phase_ledger.kinds, profile)
-                        training_energy[m, s, g, f, p] = [estimate.by_term[t] for t in TERMS]
+                    training_events[m, s, g, f], training_energy[m, s, g, f] = _events_and_energy(
+                        phase_ledger.per_layer, phase_ledger.kinds, profiles
+                    )
     attrs = analysis_attrs("energy", len(x), task, config)
     attrs["measured"] = (
         counter.metadata()["counter"] + f" on {counter.device}" if counter is not None else "; ".join(reasons)

@@ -11,7 +11,9 @@ Rows, all on the same images and device, in one run:
 - Brian2 ``cpp_standalone`` (generated C++; compile time reported separately, never in the
   per-image time), or another Brian2 target (``--brian2-target``);
 - neurosim exact (batch 1: the paper's sequential algorithm, weights changing every step);
-- neurosim batched, at each ``--batch-sizes`` (weights fixed within a presentation).
+- neurosim batched, at each ``--batch-sizes``, with each slot plasticity: ``online`` (every slot's
+  own weights change at every step, the recommended mode) and ``deferred`` (weights fixed within a
+  presentation, the changes applied after it).
 
 Prints ms per image, images per second and the speed-up over Brian2's per-image time.
 
@@ -34,11 +36,19 @@ from neurosim.models.diehl_cook_layer import DiehlCookLayer, preset
 
 
 def neurosim_ms_per_image(
-    params, images: torch.Tensor, n_neurons: int, mode: str, batch_size: int, device
+    params,
+    images: torch.Tensor,
+    n_neurons: int,
+    mode: str,
+    batch_size: int,
+    device,
+    slot_plasticity: str = "online",
 ) -> float:
     """Milliseconds per image for learning ``images`` (after a warm-up call)."""
     torch.manual_seed(0)
-    layer = DiehlCookLayer(images.shape[1], n_neurons, params, mode=mode, batch_size=batch_size).to(device)
+    layer = DiehlCookLayer(
+        images.shape[1], n_neurons, params, mode=mode, batch_size=batch_size, slot_plasticity=slot_plasticity
+    ).to(device)
     layer.learn(images[: min(len(images), batch_size)])  # warm-up: allocations, first-call costs
     _synchronise(device)
     started = time.perf_counter()
@@ -103,26 +113,16 @@ def main() -> None:
     )
     for batch_size in [int(b) for b in args.batch_sizes.split(",")]:
         batch_images = images[: max(args.images, batch_size)]
-        rows.append(
-            (
-                "neurosim batched",
-                batch_size,
-                neurosim_ms_per_image(fair, batch_images, args.neurons, "batched", batch_size, device),
-                "",
-            )
-        )
-        rows.append(
-            (
-                "neurosim batched + protocol",
-                batch_size,
-                neurosim_ms_per_image(paper, batch_images, args.neurons, "batched", batch_size, device),
-                "",
-            )
-        )
-    print(f"\n{'engine':30s} {'batch':>6s} {'ms/image':>10s} {'images/s':>10s} {'vs Brian2':>10s}  note")
+        for plasticity in ("online", "deferred"):
+            for label, params in (("", fair), (" + protocol", paper)):
+                ms = neurosim_ms_per_image(
+                    params, batch_images, args.neurons, "batched", batch_size, device, plasticity
+                )
+                rows.append((f"neurosim batched {plasticity}{label}", batch_size, ms, ""))
+    print(f"\n{'engine':38s} {'batch':>6s} {'ms/image':>10s} {'images/s':>10s} {'vs Brian2':>10s}  note")
     for name, batch, ms, note in rows:
         ratio = f"{brian2_ms / ms:9.1f}x" if brian2_ms else "        -"
-        print(f"{name:30s} {batch:6d} {ms:10.2f} {1000 / ms:10.1f} {ratio:>10s}  {note}")
+        print(f"{name:38s} {batch:6d} {ms:10.2f} {1000 / ms:10.1f} {ratio:>10s}  {note}")
 
 
 if __name__ == "__main__":

@@ -107,17 +107,19 @@ def run_directory(config: ComparisonConfig, root: str | Path = "runs") -> Path:
 
 
 def fit_hash(config: ComparisonConfig, member: MemberConfig, seed: int) -> str:
-    """Identity of one fit: task, member (model, options, training), seed and device."""
-    payload = json.dumps(
-        {
-            "task": config.task.__dict__,
-            "member": member.__dict__ | {"training": identity_training(member.training.__dict__)},
-            "seed": seed,
-            "device": config.device,
-        },
-        sort_keys=True,
-        default=str,
-    )
+    """Identity of one fit: task, member (model, options, training), seed, device and the model's
+    :attr:`~neurosim.models.NeurosimModel.fit_version` (left out at version 1, so the identities
+    of fits stored before versions existed still hold)."""
+    identity = {
+        "task": config.task.__dict__,
+        "member": member.__dict__ | {"training": identity_training(member.training.__dict__)},
+        "seed": seed,
+        "device": config.device,
+    }
+    version = getattr(MODELS.get(member.model), "fit_version", 1)  # factories: version 1
+    if version != 1:
+        identity["fit_version"] = version
+    payload = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -103,6 +103,20 @@ def test_late_training_keys_at_their_default_leave_identities_unchanged():
     assert fit_hash(plain, member, 0) == "09deca026a2a57a4"
 
 
+def test_a_new_fit_version_of_a_model_gives_its_fits_a_new_identity(monkeypatch):
+    """A code change that alters what a configuration learns must not reuse the old fits."""
+    from neurosim.models import MODELS
+    from neurosim.runner import fit_hash
+
+    plain = config.resolve(base())
+    member = plain.member("mlp")
+    before = fit_hash(plain, member, 0)
+    monkeypatch.setattr(MODELS.get("mlp"), "fit_version", 2, raising=False)
+    assert fit_hash(plain, member, 0) != before
+    monkeypatch.setattr(MODELS.get("mlp"), "fit_version", 1)
+    assert fit_hash(plain, member, 0) == before
+
+
 RENAMED = """
 pairs = ["perceptron_rosenblatt_mlp", "diehl_cook_mlp_kmeans"]
 [models.perceptron_rosenblatt]

@@ -11,7 +11,7 @@ import torch
 from neurosim.encoders import bernoulli_spike_events
 from neurosim.errors import UserError
 from neurosim.models import MODELS
-from neurosim.models.diehl_cook_layer import DiehlCookLayer, preset
+from neurosim.models.diehl_cook_layer import DiehlCookLayer, _Slots, preset
 from neurosim.models.label_assignment import LabelAssignment
 from neurosim.neurons.conductance_lif import (
     EXCITATORY,
@@ -21,6 +21,7 @@ from neurosim.neurons.conductance_lif import (
     euler_constants,
     integrate,
     reset,
+    stacked,
     threshold_crossings,
 )
 from neurosim.rules import RULES
@@ -220,8 +221,9 @@ def test_too_few_spikes_means_a_brighter_presentation_and_a_blank_image_gives_up
 
 
 def test_batched_learning_with_one_slot_per_image_and_exact_learning_agree_on_frozen_counts():
-    # Without plasticity both modes simulate the same equations; with learning they differ only
-    # in when the weight changes are applied, so after one image their changes correlate.
+    # Without plasticity every mode simulates the same equations. With learning, one online slot is
+    # the exact algorithm step for step; deferred plasticity differs only in when the weight
+    # changes are applied, so after one image its changes correlate with the exact ones.
     torch.manual_seed(0)
     params = preset("paper")
     image = torch.rand(1, 64, dtype=torch.float64)
@@ -229,16 +231,73 @@ def test_batched_learning_with_one_slot_per_image_and_exact_learning_agree_on_fr
         image * 0.3, params.presentation_steps, torch.Generator().manual_seed(0)
     )
     layers = {}
-    for mode in ("exact", "batched"):
+    for mode, plasticity in (("exact", "online"), ("batched", "online"), ("batched", "deferred")):
         torch.manual_seed(1)
-        layers[mode] = DiehlCookLayer(64, 10, params, mode=mode).double()
-        layers[mode].weight.data *= 8.0
-    frozen = {mode: layer.run_spike_train(steps, index, learning=False)[0] for mode, layer in layers.items()}
-    assert torch.equal(frozen["exact"], frozen["batched"]) and frozen["exact"].sum() > 5
+        layer = DiehlCookLayer(64, 10, params, mode=mode, slot_plasticity=plasticity).double()
+        layer.weight.data *= 8.0
+        layers[mode, plasticity] = layer
+    frozen = [layer.run_spike_train(steps, index, learning=False)[0] for layer in layers.values()]
+    assert all(torch.equal(frozen[0], other) for other in frozen[1:]) and frozen[0].sum() > 5
     changes = {}
-    for mode, layer in layers.items():
-        changes[mode] = (layer.run_spike_train(steps, index, learning=True)[1] - layer.weight).flatten()
-    assert torch.corrcoef(torch.stack([changes["exact"], changes["batched"]]))[0, 1] > 0.9
+    for key, layer in layers.items():
+        changes[key] = (layer.run_spike_train(steps, index, learning=True)[1] - layer.weight).flatten()
+    assert torch.equal(changes["exact", "online"], changes["batched", "online"])
+    deferred = torch.stack([changes["exact", "online"], changes["batched", "deferred"]])
+    assert torch.corrcoef(deferred)[0, 1] > 0.9
+
+
+def _two_images_of_spikes(params, n_inputs: int, seed: int):
+    """Poisson events of two images, each alone (slot 0) and both as slots 0 and 1 of one batch."""
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.rand(2, n_inputs, dtype=torch.float64) * 0.4
+    alone = [bernoulli_spike_events(image[None], params.presentation_steps, generator) for image in images]
+    together = (
+        torch.cat([alone[0][0], alone[1][0]]),
+        torch.cat([alone[0][1], alone[1][1] + n_inputs]),  # slot 1's inputs: indices D .. 2D - 1
+    )
+    return alone, together
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_each_online_slot_learns_its_image_exactly_as_batch_one_would_from_the_same_start(seed):
+    # Online slots: a slot's spikes and weight change are those of the sequential algorithm on its
+    # image alone from the shared start; the batch then applies the sum of the slots' changes.
+    params = preset("paper")
+    torch.manual_seed(seed)
+    layer = DiehlCookLayer(64, 10, params, mode="batched", batch_size=2).double()
+    layer.weight.data *= 8.0
+    start = layer.weight.detach().clone()
+    n = layer.n_neurons
+    population = stacked([(params.excitatory, n), (params.inhibitory, n)])
+    alone, together = _two_images_of_spikes(params, 64, seed)
+    counts_alone, changes = [], []
+    for events in alone:
+        slots = _Slots(population, layer.theta, 1, 64)
+        counts, weight = layer._presentation(
+            slots, population, start.new_zeros(1, 64), start, True, None, 1, events
+        )
+        counts_alone.append(counts[0])
+        changes.append(weight - start)
+    slots = _Slots(population, layer.theta, 2, 64)
+    counts, weight = layer._presentation(
+        slots, population, start.new_zeros(2, 64), start, True, None, 2, together
+    )
+    assert torch.equal(counts, torch.stack(counts_alone)) and counts.sum() > 5
+    assert torch.allclose(weight, (start + changes[0] + changes[1]).clamp(0, 1), atol=1e-12)
+    assert changes[0].abs().max() > 1e-3  # each image changed the weights
+
+
+@pytest.mark.parametrize("mode, batch_size", [("exact", 1), ("batched", 4)])
+def test_thresholds_decay_over_the_time_of_one_presentation_per_image_in_every_mode(mode, batch_size):
+    # No input, so no spikes: theta only decays, by exp(-dt / tau_theta) per step, for 1000 steps
+    # per image whether the images were simulated one after another or in slots side by side.
+    params = preset("paper", min_spikes=0, tau_theta=1e5)
+    layer = DiehlCookLayer(16, 3, params, mode=mode, batch_size=batch_size)
+    layer.theta.fill_(10.0)
+    layer.learn(torch.zeros(8, 16))
+    steps = 8 * (params.presentation_steps + params.rest_steps)
+    # (float32 thresholds decayed step by step: rel 1e-3; one decay per round of slots: 3 % off)
+    assert layer.theta.tolist() == pytest.approx([10.0 * math.exp(-steps * params.dt / 1e5)] * 3, rel=1e-3)
 
 
 @pytest.fixture(scope="module")

@@ -63,6 +63,13 @@ class NeurosimModel(nn.Module):
     #: Name of the training objective :meth:`loss` computes (stored with the results).
     loss_name = "cross_entropy"
 
+    #: Version of what a fit of this model learns from a given configuration. A fit's identity
+    #: is its configuration, so a code change that alters what the same configuration learns
+    #: (a corrected equation, a new default algorithm) bumps this: stored fits of the old code are
+    #: then refitted instead of being reused as if they were current. Version 1 leaves identities
+    #: as they were before versions existed.
+    fit_version = 1
+
     #: For a supervised rule defined by a fixed number of presentations of the labelled data (the
     #: Neocognitron's top layer learns from one), that number: the model learns only in its first
     #: ``supervised_passes`` epochs of the shared budget and is unchanged afterwards (its later

@@ -51,6 +51,27 @@ def potentiation(
     return pre_trace.T @ (post_spikes * post2_before) * nu_post
 
 
+def depressed(weight_rows: torch.Tensor, post1: torch.Tensor, nu_pre: float, w_max: float) -> torch.Tensor:
+    """Event form of :func:`depression`: the rows ``[E, N]`` of the weights of ``E`` presynaptic
+    spikes (one slot's input each), after ``w_ij -= nu_pre x_post1,j`` with ``x_post1 [E, N]`` of
+    each spike's slot, clipped to ``[0, w_max]``."""
+    return (weight_rows - nu_pre * post1).clamp_(0.0, w_max)
+
+
+def potentiated(
+    weight_columns: torch.Tensor,
+    pre_trace: torch.Tensor,
+    post2_before: torch.Tensor,
+    nu_post: float,
+    w_max: float,
+) -> torch.Tensor:
+    """Event form of :func:`potentiation`: the columns ``[P, D]`` of the weights of ``P``
+    postsynaptic spikes, after ``w_ij += nu_post x_pre,i x_post2,j`` with ``x_pre [P, D]`` of each
+    spike's slot and ``x_post2 [P]`` of the spiking neuron (before its reset), clipped to
+    ``[0, w_max]``."""
+    return (weight_columns + nu_post * pre_trace * post2_before.unsqueeze(1)).clamp_(0.0, w_max)
+
+
 def normalise_columns(weight: torch.Tensor, total: float) -> torch.Tensor:
     """Each neuron's (column's) incoming weights rescaled to sum to ``total``."""
     return weight * (total / weight.sum(dim=0, keepdim=True).clamp_min(1e-12))

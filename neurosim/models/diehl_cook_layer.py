@@ -413,8 +413,11 @@ class DiehlCookLayer(nn.Module):
         counts = rate.new_zeros(n_slots, n)
         fired = rate.new_zeros(n_slots, 2 * n)  # presentation and rest
         change = torch.zeros_like(weight) if deferred else None
-        # Online: every slot's own weights [S, D, N], changed by its own STDP at every step.
+        # Online: every slot's own weights [S, D, N], changed by its own STDP at every step; rows
+        # and columns are addressed through flat indices (index_select and take are the fast
+        # gathers on a CPU; advanced indexing of a 3-d tensor is ~10x slower).
         slot_weight = weight.expand(n_slots, d, n).clone() if online else None
+        column_offsets = torch.arange(d, device=rate.device) * n
         total_steps = p.presentation_steps + p.rest_steps
         for chunk, start in enumerate(range(0, total_steps, self.chunk_steps)):
             length = min(self.chunk_steps, total_steps - start)
@@ -427,6 +430,7 @@ class DiehlCookLayer(nn.Module):
                     # Each step's input spikes, as (slot, input) events: they select rows of their
                     # slot's weights (an event-driven product, as on the hardware the paper models).
                     chunk_slot = chunk_rows % n_slots
+                    chunk_weight_row = chunk_slot * d + chunk_source  # row of slot_weight.view(S * D, N)
                     step_bounds = torch.searchsorted(
                         chunk_rows, torch.arange(n_input + 1, device=rate.device) * n_slots
                     ).tolist()
@@ -446,9 +450,11 @@ class DiehlCookLayer(nn.Module):
                 g_exc, g_inh = neurons.g_exc, neurons.g_inh
                 if s_in is not None and online:
                     event_slot = chunk_slot[step_bounds[k] : step_bounds[k + 1]]
-                    event_source = chunk_source[step_bounds[k] : step_bounds[k + 1]]
-                    selected = slot_weight[event_slot, event_source]  # [E, N]
-                    g_exc[:, :n].index_add_(0, event_slot, selected.to(g_exc.dtype))
+                    event_row = chunk_weight_row[step_bounds[k] : step_bounds[k + 1]]
+                    selected = slot_weight.view(-1, n).index_select(0, event_row)  # [E, N]
+                    g_exc[:, :n] += g_exc.new_zeros(n_slots, n).index_add_(
+                        0, event_slot, selected.to(g_exc.dtype)
+                    )
                 elif s_in is not None:
                     g_exc[:, :n] += drive[k]
                 g_exc[:, n:].add_(spike_e, alpha=p.weight_exc_inh)
@@ -460,9 +466,10 @@ class DiehlCookLayer(nn.Module):
                     if s_in is not None:
                         torch.maximum(slots.pre, s_in, out=slots.pre)  # a spike sets the trace to 1
                         if online:  # only the rows of the inputs that fired change
-                            slot_weight[event_slot, event_source] = depressed(
-                                selected, slots.post1[event_slot], p.nu_pre, p.w_max
-                            )
+                            post1 = slots.post1.index_select(0, event_slot)
+                            # As a change added in place: index_add_ is ~3x faster than index_copy_.
+                            change_rows = depressed(selected, post1, p.nu_pre, p.w_max).sub_(selected)
+                            slot_weight.view(-1, n).index_add_(0, event_row, change_rows)
                         else:
                             post1_history[k] = slots.post1
                     if deferred:
@@ -471,13 +478,16 @@ class DiehlCookLayer(nn.Module):
                     else:  # only the columns of the neurons that fired change
                         post_slot, post = spike_e.nonzero(as_tuple=True)
                         if len(post):
-                            slot_weight[post_slot, :, post] = potentiated(
-                                slot_weight[post_slot, :, post],
-                                slots.pre[post_slot],
+                            # Flat positions of the columns [P, D] of the neurons that fired.
+                            column = (post_slot * (d * n) + post).unsqueeze(1) + column_offsets
+                            changed = potentiated(
+                                slot_weight.take(column),
+                                slots.pre.index_select(0, post_slot),
                                 slots.post2[post_slot, post],
                                 p.nu_post,
                                 p.w_max,
                             )
+                            slot_weight.put_(column, changed)
                     torch.maximum(slots.post1, spike_e, out=slots.post1)
                     torch.maximum(slots.post2, spike_e, out=slots.post2)
                     slots.theta.add_(spikes * theta_plus)

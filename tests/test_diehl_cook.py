@@ -220,6 +220,25 @@ def test_too_few_spikes_means_a_brighter_presentation_and_a_blank_image_gives_up
     assert len(blank) == params.max_presentations  # the blank one was tried until the cap
 
 
+def test_input_total_gives_every_image_the_same_total_rate_and_leaves_blank_images_blank():
+    params = preset("paper", input_total=392.0, min_spikes=0, presentation=20.0, rest=0.0)
+    layer = DiehlCookLayer(16, 2, params, mode="batched", batch_size=3)
+    rates = []
+    original = layer._presentation
+
+    def spy(slots, population, rate, *args):
+        rates.append(rate)
+        return original(slots, population, rate, *args)
+
+    layer._presentation = spy
+    images = torch.stack([torch.zeros(16), torch.full((16,), 0.1), torch.linspace(0, 1, 16)])
+    layer(images)
+    # 392 for 784 inputs is a mean intensity of 0.5: 8 over 16 inputs, times 63.75 Hz.
+    assert rates[0].sum(dim=1).tolist() == pytest.approx([0.0, 8 * 63.75, 8 * 63.75])
+    assert rates[0][2, 1:].argmax() == 14  # the pattern within an image is kept
+    assert preset("paper").input_total == 0.0  # off in the paper's preset
+
+
 def test_batched_learning_with_one_slot_per_image_and_exact_learning_agree_on_frozen_counts():
     # Without plasticity every mode simulates the same equations. With learning, one online slot is
     # the exact algorithm step for step; deferred plasticity differs only in when the weight

@@ -104,6 +104,13 @@ class DiehlCookParams:
     """True: the state returns to rest after each image instead of decaying through ``rest``."""
     max_rate: float = 63.75
     """Rate of a pixel of intensity 1 at the first presentation (paper: 255 / 8 x intensity 2)."""
+    input_total: float = 0.0
+    """0 (the paper): intensities as given. Above 0, each image is first scaled so that its
+    intensities sum to ``input_total`` (for 784 inputs; ``input_total * D / 784`` otherwise), so
+    every image drives the network with the same total input rate. Not in the paper: MNIST's
+    images all carry about the same total (mean 103, a pixel at 1 counting 1), so its constants
+    never met images whose totals differ several-fold, as Fashion-MNIST's do (sandals vs.
+    pullovers; mean 222). A stated adaptation for such data, off in both presets."""
     rate_increase: float = 31.875
     """Added to ``max_rate`` at each re-presentation (paper: intensity + 1)."""
     min_spikes: int = 5
@@ -300,6 +307,9 @@ class DiehlCookLayer(nn.Module):
         returns the spike counts ``[M, N]`` and the weights after learning."""
         p, device = self.params, x.device
         n, m = self.n_neurons, len(x)
+        if p.input_total > 0:
+            total = p.input_total * self.n_inputs / 784
+            x = x * (total / x.sum(dim=1, keepdim=True).clamp_min(1e-12))
         population = stacked([(p.excitatory, n), (p.inhibitory, n)], device=device)
         weight = self.weight.detach().clone()
         n_slots = min(self.batch_size, m)

@@ -39,8 +39,8 @@ presentation is each excitatory neuron's spike count during the 350 ms of input.
     steps is one sparse matrix product), but the winner cannot strengthen during its image.
 
   On Fashion-MNIST's first 10k images (100 neurons, seed 0, issue #4), batch 1 reached 0.631,
-  100 online slots 0.621 and 100 deferred slots 0.608. Online slots hold ``S x D x N`` weights
-  (100 x 784 x 400 floats: 125 MB).
+  100 online slots 0.621 and 100 deferred slots 0.608; with ``input_total = 224``, 0.655, 0.680
+  and 0.653. Online slots hold ``S x D x N`` weights (100 x 784 x 400 floats: 125 MB).
 
   After the presentation the slots' weight changes are combined (``batch_combine``: ``sum``
   applies every image's change, as if the images had come one after another without seeing each

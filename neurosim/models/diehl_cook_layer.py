@@ -428,7 +428,7 @@ class DiehlCookLayer(nn.Module):
         change = torch.zeros_like(weight) if deferred else None
         # Online: every slot's own weights [S, D, N], changed by its own STDP at every step; rows
         # and columns are addressed through flat indices (index_select and take are the fast
-        # gathers on a CPU; advanced indexing of a 3-d tensor is ~10x slower).
+        # gathers on a CPU; advanced indexing of a 3-d tensor was ~3x slower per call).
         slot_weight = weight.expand(n_slots, d, n).clone() if online else None
         column_offsets = torch.arange(d, device=rate.device) * n
         total_steps = p.presentation_steps + p.rest_steps

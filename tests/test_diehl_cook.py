@@ -25,7 +25,7 @@ from neurosim.neurons.conductance_lif import (
     threshold_crossings,
 )
 from neurosim.rules import RULES
-from neurosim.rules.stdp import depression, normalise_columns, potentiation, trace_decay
+from neurosim.rules.stdp import depressed, normalise_columns, potentiated, trace_decay
 
 #: Five unlabelled passes over the 1347 training digits, 100 neurons, batched: 0.780 (seed 0).
 #: One pass is too few for this network on so few images (0.20).
@@ -100,30 +100,33 @@ def test_adaptive_threshold_golden():
 
 
 def test_stdp_traces_and_updates_golden():
+    # The per-spike updates the network applies (rules/stdp.depressed and potentiated), driven by
+    # hand-made traces: input 0 fires at t = 0; the neuron fires at t = 5 and 15 ms; input 1 at 20 ms.
     dt = 0.5
     pre_decay, post1_decay, post2_decay = trace_decay(dt, 20.0), trace_decay(dt, 20.0), trace_decay(dt, 40.0)
     assert pre_decay == pytest.approx(math.exp(-0.025)) and post2_decay == pytest.approx(math.exp(-0.0125))
-    # Input 0 fires at t = 0; the neuron fires at t = 5 ms and t = 15 ms; input 1 fires at t = 20 ms.
     pre = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
     post1 = post2 = torch.zeros(1, 1, dtype=torch.float64)
-    weight_change = torch.zeros(2, 1, dtype=torch.float64)
+    weight = torch.full((2, 1), 0.5, dtype=torch.float64)  # [D, N]; far from the clipping bounds
     events = {10: "post", 30: "post", 40: "pre1"}
     for step in range(1, 41):
         pre, post1, post2 = pre * pre_decay, post1 * post1_decay, post2 * post2_decay
         if events.get(step) == "pre1":
-            spikes = torch.tensor([[0.0, 1.0]], dtype=torch.float64)
-            pre = torch.maximum(pre, spikes)
-            weight_change += depression(spikes, post1, 1e-4)
+            pre = torch.maximum(pre, torch.tensor([[0.0, 1.0]], dtype=torch.float64))
+            weight[1:2] = depressed(weight[1:2], post1, 1e-4, 1.0)  # the row of input 1
         if events.get(step) == "post":
-            spike = torch.ones(1, 1, dtype=torch.float64)
-            weight_change += potentiation(pre, spike, post2, 1e-2)
+            weight[:, 0] = potentiated(weight[:, 0][None], pre, post2[:, 0], 1e-2, 1.0)[0]
             post1, post2 = torch.ones_like(post1), torch.ones_like(post2)
+    weight_change = weight - 0.5
     # First post spike: post2 was 0, so no potentiation. Second: pre = exp(-15/20), post2 = exp(-10/40).
     assert weight_change[0, 0].item() == pytest.approx(
         1e-2 * math.exp(-15 / 20) * math.exp(-10 / 40), rel=1e-12
     )
     # Input 1's spike 5 ms after the last post spike: depression nu_pre * exp(-5/20).
     assert weight_change[1, 0].item() == pytest.approx(-1e-4 * math.exp(-5 / 20), rel=1e-12)
+    # Both clip to [0, w_max].
+    assert depressed(torch.tensor([[1e-5]]), torch.ones(1, 1), 1e-4, 1.0).item() == 0.0
+    assert potentiated(torch.tensor([[0.999]]), torch.ones(1, 1), torch.ones(1), 1e-2, 1.0).item() == 1.0
 
 
 def test_weight_normalisation_sums_to_78():

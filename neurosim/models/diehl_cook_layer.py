@@ -431,7 +431,7 @@ class DiehlCookLayer(nn.Module):
         # and columns are addressed through flat indices (index_select and take are the fast
         # gathers on a CPU; advanced indexing of a 3-d tensor was ~3x slower per call).
         slot_weight = weight.expand(n_slots, d, n).clone() if online else None
-        column_offsets = torch.arange(d, device=rate.device) * n
+        column_offsets = torch.arange(d, device=rate.device) * n if online else None
         total_steps = p.presentation_steps + p.rest_steps
         for chunk, start in enumerate(range(0, total_steps, self.chunk_steps)):
             length = min(self.chunk_steps, total_steps - start)
@@ -510,11 +510,12 @@ class DiehlCookLayer(nn.Module):
                 if t < p.presentation_steps:
                     counts += spike_e
             if deferred:
-                # Depression (rules/stdp.depression) summed over the chunk's presynaptic spikes ...
+                # Depression (rules/stdp.depressed, unclipped) summed over the chunk's presynaptic
+                # spikes ...
                 if n_input:
                     by_source = _ones_at(chunk_source, chunk_rows, (d, n_input * n_slots), weight.dtype)
                     change.sub_(by_source @ post1_history[:n_input].view(-1, n), alpha=p.nu_pre)
-                # ... and potentiation (rules/stdp.potentiation) over its postsynaptic spikes.
+                # ... and potentiation (rules/stdp.potentiated, unclipped) over its postsynaptic spikes.
                 step_slot_post, post = potentiating[:length].view(-1, n).nonzero(as_tuple=True)
                 if len(step_slot_post):
                     rows = pre_history[:length].view(-1, d)[step_slot_post]
@@ -522,9 +523,7 @@ class DiehlCookLayer(nn.Module):
                     change.index_add_(1, post, rows.T, alpha=p.nu_post)
         if deferred:
             weight = self._combined(weight, change, n_images)
-        elif online and n_slots == 1:
-            weight = slot_weight[0]
-        elif online:
+        elif online:  # one slot: its own weights, up to rounding
             weight = self._combined(weight, slot_weight.sub_(weight).sum(dim=0), n_images)
         self.last_run["input_spikes"] += len(step_of)
         self.last_run["excitatory_spikes"] += int(fired[:, :n].sum())

@@ -17,8 +17,8 @@ inputs), the paper's competition for synaptic resources. This is the rule of the
 Traces decay by the exact factor ``exp(-dt / tau)`` per step (Brian's event-driven traces).
 In a step with both, the presynaptic pathway acts before the postsynaptic one.
 
-Shapes: presynaptic tensors ``[B, D]``, postsynaptic ``[B, N]``, weights ``[D, N]``; a batch's
-changes are summed over ``B``.
+The updates are written per spike (event form): a presynaptic spike changes one row of the
+weights ``[D, N]``, a postsynaptic spike one column.
 """
 
 from __future__ import annotations
@@ -37,22 +37,8 @@ def trace_decay(dt: float, tau: float) -> float:
     return math.exp(-dt / tau)
 
 
-def depression(pre_spikes: torch.Tensor, post1: torch.Tensor, nu_pre: float) -> torch.Tensor:
-    """``Delta w_ij = -nu_pre sum_b s_pre,bi x_post1,bj`` for this step's presynaptic spikes
-    ``[B, D]`` (0/1) and the neurons' first traces ``[B, N]``; returns ``[D, N]``."""
-    return pre_spikes.T.to(post1.dtype) @ post1 * -nu_pre
-
-
-def potentiation(
-    pre_trace: torch.Tensor, post_spikes: torch.Tensor, post2_before: torch.Tensor, nu_post: float
-) -> torch.Tensor:
-    """``Delta w_ij = nu_post sum_b x_pre,bi s_post,bj x_post2,bj`` (``x_post2`` before this step's
-    reset); ``[B, D]``, ``[B, N]``, ``[B, N]`` -> ``[D, N]``."""
-    return pre_trace.T @ (post_spikes * post2_before) * nu_post
-
-
 def depressed(weight_rows: torch.Tensor, post1: torch.Tensor, nu_pre: float, w_max: float) -> torch.Tensor:
-    """Event form of :func:`depression`: the rows ``[E, N]`` of the weights of ``E`` presynaptic
+    """Depression at presynaptic spikes: the rows ``[E, N]`` of the weights of ``E`` presynaptic
     spikes (one slot's input each), after ``w_ij -= nu_pre x_post1,j`` with ``x_post1 [E, N]`` of
     each spike's slot, clipped to ``[0, w_max]``."""
     return (weight_rows - nu_pre * post1).clamp_(0.0, w_max)
@@ -65,7 +51,7 @@ def potentiated(
     nu_post: float,
     w_max: float,
 ) -> torch.Tensor:
-    """Event form of :func:`potentiation`: the columns ``[P, D]`` of the weights of ``P``
+    """Potentiation at postsynaptic spikes: the columns ``[P, D]`` of the weights of ``P``
     postsynaptic spikes, after ``w_ij += nu_post x_pre,i x_post2,j`` with ``x_pre [P, D]`` of each
     spike's slot and ``x_post2 [P]`` of the spiking neuron (before its reset), clipped to
     ``[0, w_max]``."""

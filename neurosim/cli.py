@@ -7,6 +7,7 @@ and exit with status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -14,6 +15,17 @@ from collections.abc import Callable, Sequence
 from neurosim.errors import UserError
 
 LIST_KINDS = ("tasks", "models", "pairs", "comparisons")
+#: One line per registered analysis (a test checks that it names every entry of ANALYSES; the
+#: registry itself is not imported here, since it loads every analysis and torch).
+ANALYSIS_HELP = {
+    "representations": "CKA and RSA maps, sparseness, dimensionality",
+    "robustness": "accuracy vs. Gaussian noise, salt-and-pepper, occlusion, FGSM, PGD",
+    "attacks": "black-box Square Attack and transfer attacks",
+    "tolerance": "accuracy vs. translation, rotation, elastic deformation",
+    "orientation": "first-layer orientation tuning from gratings, OSI",
+    "receptive_fields": "spike-triggered averages from white noise",
+    "energy": "operations and energy per inference and to train, priced by hardware profiles",
+}
 
 
 def _progress_factory(enabled: bool) -> Callable[[str], Callable[[int, int], None] | None]:
@@ -49,17 +61,25 @@ def _progress_factory(enabled: bool) -> Callable[[str], Callable[[int, int], Non
 
 def command_run(args: argparse.Namespace) -> int:
     from neurosim import config as config_module
-    from neurosim.report import build_report
-    from neurosim.runner import run_comparison
 
     overrides = list(args.set or [])
     if args.seeds:
         overrides.append("seeds=[" + ", ".join(str(s) for s in args.seeds) + "]")
     if args.device:
-        overrides.append(f"device={args.device!r}".replace("'", '"'))
+        overrides.append(f'device="{args.device}"')
     path = config_module.find_comparison(args.comparison)
     config = config_module.load(path, overrides)
     analyses = _analyses(args.analyses or [])  # before training: an unknown name lists the valid ones
+    _configure_threads(args)
+    if args.dry_run:
+        from neurosim.runner import dry_run
+
+        print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
+        print("\n".join(dry_run(config, root=args.out)))
+        return 0
+    from neurosim.report import build_report
+    from neurosim.runner import run_comparison
+
     show_progress = not args.quiet and sys.stderr.isatty()
     run_dir = run_comparison(config, root=args.out, progress=_progress_factory(show_progress))
     print(f"results: {run_dir / 'results.nc'}")
@@ -69,11 +89,19 @@ def command_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_threads(args: argparse.Namespace) -> None:
+    """torch's thread counts from ``--threads``, OMP_NUM_THREADS or the cores available."""
+    from neurosim.threads import configure_threads
+
+    configure_threads(getattr(args, "threads", None))
+
+
 def command_sweep(args: argparse.Namespace) -> int:
     from neurosim.config import find_comparison, parse_value
     from neurosim.report import build_report
     from neurosim.sweep import run_sweep
 
+    _configure_threads(args)
     options = {}
     for assignment in args.cluster_option or []:
         key, separator, value = assignment.partition("=")
@@ -118,6 +146,7 @@ def command_analyse(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not (run_dir / "results.nc").is_file():
         raise UserError(f"{run_dir} holds no results.nc; run `neurosim run` first (or check the path)")
+    _configure_threads(args)
     _run_analyses(run_dir, analyses, args.stimuli)
     if not args.no_report:
         print(f"report: {build_report(run_dir)}")
@@ -125,9 +154,43 @@ def command_analyse(args: argparse.Namespace) -> int:
 
 
 def command_report(args: argparse.Namespace) -> int:
-    from neurosim.report import build_report
+    """Rebuild a report; an unreadable results.nc is moved aside and rebuilt from the fits."""
+    from pathlib import Path
 
-    print(build_report(args.run_dir))
+    from neurosim.report import build_report
+    from neurosim.results.storage import UnreadableFile, quarantine
+    from neurosim.run_folder import check_out_folder
+
+    run_dir = Path(args.run_dir)
+    out = Path(args.out) if args.out else run_dir / "report"
+    check_out_folder(out)
+    try:
+        print(build_report(run_dir, out))
+    except UnreadableFile as error:
+        if error.path != run_dir / "results.nc":
+            raise
+        if not (run_dir / "config.json").is_file():
+            raise UserError(f"{error}, and {run_dir} has no config.json to rebuild it from") from None
+        from neurosim.runner import rebuild_results
+
+        logging.getLogger(__name__).warning(
+            "%s; moved to %s, rebuilding it from the stored fits", error, quarantine(error.path)
+        )
+        rebuild_results(run_dir)
+        print(build_report(run_dir, out))
+    return 0
+
+
+def command_schema(args: argparse.Namespace) -> int:
+    from neurosim.config_schema import comparison_schema
+
+    text = json.dumps(comparison_schema(), indent=2)
+    if args.out:
+        from neurosim.results.storage import write_text
+
+        print(write_text(args.out, text + "\n"))
+    else:
+        print(text)
     return 0
 
 
@@ -170,17 +233,24 @@ def _analysis_arguments(command: argparse.ArgumentParser, default: list[str] | N
         nargs="+",
         default=default,
         metavar="NAME",
-        help="analyses of the stored models: representations (CKA maps, sparseness, dimensionality), "
-        "robustness (accuracy vs. Gaussian noise, salt-and-pepper, occlusion, FGSM, PGD), tolerance "
-        "(accuracy vs. translation, rotation, elastic deformation), orientation (first-layer "
-        "orientation tuning from gratings, OSI)"
-        + (f"; default: {' '.join(default)}" if default else "; default: none"),
+        help="analyses of the stored models: "
+        + "; ".join(f"{name} ({what})" for name, what in ANALYSIS_HELP.items())
+        + (f". Default: {' '.join(default)}" if default else ". Default: none"),
     )
     command.add_argument(
         "--stimuli",
         type=int,
         default=N_STIMULI,
         help=f"test images the analyses record (default {N_STIMULI})",
+    )
+
+
+def _threads_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch CPU threads (default: $OMP_NUM_THREADS, else the cores this process may use)",
     )
 
 
@@ -207,6 +277,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
     run.add_argument("--no-report", action="store_true", help="skip writing the report")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate everything, print the resolved comparison and the fits a run would train, "
+        "and create nothing",
+    )
+    _threads_argument(run)
     _analysis_arguments(run, default=None)
     run.set_defaults(handler=command_run)
 
@@ -234,6 +311,7 @@ def parser() -> argparse.ArgumentParser:
         "report", help="rebuild the HTML/Markdown report of a run from its stored results"
     )
     report.add_argument("run_dir")
+    report.add_argument("--out", help="folder for report.html, report.md, figures/ (default: RUN_DIR/report)")
     report.set_defaults(handler=command_report)
 
     analyse = sub.add_parser(
@@ -243,7 +321,12 @@ def parser() -> argparse.ArgumentParser:
     analyse.add_argument("run_dir")
     _analysis_arguments(analyse, default=["representations"])
     analyse.add_argument("--no-report", action="store_true", help="skip rebuilding the report")
+    _threads_argument(analyse)
     analyse.set_defaults(handler=command_analyse)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of comparison files (for editors)")
+    schema.add_argument("--out", help="write it to this file instead of printing it")
+    schema.set_defaults(handler=command_schema)
 
     listing = sub.add_parser("list", help="list registered tasks, models, pairs or shipped comparisons")
     listing.add_argument("kind", choices=LIST_KINDS)
@@ -272,11 +355,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except UserError as error:
-        print(f"neurosim: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(str(error))
     except KeyboardInterrupt:
         print(
             "neurosim: interrupted; finished fits and checkpoints are kept, rerun the same command to resume",
             file=sys.stderr,
         )
         return 130
+    except OSError as error:  # the machine's, not the code's: a full disk, a read-only folder
+        if args.verbose:
+            raise
+        where = f" {error.filename}" if error.filename else ""
+        return _fail(f"cannot access{where}: {error.strerror or error} (rerun with -v for details)")
+    except MemoryError:
+        if args.verbose:
+            raise
+        return _fail("out of memory; use a smaller model, batch or dataset (rerun with -v for details)")
+
+
+def _fail(message: str) -> int:
+    """Print one line ``neurosim: error: ...`` (never more: a multi-line message is joined)."""
+    print(f"neurosim: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2

@@ -44,9 +44,25 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import annotated_types as at
+from typing_extensions import TypedDict  # pydantic reads its annotations on Python < 3.12
 
 from neurosim.errors import UserError, choices_message
+from neurosim.options import (
+    DeviceName,
+    Name,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    Seed,
+    UnparsedText,
+    check_options,
+    partial_of,
+    table_adapter,
+    validate,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -54,6 +70,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_VERSION = 1
+"""The comparison format this neurosim reads (``version`` in a file; not the comparison's own
+revision: a changed comparison is a new run folder anyway, since folders are named by content)."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +80,9 @@ class TaskConfig:
 
     name: str = "digits"
     """Registry key of the task (``neurosim list tasks``)."""
-    n_per_class: int | None = None
+    n_per_class: PositiveInt | Literal["all"] | None = None
     """Labelled training examples per class (nested subsets); ``None`` (or ``"all"``) uses all."""
-    subset_seed: int = 0
+    subset_seed: Seed = 0
     """Seed of the subset draw, fixed across model seeds so every seed sees the same examples."""
     options: dict = field(default_factory=dict)
     """Keyword options of the task factory (e.g. ``n_bits`` for parity)."""
@@ -74,48 +92,62 @@ class TaskConfig:
 class TrainingConfig:
     """The shared training budget and the backprop optimiser."""
 
-    epochs: int = 10
+    epochs: Annotated[int, at.Ge(1), at.Le(100_000)] = 10
     """Passes over the training set (the same budget for every member)."""
-    min_samples_seen: int = 0
+    min_samples_seen: Annotated[int, at.Ge(0), at.Le(10**10)] = 0
     """Train for more epochs if needed to present at least this many samples, so that small
     labelled subsets (learning curves) are not under-trained: epochs = max(epochs, ceil(min / N))."""
-    batch_size: int = 32
+    batch_size: Annotated[int, at.Ge(1), at.Le(2**20)] = 32
     """Samples per step. Local rules defined per sample still see them one at a time."""
-    optimizer: str = "adam"
+    optimizer: Literal["adam", "sgd"] = "adam"
     """Optimiser for parameter groups trained by backprop: ``adam`` or ``sgd``."""
-    lr: float = 1e-3
+    lr: PositiveFloat = 1e-3
     """Learning rate of the backprop optimiser."""
-    momentum: float = 0.0
+    momentum: Annotated[float, at.Ge(0), at.Le(1)] = 0.0
     """SGD momentum (ignored by Adam)."""
-    weight_decay: float = 0.0
+    weight_decay: NonNegativeFloat = 0.0
     """L2 weight decay of the backprop optimiser."""
-    lr_schedule: str = "constant"
+    lr_schedule: Literal["constant", "cosine"] = "constant"
     """``constant``, or ``cosine``: lr_t = lr * (1 + cos(pi * t / T)) / 2 over the T steps of training."""
-    n_checkpoints: int = 12
+    n_checkpoints: Annotated[int, at.Ge(1), at.Le(1000)] = 12
     """Log-spaced evaluation points over training (epoch ends are always added)."""
-    train_eval_limit: int = 10000
+    train_eval_limit: Annotated[int, at.Ge(1), at.Le(10**9)] = 10000
     """Training accuracy is measured on at most this many training samples (fixed subset)."""
-    unsupervised_epochs: int = 1
+    unsupervised_epochs: Annotated[int, at.Ge(1), at.Le(100_000)] = 1
     """Passes over the unlabelled pool for each layer that an unsupervised local rule trains
     (Hebbian layers, layer after layer, before the supervised phase); models without such a layer
     ignore it."""
-    unsupervised_pool: str = "all"
+    unsupervised_pool: Literal["all", "labelled"] = "all"
     """Images the unsupervised phase sees: ``all`` (the whole training split, labels unused: the
     semi-supervised protocol) or ``labelled`` (only the labelled subset ``task.n_per_class``)."""
-    unsupervised_batch_size: int = 0
+    unsupervised_batch_size: Annotated[int, at.Ge(0), at.Le(2**20)] = 0
     """Images per step of the unsupervised phase; 0 means ``batch_size``. Hebbian rules normalise
     each step's change by its largest entry, so the number of steps, not only the number of images,
     sets how far the weights move in an epoch (SoftHebb's released code uses small batches)."""
 
 
-OPTIMIZERS = ("adam", "sgd")
-UNSUPERVISED_POOLS = ("all", "labelled")
 #: Training keys added after fits were first stored: left out of identities (run folder and fit
 #: hashes) while they hold their default, so adding them did not invalidate finished fits.
 LATE_TRAINING_KEYS = {"unsupervised_epochs": 1, "unsupervised_pool": "all", "unsupervised_batch_size": 0}
 #: Keys that define the shared budget and checkpoint grid; a member may not override them.
 BUDGET_KEYS = ("epochs", "min_samples_seen", "batch_size", "n_checkpoints", "train_eval_limit")
-LR_SCHEDULES = ("constant", "cosine")
+
+
+class ComparisonTable(TypedDict, total=False):
+    """The top level of a comparison file as written (types checked before anything else)."""
+
+    version: Literal[1]
+    name: Name
+    description: str
+    seeds: Annotated[list[Seed], at.MinLen(1)]
+    device: DeviceName
+    pairs: list[str]
+    pair_members: dict[str, dict[str, Name]]
+    extra_models: list[Name]
+    task: dict[str, Any]
+    training: dict[str, Any]
+    models: dict[Name, dict[str, Any]]
+    sweep: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -234,20 +266,7 @@ def identity_training(training: dict) -> dict:
     return {k: v for k, v in training.items() if LATE_TRAINING_KEYS.get(k, object()) != v}
 
 
-TOP_KEYS = (
-    "version",
-    "name",
-    "description",
-    "seeds",
-    "device",
-    "pairs",
-    "pair_members",
-    "extra_models",
-    "task",
-    "training",
-    "models",
-    "sweep",
-)
+TOP_KEYS = tuple(ComparisonTable.__annotations__)
 
 
 def _field_names(cls: type) -> list[str]:
@@ -260,84 +279,29 @@ def _check_keys(table: dict, valid: list[str] | tuple[str, ...], where: str) -> 
             raise UserError(f"unknown key {key!r} in {where}; valid keys: {', '.join(valid)}")
 
 
-def _expect(value: Any, types: type | tuple[type, ...], key: str) -> Any:
-    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-        raise UserError(f"config key {key!r} must be {_type_names(types)}, got {value!r}")
-    if not isinstance(value, types):
-        raise UserError(f"config key {key!r} must be {_type_names(types)}, got {value!r}")
-    return value
-
-
-def _type_names(types: type | tuple[type, ...]) -> str:
-    types = types if isinstance(types, tuple) else (types,)
-    return " or ".join(t.__name__ for t in types)
-
-
-_TRAINING_TYPES: dict[str, type | tuple[type, ...]] = {
-    "epochs": int,
-    "min_samples_seen": int,
-    "batch_size": int,
-    "optimizer": str,
-    "lr": (int, float),
-    "momentum": (int, float),
-    "weight_decay": (int, float),
-    "lr_schedule": str,
-    "n_checkpoints": int,
-    "train_eval_limit": int,
-    "unsupervised_epochs": int,
-    "unsupervised_pool": str,
-    "unsupervised_batch_size": int,
-}
-
-
 def _training(table: dict, base: TrainingConfig, where: str) -> TrainingConfig:
+    """``base`` with a training table's overrides, each checked against its field's type."""
     _check_keys(table, _field_names(TrainingConfig), f"[{where}]")
-    for key, value in table.items():
-        _expect(value, _TRAINING_TYPES[key], f"{where}.{key}")
-    merged = dataclasses.replace(base, **table)
-    if merged.optimizer not in OPTIMIZERS:
-        raise UserError(f"{where}.optimizer: " + choices_message("optimizer", merged.optimizer, OPTIMIZERS))
-    if merged.lr_schedule not in LR_SCHEDULES:
-        raise UserError(
-            f"{where}.lr_schedule: " + choices_message("lr_schedule", merged.lr_schedule, LR_SCHEDULES)
-        )
-    if merged.unsupervised_pool not in UNSUPERVISED_POOLS:
-        raise UserError(
-            f"{where}.unsupervised_pool: "
-            + choices_message("unsupervised_pool", merged.unsupervised_pool, UNSUPERVISED_POOLS)
-        )
-    for key in ("epochs", "batch_size", "n_checkpoints", "train_eval_limit", "unsupervised_epochs"):
-        if getattr(merged, key) < 1:
-            raise UserError(f"{where}.{key} must be >= 1, got {getattr(merged, key)}")
-    if merged.unsupervised_batch_size < 0:
-        raise UserError(
-            f"{where}.unsupervised_batch_size must be >= 0 (0: batch_size), "
-            f"got {merged.unsupervised_batch_size}"
-        )
-    if merged.min_samples_seen < 0:
-        raise UserError(f"{where}.min_samples_seen must be >= 0, got {merged.min_samples_seen}")
-    if merged.lr <= 0:
-        raise UserError(f"{where}.lr must be > 0, got {merged.lr}")
-    return merged
+    validate(table_adapter(partial_of(TrainingConfig)), table, where)
+    return dataclasses.replace(base, **table)
 
 
 def _task(table: dict) -> TaskConfig:
-    _check_keys(table, _field_names(TaskConfig), "[task]")
+    """The task table, its name a registered task and its options the factory's."""
     from neurosim.tasks import TASKS
 
-    name = _expect(table.get("name", "digits"), str, "task.name")
-    TASKS.get(name)  # unknown task names list the valid ones
+    _check_keys(table, _field_names(TaskConfig), "[task]")
+    validate(table_adapter(partial_of(TaskConfig)), table, "task")
+    name = table.get("name", "digits")
+    factory = TASKS.get(name)  # unknown task names list the valid ones
+    options = dict(table.get("options", {}))
+    check_options(factory, options, f"task {name!r}", "task.options")
     n_per_class = table.get("n_per_class")
-    if n_per_class == "all":  # TOML has no null; "all" spells the whole training set
-        n_per_class = None
-    if n_per_class is not None:
-        _expect(n_per_class, int, "task.n_per_class")
-    options = _expect(table.get("options", {}), dict, "task.options")
     return TaskConfig(
         name=name,
-        n_per_class=n_per_class,
-        subset_seed=_expect(table.get("subset_seed", 0), int, "task.subset_seed"),
-        options=dict(options),
+        n_per_class=None if n_per_class == "all" else n_per_class,  # TOML has no null
+        subset_seed=table.get("subset_seed", 0),
+        options=options,
     )
 
 
@@ -353,66 +317,114 @@ def _pair_renames(table: dict, pair_names: tuple[str, ...]) -> dict[str, dict[st
             raise UserError(choices_message("pair in [pair_members]", pair_name, list(pair_names)))
         pair = PAIRS.get(pair_name)
         valid = [pair.bio, *pair.twins]
-        slots = _expect(slots, dict, f"pair_members.{pair_name}")
-        for slot, member in slots.items():
+        for slot in slots:
             if slot not in valid:
                 raise UserError(choices_message(f"model of pair {pair_name!r}", slot, valid))
-            _expect(member, str, f"pair_members.{pair_name}.{slot}")
         renames[pair_name] = dict(slots)
     return renames
 
 
+def _check_top_level(raw: dict) -> None:
+    """Keys and types of the file's top level, before anything is looked up."""
+    _check_keys(raw, TOP_KEYS, "the comparison")
+    if "version" in raw and raw["version"] != CONFIG_VERSION:
+        raise UserError(
+            f"config key 'version' is {raw['version']!r}, but this neurosim reads comparison format "
+            f"version {CONFIG_VERSION} (the version of the file format, not of the comparison)"
+        )
+    validate(table_adapter(ComparisonTable), raw, "")
+    seeds = raw.get("seeds", [0])
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise UserError(
+            f"config key 'seeds' lists {repeated} more than once; each seed is one fit per member"
+        )
+
+
 def resolve(raw: dict) -> ComparisonConfig:
-    """Validate a raw comparison table and resolve its members and pair policies."""
-    from neurosim.device import DEVICE_CHOICES
-    from neurosim.models import MODELS
+    """Validate a raw comparison table (every key, type and range, every model's and task's
+    options) and resolve its members and pair policies. Nothing is created."""
     from neurosim.pairs import PAIRS
 
-    _check_keys(raw, TOP_KEYS, "the comparison")
-    raw = {k: v for k, v in raw.items() if k != "sweep"}  # the grid is the sweep runner's business
-    version = _expect(raw.get("version", CONFIG_VERSION), int, "version")
-    name = _expect(raw.get("name", "comparison"), str, "name")
-    seeds = tuple(_expect(s, int, "seeds[]") for s in _expect(raw.get("seeds", [0]), list, "seeds"))
-    if not seeds:
-        raise UserError("config key 'seeds' must list at least one seed")
-    device = _expect(raw.get("device", "auto"), str, "device")
-    if device.split(":")[0] not in DEVICE_CHOICES:
-        raise UserError(choices_message("device", device, DEVICE_CHOICES))
-    training = _training(_expect(raw.get("training", {}), dict, "training"), TrainingConfig(), "training")
-    task = _task(_expect(raw.get("task", {}), dict, "task"))
-    pair_names = tuple(_expect(p, str, "pairs[]") for p in _expect(raw.get("pairs", []), list, "pairs"))
-    extra = tuple(
-        _expect(m, str, "extra_models[]") for m in _expect(raw.get("extra_models", []), list, "extra_models")
-    )
-    model_tables = _expect(raw.get("models", {}), dict, "models")
-    renames = _pair_renames(_expect(raw.get("pair_members", {}), dict, "pair_members"), pair_names)
+    _check_top_level(raw)
+    pair_names = tuple(raw.get("pairs", []))
+    extra = tuple(raw.get("extra_models", []))
     if not pair_names and not extra:
         raise UserError("the comparison names no pairs and no extra_models; nothing to run")
+    training = _training(raw.get("training", {}), TrainingConfig(), "training")
+    task = _task(raw.get("task", {}))
+    renames = _pair_renames(raw.get("pair_members", {}), pair_names)
+    members = _Members(raw.get("models", {}), training)
+    for pair_name in pair_names:
+        pair = PAIRS.get(pair_name)
+        named = renames.get(pair_name, {})
+        bio = named.get(pair.bio, pair.bio)
+        bio_key, bio_options, bio_training = members.table(bio, pair.bio, pair_name)
+        members.add(bio, bio_key, bio_options, bio_training, pair_name, "bio")
+        for twin in pair.twins:
+            member = named.get(twin, twin)
+            twin_key, twin_options, twin_training = members.table(member, twin, pair_name)
+            options = pair.twin_options(bio_options, twin_options, twin)
+            members.add(member, twin_key, options, twin_training, pair_name, "twin")
+    for member in extra:
+        model_key, options, member_training = members.table(member)
+        members.add(member, model_key, options, member_training, None, "reference")
+    members.check_all_used()
+    return ComparisonConfig(
+        name=raw.get("name", "comparison"),
+        version=raw.get("version", CONFIG_VERSION),
+        description=raw.get("description", ""),
+        task=task,
+        training=training,
+        seeds=tuple(raw.get("seeds", [0])),
+        device=raw.get("device", "auto"),
+        pairs=pair_names,
+        members=members.resolved(),
+    )
 
-    def member_table(member: str, model: str | None = None) -> tuple[str, dict, TrainingConfig]:
-        table = dict(_expect(model_tables.get(member, {}), dict, f"models.{member}"))
-        model_key = _expect(table.pop("model", model or member), str, f"models.{member}.model")
+
+class _Members:
+    """The members of a comparison as :func:`resolve` collects them from ``[models]`` tables."""
+
+    def __init__(self, model_tables: dict, training: TrainingConfig) -> None:
+        self.model_tables, self.training = model_tables, training
+        self.members: dict[str, MemberConfig] = {}
+
+    def table(self, member: str, model: str | None = None, pair: str | None = None):
+        """``(model key, options, training)`` of a member from its ``[models.<member>]`` table."""
+        from neurosim.models import MODELS
+
+        table = dict(self.model_tables.get(member, {}))
+        model_key = table.pop("model", model or member)
+        if not isinstance(model_key, str):
+            raise UserError(f"config key 'models.{member}.model' must be a string, got {model_key!r}")
         MODELS.get(model_key)
-        overrides = _expect(table.pop("training", {}), dict, f"models.{member}.training")
+        if pair is not None and model_key != model:
+            raise UserError(f"[models.{member}] may not change the model of pair {pair!r}")
+        overrides = table.pop("training", {})
+        if not isinstance(overrides, dict):
+            raise UserError(f"config key 'models.{member}.training' must be a table, got {overrides!r}")
         shared = sorted(set(overrides) & set(BUDGET_KEYS))
         if shared:
             raise UserError(
                 f"models.{member}.training may not set {', '.join(shared)}: the budget "
                 f"({', '.join(BUDGET_KEYS)}) is shared by every member; set it under [training]"
             )
-        return model_key, table, _training(overrides, training, f"models.{member}.training")
-
-    members: dict[str, MemberConfig] = {}
+        return model_key, table, _training(overrides, self.training, f"models.{member}.training")
 
     def add(
+        self,
         member: str,
         model_key: str,
         options: dict,
-        member_training: TrainingConfig,
+        training: TrainingConfig,
         pair: str | None,
         role: str,
     ) -> None:
-        existing = members.get(member)
+        """Add a member (its options checked against its factory), or a pair to an existing one."""
+        from neurosim.models import MODELS
+
+        existing = self.members.get(member)
         if existing is not None:
             if existing.model != model_key or existing.options != options:
                 raise UserError(
@@ -420,63 +432,41 @@ def resolve(raw: dict) -> ComparisonConfig:
                     f"({existing.options} vs {options}); give one of them its own name: "
                     f'[pair_members.<pair>] <model> = "<name>", with its options under [models.<name>]'
                 )
-            members[member] = dataclasses.replace(
+            self.members[member] = dataclasses.replace(
                 existing, pairs=(*existing.pairs, *([pair] if pair else []))
             )
             return
-        members[member] = MemberConfig(
-            member, model_key, options, member_training, (pair,) if pair else (), role
+        check_options(
+            MODELS.get(model_key), options, f"model {model_key!r}", f"models.{member}", MODEL_SUPPLIED
+        )
+        self.members[member] = MemberConfig(
+            member, model_key, options, training, (pair,) if pair else (), role
         )
 
-    for pair_name in pair_names:
-        pair = PAIRS.get(pair_name)
-        named = renames.get(pair_name, {})
-        bio = named.get(pair.bio, pair.bio)
-        bio_key, bio_options, bio_training = member_table(bio, pair.bio)
-        if bio_key != pair.bio:
-            raise UserError(f"[models.{bio}] may not change the model of pair {pair_name!r}")
-        add(bio, bio_key, bio_options, bio_training, pair_name, "bio")
-        for twin in pair.twins:
-            member = named.get(twin, twin)
-            twin_key, twin_options, twin_training = member_table(member, twin)
-            if twin_key != twin:
-                raise UserError(f"[models.{member}] may not change the model of pair {pair_name!r}")
-            add(
-                member,
-                twin_key,
-                pair.twin_options(bio_options, twin_options, twin),
-                twin_training,
-                pair_name,
-                "twin",
+    def check_all_used(self) -> None:
+        unused = sorted(set(self.model_tables) - set(self.members))
+        if unused:
+            raise UserError(
+                f"[models] has tables for {', '.join(unused)}, which no pair or extra_models entry "
+                f"uses; members are: {', '.join(self.members)}"
             )
-    for member in extra:
-        model_key, options, member_training = member_table(member)
-        add(member, model_key, options, member_training, None, "reference")
-    unused = sorted(set(model_tables) - set(members))
-    if unused:
-        raise UserError(
-            f"[models] has tables for {', '.join(unused)}, which no pair or extra_models entry uses; "
-            f"members are: {', '.join(members)}"
-        )
-    return ComparisonConfig(
-        name=name,
-        version=version,
-        description=_expect(raw.get("description", ""), str, "description"),
-        task=task,
-        training=training,
-        seeds=seeds,
-        device=device,
-        pairs=pair_names,
-        members=tuple(members.values()),
-    )
+
+    def resolved(self) -> tuple[MemberConfig, ...]:
+        return tuple(self.members.values())
+
+
+#: Factory arguments the runner supplies from the task, never the comparison.
+MODEL_SUPPLIED = ("input_shape", "n_classes")
 
 
 def parse_value(text: str) -> Any:
-    """Parse an override value as a TOML value (``3``, ``0.1``, ``[64, 32]``, ``true``), else a string."""
+    """Parse an override value as a TOML value (``3``, ``0.1``, ``[64, 32]``, ``true``). Text that
+    is not TOML is kept as :class:`~neurosim.options.UnparsedText`: valid for a key declared a string
+    (``--set device=cpu``), an error naming the key for any other."""
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError:
-        return text
+        return UnparsedText(text)
 
 
 def apply_override(raw: dict, assignment: str) -> None:
@@ -498,13 +488,17 @@ def apply_override(raw: dict, assignment: str) -> None:
 def load_raw(path: str | Path) -> dict:
     """Read a comparison TOML file; syntax errors name the file and line."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{str(path)!r} is a folder; give a comparison file (.toml) or a shipped name")
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise UserError(f"comparison file {str(path)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as error:
-        raise UserError(f"{path}: {error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: not a valid TOML file: {error}") from None
+    except OSError as error:
+        raise UserError(f"cannot read comparison file {str(path)!r}: {error.strerror}") from None
 
 
 def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ComparisonConfig:

@@ -1,22 +1,21 @@
 """Run a comparison: fit every member for every seed, store each fit, combine, resume.
 
-Layout of a run directory (``runs/<name>-<config hash>/``)::
+The run folder's layout is described in :mod:`neurosim.run_folder`. A rerun of the same command
+skips finished fits, resumes unfinished ones from their last checkpoint, and produces the same
+results as an uninterrupted run.
 
-    config.json                      resolved comparison (the latest invocation)
-    fits/<member>/seed<k>.nc         one Dataset per finished fit (written atomically)
-    fits/<member>/seed<k>.model.pt   the fit's trained weights (state dict)
-    fits/<member>/seed<k>.ckpt.pt    training checkpoint of an unfinished fit
-    results.nc                       all fits stacked along model and seed
-    report/                          written by ``neurosim report``
+Several processes may share a run folder (two runs with other seeds, SLURM jobs): a process
+trains a fit only while it holds the fit's lock. It first trains the fits nobody holds, then waits
+for those another process is training (saying whom it waits for) and takes their results, or
+resumes them from their checkpoint if their holder died.
 
-A rerun of the same command skips finished fits, resumes unfinished ones from their last
-checkpoint, and produces the same results as an uninterrupted run.
+Everything is validated before the run folder is created: the comparison (by :func:`config.resolve`),
+the output folder, the task, and every member's model (built once, pair policies checked).
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -25,15 +24,26 @@ from pathlib import Path
 import torch
 import xarray as xr
 
-from neurosim.config import ComparisonConfig, MemberConfig, identity_training
+from neurosim.config import MODEL_SUPPLIED, ComparisonConfig, MemberConfig, identity_training
 from neurosim.device import device_description, resolve_device, seeded
 from neurosim.errors import UserError
 from neurosim.metrics import ledger
 from neurosim.models import MODELS, NeurosimModel
+from neurosim.options import check_options
 from neurosim.pairs import PAIRS
+from neurosim.results.lock import LockHolder
 from neurosim.results.provenance import git_sha, provenance
-from neurosim.results.schema import combine_fits, fit_dataset, operation_variables, validate_fit
-from neurosim.results.storage import open_dataset, save_dataset, save_torch, write_text
+from neurosim.results.schema import fit_dataset, operation_variables
+from neurosim.results.storage import load_torch, save_dataset, save_torch, write_text
+from neurosim.run_folder import (
+    check_out_folder,
+    fit_lock,
+    fit_path,
+    fit_state,
+    open_fit,
+    stored_config,
+    write_results,
+)
 from neurosim.tasks import TASKS, Task
 from neurosim.training import Trainer
 
@@ -42,28 +52,12 @@ log = logging.getLogger(__name__)
 ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
 
 
-def check_options(factory: Callable, options: dict, what: str, skip: tuple[str, ...] = ()) -> None:
-    """Raise UserError naming the valid options if ``options`` has a key ``factory`` does not take."""
-    valid = [name for name in inspect.signature(factory).parameters if name not in skip]
-    for key in options:
-        if key not in valid:
-            raise UserError(
-                f"unknown option {key!r} for {what}; valid options: {', '.join(valid) or '(none)'}"
-            )
-
-
 def build_model(member: MemberConfig, task: Task, seed: int) -> NeurosimModel:
     """Build a member's model on the CPU from its seed (identical weights on every device)."""
     factory = MODELS.get(member.model)
-    check_options(factory, member.options, f"model {member.model!r}", skip=("input_shape", "n_classes"))
+    check_options(factory, member.options, f"model {member.model!r}", f"models.{member.name}", MODEL_SUPPLIED)
     with seeded(seed):
         return factory(task.input_shape, task.n_classes, **member.options)
-
-
-def fit_path(directory: str | Path, member: str, seed: int, suffix: str = ".nc") -> Path:
-    """Where a fit's files live: ``fits/<member>/seed<k>`` + ``.nc`` (results), ``.ckpt.pt``
-    (training checkpoint) or ``.model.pt`` (trained weights)."""
-    return Path(directory) / "fits" / member / f"seed{seed}{suffix}"
 
 
 def load_fitted_model(directory: str | Path, member: MemberConfig, task: Task, seed: int) -> NeurosimModel:
@@ -75,14 +69,14 @@ def load_fitted_model(directory: str | Path, member: MemberConfig, task: Task, s
             "by a neurosim that did not keep trained models; delete its seed file and rerun the comparison"
         )
     model = build_model(member, task, seed)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.load_state_dict(load_torch(path))
     return model.eval()
 
 
 def load_task(config: ComparisonConfig) -> Task:
     """Build the comparison's task; bad options name the valid ones."""
     factory = TASKS.get(config.task.name)
-    check_options(factory, config.task.options, f"task {config.task.name!r}")
+    check_options(factory, config.task.options, f"task {config.task.name!r}", "task.options")
     return factory(**config.task.options)
 
 
@@ -99,6 +93,14 @@ def check_pairs(config: ComparisonConfig, task: Task) -> None:
                 raise UserError(
                     f"pair {pair_name!r} breaks its matching policy ({pair.held_equal}): {error}"
                 ) from None
+
+
+def check_members(config: ComparisonConfig, task: Task) -> None:
+    """Build every member once (so each model's own checks run) and check each pair's policy."""
+    check_pairs(config, task)
+    for member in config.members:
+        if not member.pairs:
+            build_model(member, task, 0)
 
 
 def run_directory(config: ComparisonConfig, root: str | Path = "runs") -> Path:
@@ -142,21 +144,19 @@ def run_fit(
     directory: Path,
     progress: Callable[[int, int], None] | None = None,
 ) -> xr.Dataset:
-    """Fit one member with one seed, or load it if it already finished; returns its Dataset."""
+    """Fit one member with one seed, or load it if it already finished; returns its Dataset.
+    The caller holds the fit's lock (:func:`~neurosim.run_folder.fit_lock`)."""
     result_path = fit_path(directory, member.name, seed)
     checkpoint_path = fit_path(directory, member.name, seed, ".ckpt.pt")
     identity = fit_hash(config, member, seed)
-    if result_path.is_file():
-        stored = open_dataset(result_path)
-        try:
-            validate_fit(stored)
-        except ValueError as error:  # written by an older neurosim: recompute rather than mis-combine
-            log.warning("%s predates the current schema (%s); recomputing", result_path, error)
-        else:
-            if stored.attrs.get("fit_hash") == identity:
-                log.info("%s seed %d already finished; skipping", member.name, seed)
-                return stored
-            log.warning("%s holds a different fit; recomputing", result_path)
+    stored = open_fit(result_path)
+    if stored is not None:
+        if stored.attrs.get("fit_hash") == identity:
+            log.info("%s seed %d already finished; skipping", member.name, seed)
+            checkpoint_path.unlink(missing_ok=True)  # left behind by a kill after the fit was saved
+            return stored
+        log.warning("%s holds a different fit; recomputing", result_path)
+    log.info("%s seed %d: training", member.name, seed)
     model = build_model(member, task, seed).to(device)
     trainer = Trainer(
         model, task, member.training, seed, device, config.task.n_per_class, config.task.subset_seed
@@ -175,6 +175,7 @@ def run_fit(
         "unsupervised_seconds": result.unsupervised_seconds,
         "task_description": task.description,
         "class_names": json.dumps(list(task.class_names)),
+        **result.status.as_attrs(),
         **provenance(device_description(device)),
     }
     weights = model.first_layer_weights().float().cpu().numpy()
@@ -184,7 +185,40 @@ def run_fit(
     save_torch(fit_path(directory, member.name, seed, ".model.pt"), model.state_dict())
     save_dataset(result_path, dataset)
     checkpoint_path.unlink(missing_ok=True)
+    if result.status.diverged:
+        log.warning(
+            "%s seed %d DIVERGED at step %d (%s): stored as diverged, left out of paired tests",
+            member.name,
+            seed,
+            result.status.step,
+            result.status.reason,
+        )
     return dataset
+
+
+def prepare_run(config: ComparisonConfig, root: str | Path = "runs") -> tuple[torch.device, Task]:
+    """Everything a run checks before it creates anything: the device, the output folder, the
+    task and every member's model. Returns the device and the loaded task."""
+    device = resolve_device(config.device)
+    check_out_folder(root)
+    task = load_task(config)
+    task.train_subset(config.task.n_per_class, config.task.subset_seed)  # n_per_class fits the task
+    check_members(config, task)
+    return device, task
+
+
+def dry_run(config: ComparisonConfig, root: str | Path = "runs") -> list[str]:
+    """What :func:`run_comparison` would do, as lines of text, after the same checks; creates
+    nothing. The first line names the run folder, then one line per fit."""
+    device, _ = prepare_run(config, root)
+    directory = run_directory(config, root)
+    exists = "exists" if directory.is_dir() else "would be created"
+    lines = [f"run folder: {directory} ({exists}; device {device})"]
+    for member in config.members:
+        for seed in config.seeds:
+            state = fit_state(directory, member.name, seed, fit_hash(config, member, seed))
+            lines.append(f"  {member.name} ({member.model}, {member.role}) seed {seed}: {state}")
+    return lines
 
 
 def run_comparison(
@@ -204,26 +238,22 @@ def run_comparison(
     Returns:
         The run directory.
     """
-    device = resolve_device(config.device)
     git_sha()  # pin the code version of this run before any fit finishes
-    task = load_task(config)
-    check_pairs(config, task)
+    device, task = prepare_run(config, root if directory is None else Path(directory).parent)
     directory = Path(directory) if directory is not None else run_directory(config, root)
     directory.mkdir(parents=True, exist_ok=True)
-    write_text(directory / "config.json", json.dumps(config.to_dict(), indent=2, sort_keys=True))
+    if not (directory / "config.json").exists():  # rewritten with results.nc, see run_folder
+        write_text(directory / "config.json", json.dumps(config.to_dict(), indent=2, sort_keys=True))
     log.info("run directory %s (task %s, device %s)", directory, task.name, device)
-    fits = {}
-    for member in config.members:
-        for seed in config.seeds:
-            label = f"{member.name} seed {seed}"
-            fits[(member.name, seed)] = run_fit(
-                config, member, task, seed, device, directory, progress(label) if progress else None
-            )
-            log.info(
-                "%s: test accuracy %.4f",
-                label,
-                float(fits[(member.name, seed)].final_test_accuracy),
-            )
+
+    def fit(member: MemberConfig, seed: int) -> None:
+        label = f"{member.name} seed {seed}"
+        dataset = run_fit(
+            config, member, task, seed, device, directory, progress(label) if progress else None
+        )
+        log.info("%s: test accuracy %.4f", label, float(dataset.final_test_accuracy))
+
+    fit_under_locks(config, directory, fit)
     run_attrs = {
         "comparison": config.name,
         "comparison_version": config.version,
@@ -232,8 +262,71 @@ def run_comparison(
         "task_description": task.description,
         "pairs": ",".join(config.pairs),
         "pair_members": json.dumps(config.pair_members()),
-        "config": config.to_json(),
         **provenance(device_description(device)),
     }
-    save_dataset(directory / "results.nc", combine_fits(fits, run_attrs))
+    write_results(directory, config, lambda member, seed: fit_hash(config, member, seed), run_attrs)
     return directory
+
+
+def rebuild_results(directory: str | Path) -> Path:
+    """Rewrite a run folder's ``results.nc`` from its finished fits (after it was found unreadable)."""
+    directory = Path(directory)
+    config = stored_config(directory)
+    run_attrs = {
+        "comparison": config.name,
+        "comparison_version": config.version,
+        "description": config.description,
+        "task": config.task.name,
+        "pairs": ",".join(config.pairs),
+        "pair_members": json.dumps(config.pair_members()),
+        **provenance("rebuilt from stored fits (see each fit's provenance)"),
+    }
+    write_results(directory, config, lambda member, seed: fit_hash(config, member, seed), run_attrs)
+    return directory / "results.nc"
+
+
+def fit_under_locks(
+    config: ComparisonConfig, directory: Path, fit: Callable[[MemberConfig, int], None]
+) -> None:
+    """Call ``fit(member, seed)`` for every member and seed, each while holding the fit's lock.
+
+    Fits held by another process are skipped at first (with a message) and waited for once
+    nothing else is left; then ``fit`` runs with the lock held, finding the finished fit (or the
+    checkpoint of a holder that died).
+    """
+    pending = [(member, seed) for member in config.members for seed in config.seeds]
+    announced: set[tuple[str, int]] = set()
+    while pending:
+        for member, seed in list(pending):
+            lock = fit_lock(directory, member.name, seed)
+            if not lock.try_acquire():
+                if (member.name, seed) not in announced:
+                    announced.add((member.name, seed))
+                    log.info(
+                        "%s seed %d is being trained by %s; doing the other fits first",
+                        member.name,
+                        seed,
+                        _who(lock.holder()),
+                    )
+                continue
+            try:
+                fit(member, seed)
+            finally:
+                lock.release()
+            pending.remove((member, seed))
+        if pending:
+            member, seed = pending.pop(0)
+            lock = fit_lock(directory, member.name, seed)
+            lock.acquire(
+                on_wait=lambda holder, m=member, s=seed: log.info(
+                    "waiting for %s seed %d, which %s is training", m.name, s, _who(holder)
+                )
+            )
+            try:
+                fit(member, seed)
+            finally:
+                lock.release()
+
+
+def _who(holder: LockHolder | None) -> str:
+    return holder.describe() if holder else "another process"

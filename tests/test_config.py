@@ -24,9 +24,12 @@ def test_overrides_are_typed():
     [
         ("training.epoch=3", "unknown key 'epoch' in \\[training\\]; valid keys: epochs"),
         ("trainin.epochs=3", "unknown key 'trainin'"),
-        ("training.epochs=three", "training.epochs' must be int"),
-        ("training.optimizer=adamw", "unknown optimizer 'adamw'; valid choices: adam, sgd"),
-        ("device=tpu", "unknown device 'tpu'"),
+        (
+            "training.epochs=three",
+            "'training.epochs' must be an integer in \\[1, 100000\\], got 'three' \\(a --set",
+        ),
+        ("training.optimizer=adamw", "'training.optimizer' must be one of \"adam\", \"sgd\", got 'adamw'"),
+        ("device=tpu", '\'device\' must be "auto", "cpu", "cuda" or "cuda:N", got \'tpu\''),
         (
             "pairs=['nope']",
             "unknown pair 'nope'; valid choices: diehl_cook_mlp_kmeans, hebbian_krotov_backprop, "
@@ -38,16 +41,25 @@ def test_overrides_are_typed():
             "holds units equal, so the twin's hidden_sizes must be \\[512\\]",
         ),
         ("models.mpl.hidden_sizes=[8]", "\\[models\\] has tables for mpl"),
-        ("training.epochs=0", "epochs must be >= 1"),
-        ("seeds=[]", "at least one seed"),
-        ("training.lr_schedule=step", "unknown lr_schedule .step.; valid choices: constant, cosine"),
+        ("training.epochs=0", "'training.epochs' must be an integer in \\[1, 100000\\], got 0"),
+        ("seeds=[]", "'seeds' must be a non-empty list"),
+        (
+            "training.lr_schedule=step",
+            "'training.lr_schedule' must be one of \"constant\", \"cosine\", got 'step'",
+        ),
         ("epochs", "expects key=value"),
         (
             "training.unsupervised_pool=unlabelled",
-            "unknown unsupervised_pool 'unlabelled'; valid choices: all, labelled",
+            "'training.unsupervised_pool' must be one of \"all\", \"labelled\", got 'unlabelled'",
         ),
-        ("training.unsupervised_epochs=0", "unsupervised_epochs must be >= 1"),
-        ("training.unsupervised_batch_size=-1", "unsupervised_batch_size must be >= 0"),
+        (
+            "training.unsupervised_epochs=0",
+            "'training.unsupervised_epochs' must be an integer in \\[1, 100000\\]",
+        ),
+        (
+            "training.unsupervised_batch_size=-1",
+            "'training.unsupervised_batch_size' must be an integer in \\[0, 1048576\\]",
+        ),
     ],
 )
 def test_broken_config_names_the_key(override, message):

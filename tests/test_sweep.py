@@ -69,15 +69,27 @@ def test_two_by_two_sweep_on_two_dask_workers_equals_runs_one_by_one(tmp_path, c
 
 
 def test_a_failing_cell_is_recorded_and_the_others_complete(tmp_path, comparison):
-    sweep_dir = run_sweep(comparison, grid=["training.lr=0.01,-1"], root=tmp_path, workers=2)
+    # Valid as a comparison (so the sweep starts), but digits has fewer than 1000 images per class:
+    # the cell fails when it loads its task, on its worker.
+    sweep_dir = run_sweep(comparison, grid=["task.n_per_class=5,1000"], root=tmp_path, workers=2)
     merged = open_dataset(sweep_dir / "sweep.nc")
-    assert merged.cell_status.sel(lr=0.01) == "done"
-    assert merged.cell_status.sel(lr=-1) == "failed"
-    assert "training.lr must be > 0" in str(merged.cell_error.sel(lr=-1).values)
-    assert np.isnan(merged.final_test_accuracy.sel(lr=-1)).all()
-    assert not np.isnan(merged.final_test_accuracy.sel(lr=0.01)).any()
+    assert merged.cell_status.sel(n_per_class=5) == "done"
+    assert merged.cell_status.sel(n_per_class=1000) == "failed"
+    assert "n_per_class=1000 is too large" in str(merged.cell_error.sel(n_per_class=1000).values)
+    assert np.isnan(merged.final_test_accuracy.sel(n_per_class=1000)).all()
+    assert not np.isnan(merged.final_test_accuracy.sel(n_per_class=5)).any()
     failure = next((sweep_dir / "cells").glob("*/failure.json")).read_text()
     assert "Traceback" in failure
+
+
+def test_a_grid_key_typo_is_refused_before_any_worker_starts(tmp_path, comparison):
+    process = run_cli(
+        "sweep", str(comparison), "--grid", "training.epochz=1,2", "--out", str(tmp_path / "s"), check=False
+    )
+    assert process.returncode == 2 and "Traceback" not in process.stderr
+    assert process.stderr.strip().splitlines()[-1].startswith("neurosim: error: grid cell training.epochz=1:")
+    assert "unknown key 'epochz' in [training]" in process.stderr
+    assert "dask" not in process.stderr.lower() and not (tmp_path / "s").exists()
 
 
 def _timing_free(path: Path) -> xr.Dataset:

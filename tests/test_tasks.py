@@ -100,7 +100,14 @@ def test_fetch_verifies_checksums_and_leaves_nothing_on_mismatch(tmp_path, monke
     monkeypatch.setitem(SOURCES, "mnist", type(source)(**{**source.__dict__, "md5": bad}))
     with pytest.raises(UserError, match="checksum mismatch"):
         fetch("mnist", root=tmp_path / "fresh", base_url=mirror.as_uri())
-    assert list((tmp_path / "fresh" / "mnist").iterdir()) == []
+    assert not (tmp_path / "fresh").exists(), "a failed download leaves no (empty) folder behind"
+
+
+def test_fetch_offline_leaves_nothing_behind(tmp_path):
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(UserError, match="could not download"):
+        fetch("mnist", root=tmp_path / "kept" / "new" / "data", base_url=(tmp_path / "offline").as_uri())
+    assert list((tmp_path / "kept").iterdir()) == [], "folders it created are removed, others kept"
 
 
 @pytest.mark.data

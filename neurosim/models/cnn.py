@@ -21,6 +21,7 @@ from torch import nn
 from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep
 from neurosim.models.registry import MODELS
+from neurosim.options import KernelSize, Padding, Widths
 
 
 class ConvStack(nn.Module):
@@ -94,9 +95,9 @@ def conv_stack(
 def cnn(
     input_shape: tuple[int, ...],
     n_classes: int,
-    channels: list[int] | tuple[int, ...] = (12, 64),
-    kernel_size: int = 5,
-    padding: int = 0,
+    channels: Widths = (12, 64),
+    kernel_size: KernelSize = 5,
+    padding: Padding = 0,
 ) -> CNN:
     """Two-convolution CNN (snnTorch tutorial 6 sizes) trained by backprop."""
     return CNN(conv_stack(input_shape, n_classes, channels, kernel_size, padding))

@@ -33,15 +33,18 @@ of preset constants to override (e.g. ``{presentation = 250.0}``).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
 from neurosim.models.base import PlanStep, flat_size
-from neurosim.models.diehl_cook_layer import DiehlCookLayer
+from neurosim.models.diehl_cook_layer import DiehlCookConstants, DiehlCookLayer
 from neurosim.models.diehl_cook_layer import preset as preset_named
 from neurosim.models.label_assignment import AssignmentLabelled, LabelAssignment
 from neurosim.models.registry import MODELS
 from neurosim.models.retina import fit_to_retina
+from neurosim.options import ImageSize, Seed, Width
 
 
 @MODELS.register("diehl_cook")
@@ -59,16 +62,16 @@ class DiehlCookNetwork(AssignmentLabelled):
         self,
         input_shape: tuple[int, ...],
         n_classes: int,
-        n_neurons: int = 100,
-        preset: str = "paper",
-        mode: str = "batched",
-        batch_size: int = 100,
-        batch_combine: str = "sum",
-        slot_plasticity: str = "online",
-        readout: str = "mean",
-        image_size: int = 28,
-        encoding_seed: int = 0,
-        constants: dict | None = None,
+        n_neurons: Width = 100,
+        preset: Literal["paper", "bindsnet"] = "paper",
+        mode: Literal["batched", "exact"] = "batched",
+        batch_size: Width = 100,
+        batch_combine: Literal["sum", "mean"] = "sum",
+        slot_plasticity: Literal["online", "deferred"] = "online",
+        readout: Literal["mean", "proportion"] = "mean",
+        image_size: ImageSize = 28,
+        encoding_seed: Seed = 0,
+        constants: DiehlCookConstants | None = None,
     ) -> None:
         super().__init__()
         self.input_shape, self.image_size = tuple(input_shape), int(image_size)

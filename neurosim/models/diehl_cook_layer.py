@@ -69,7 +69,9 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
+import annotated_types as at
 import torch
 from torch import nn
 
@@ -87,6 +89,7 @@ from neurosim.neurons.conductance_lif import (
     stacked,
     threshold_crossings,
 )
+from neurosim.options import NonNegativeFloat, NonNegativeInt, PositiveFloat, partial_of
 from neurosim.rules.stdp import depressed, normalise_columns, potentiated, trace_decay
 
 MODES = ("exact", "batched")
@@ -98,16 +101,16 @@ SLOT_PLASTICITY = ("online", "deferred")
 class DiehlCookParams:
     """Every constant of the network and protocol (ms, mV, Hz)."""
 
-    dt: float = 0.5
-    integration: str = "exponential_euler"
+    dt: PositiveFloat = 0.5
+    integration: Literal["exponential_euler", "euler"] = "exponential_euler"
     """``exponential_euler`` or ``euler`` (see :func:`~neurosim.neurons.conductance_lif.integrate`)."""
-    presentation: float = 350.0
-    rest: float = 150.0
+    presentation: PositiveFloat = 350.0
+    rest: NonNegativeFloat = 150.0
     reset_between_images: bool = False
     """True: the state returns to rest after each image instead of decaying through ``rest``."""
-    max_rate: float = 63.75
+    max_rate: NonNegativeFloat = 63.75
     """Rate of a pixel of intensity 1 at the first presentation (paper: 255 / 8 x intensity 2)."""
-    input_total: float = 0.0
+    input_total: NonNegativeFloat = 0.0
     """0 (the paper): intensities as given. Above 0, each image is first scaled so that its
     intensities sum to ``input_total`` (for 784 inputs; ``input_total * D / 784`` otherwise), so
     every image drives the network with the same total input rate. Not in the paper, whose
@@ -115,25 +118,25 @@ class DiehlCookParams:
     totals average 224 and range from 15 (sandals) to 590 (pullovers, coats), and with raw
     intensities the bright classes win most neurons. A stated adaptation for such data, off in
     both presets."""
-    rate_increase: float = 31.875
+    rate_increase: NonNegativeFloat = 31.875
     """Added to ``max_rate`` at each re-presentation (paper: intensity + 1)."""
-    min_spikes: int = 5
+    min_spikes: NonNegativeInt = 5
     """Re-present an image that evoked fewer excitatory spikes (0: never)."""
-    max_presentations: int = 10
+    max_presentations: Annotated[int, at.Ge(1), at.Le(1000)] = 10
     """Give up after this many presentations of one image (a blank image never evokes a spike)."""
     excitatory: ConductanceLIFParams = EXCITATORY
     inhibitory: ConductanceLIFParams = INHIBITORY
-    weight_exc_inh: float = 10.4
-    weight_inh_exc: float = 17.0
-    theta_plus: float = 0.05
-    tau_theta: float = 1e7
-    tau_pre: float = 20.0
-    tau_post1: float = 20.0
-    tau_post2: float = 40.0
-    nu_pre: float = 1e-4
-    nu_post: float = 1e-2
-    w_max: float = 1.0
-    weight_sum_784: float = 78.0
+    weight_exc_inh: NonNegativeFloat = 10.4
+    weight_inh_exc: NonNegativeFloat = 17.0
+    theta_plus: NonNegativeFloat = 0.05
+    tau_theta: PositiveFloat = 1e7
+    tau_pre: PositiveFloat = 20.0
+    tau_post1: PositiveFloat = 20.0
+    tau_post2: PositiveFloat = 40.0
+    nu_pre: NonNegativeFloat = 1e-4
+    nu_post: NonNegativeFloat = 1e-2
+    w_max: PositiveFloat = 1.0
+    weight_sum_784: PositiveFloat = 78.0
     """Normalised sum of a neuron's input weights for 784 inputs (scaled by D / 784)."""
 
     @property
@@ -144,6 +147,9 @@ class DiehlCookParams:
     def rest_steps(self) -> int:
         return round(self.rest / self.dt)
 
+
+#: A ``constants`` table: any of the scalar constants above, each checked against its type.
+DiehlCookConstants = partial_of(DiehlCookParams)
 
 #: ``paper``: Diehl & Cook's released code. ``bindsnet``: BindsNET's ``eth_mnist.py`` protocol
 #: (dt 1 ms, 250 ms per image and a state reset instead of rest, 128 Hz maximum rate, no

@@ -12,6 +12,7 @@ use PyTorch's default initialisation (Kaiming-uniform weights, He et al. 2015).
 from __future__ import annotations
 
 import itertools
+from typing import Literal
 
 import torch
 from torch import nn
@@ -19,6 +20,7 @@ from torch import nn
 from neurosim.errors import UserError, choices_message
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
 from neurosim.models.registry import MODELS
+from neurosim.options import Widths
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
@@ -59,8 +61,8 @@ def linear(input_shape: tuple[int, ...], n_classes: int) -> FeedForward:
 def mlp(
     input_shape: tuple[int, ...],
     n_classes: int,
-    hidden_sizes: list[int] | tuple[int, ...] = (128,),
-    activation: str = "relu",
+    hidden_sizes: Widths = (128,),
+    activation: Literal["relu", "tanh", "sigmoid"] = "relu",
 ) -> FeedForward:
     """Multi-layer perceptron trained by backprop; ``hidden_sizes`` lists the hidden widths."""
     if activation not in ACTIVATIONS:

@@ -22,12 +22,15 @@ Shapes: input ``[B, ...]`` (flattened to ``D``); logits ``[B, C]``.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
 from neurosim.models.base import PlanStep, flat_size
 from neurosim.models.label_assignment import AssignmentLabelled, LabelAssignment
 from neurosim.models.registry import MODELS
+from neurosim.options import Width
 from neurosim.rules.kmeans import nearest_prototype
 
 
@@ -50,7 +53,11 @@ class KMeansAssignment(AssignmentLabelled):
     """Flattened input -> nearest of ``n_prototypes`` -> label assignment (module docstring)."""
 
     def __init__(
-        self, input_shape: tuple[int, ...], n_classes: int, n_prototypes: int = 100, readout: str = "mean"
+        self,
+        input_shape: tuple[int, ...],
+        n_classes: int,
+        n_prototypes: Width = 100,
+        readout: Literal["mean", "proportion"] = "mean",
     ) -> None:
         super().__init__()
         self.prototypes = Prototypes(flat_size(input_shape), int(n_prototypes))

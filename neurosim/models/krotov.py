@@ -45,7 +45,9 @@ images it trains on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated, Literal
 
+import annotated_types as at
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -55,6 +57,7 @@ from neurosim.models.base import flat_size
 from neurosim.models.centring import RunningMeanCentring
 from neurosim.models.hebbian_dense import DenseHebbianNetwork, unit_length
 from neurosim.models.registry import MODELS
+from neurosim.options import NonNegativeFloat, PositiveFloat, PositiveInt, Width
 
 READOUTS = ("power_tanh", "linear")
 
@@ -155,15 +158,15 @@ def _network(
 def hebbian_krotov(
     input_shape: tuple[int, ...],
     n_classes: int,
-    n_hidden: int = 2000,
-    power: float = 4.5,
-    readout: str = "power_tanh",
-    beta: float = 1.0,
-    loss_power: float = 6.0,
-    eps0: float = 0.04,
-    p: float = 3.0,
-    k: int = 7,
-    delta: float = 0.4,
+    n_hidden: Width = 2000,
+    power: PositiveFloat = 4.5,
+    readout: Literal["power_tanh", "linear"] = "power_tanh",
+    beta: PositiveFloat = 1.0,
+    loss_power: PositiveFloat = 6.0,
+    eps0: PositiveFloat = 0.04,
+    p: Annotated[float, at.Ge(1)] = 3.0,
+    k: PositiveInt = 7,
+    delta: NonNegativeFloat = 0.4,
     centre_inputs: bool = False,
 ) -> KrotovHopfieldNetwork:
     """Krotov-Hopfield network: hidden layer by the local unsupervised rule, top layer by backprop."""
@@ -177,11 +180,11 @@ def hebbian_krotov(
 def krotov_backprop(
     input_shape: tuple[int, ...],
     n_classes: int,
-    n_hidden: int = 2000,
-    power: float = 4.5,
-    readout: str = "power_tanh",
-    beta: float = 1.0,
-    loss_power: float = 6.0,
+    n_hidden: Width = 2000,
+    power: PositiveFloat = 4.5,
+    readout: Literal["power_tanh", "linear"] = "power_tanh",
+    beta: PositiveFloat = 1.0,
+    loss_power: PositiveFloat = 6.0,
     centre_inputs: bool = False,
 ) -> KrotovHopfieldNetwork:
     """The Krotov-Hopfield architecture with every weight trained end to end by backprop."""

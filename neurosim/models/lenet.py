@@ -31,6 +31,7 @@ from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep
 from neurosim.models.registry import MODELS
 from neurosim.models.retina import fit_to_retina
+from neurosim.options import ImageSize, Padding
 
 #: LeCun et al. 1998, Table I: the S2 maps each C3 map reads.
 C3_TABLE = (
@@ -113,7 +114,7 @@ class LeNet5(NeurosimModel):
     """C1 -> S2 -> C3 -> S4 -> C5 -> F6 -> output, every weight learnt by backprop (model ``lenet5``)."""
 
     def __init__(
-        self, input_shape: tuple[int, ...], n_classes: int, image_size: int = 28, margin: int = 2
+        self, input_shape: tuple[int, ...], n_classes: int, image_size: ImageSize = 28, margin: Padding = 2
     ) -> None:
         super().__init__()
         if len(input_shape) != 3 or input_shape[0] != 1:

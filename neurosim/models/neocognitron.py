@@ -67,6 +67,16 @@ from neurosim.models.base import NeurosimModel, PlanStep
 from neurosim.models.neocognitron_cells import CCells, ContrastCells, SCells, TopSCells, edge_templates
 from neurosim.models.registry import MODELS
 from neurosim.models.retina import fit_to_retina
+from neurosim.options import (
+    Fraction,
+    ImageSize,
+    NonNegativeFloat,
+    NonNegativeInt,
+    Padding,
+    PositiveFloat,
+    PositiveInt,
+    Width,
+)
 
 N_DIRECTIONS = 16
 
@@ -89,19 +99,19 @@ class Neocognitron(NeurosimModel):
         self,
         input_shape: tuple[int, ...],
         n_classes: int,
-        image_size: int = 28,
-        margin: int = 2,
-        planes: list[int] | tuple[int, int] = (64, 128),
-        max_top_cells: int = 60000,
-        theta_recognition: list[float] | tuple[float, ...] = (0.45, 0.3, 0.3, 0.1),
-        theta_learning: list[float] | tuple[float, ...] = (0.7, 0.7, 0.8),
-        q: float = 1e4,
-        spread_decay: float = 0.7,
-        competition_radius: int = 2,
-        generation_fraction: float = 0.1,
-        surround: float = 0.3,
-        max_generated_per_image: int | None = None,
-        top_passes: int = 1,
+        image_size: ImageSize = 28,
+        margin: Padding = 2,
+        planes: tuple[Width, Width] = (64, 128),
+        max_top_cells: Width = 60000,
+        theta_recognition: tuple[Fraction, Fraction, Fraction, Fraction] = (0.45, 0.3, 0.3, 0.1),
+        theta_learning: tuple[Fraction, Fraction, Fraction] = (0.7, 0.7, 0.8),
+        q: PositiveFloat = 1e4,
+        spread_decay: Fraction = 0.7,
+        competition_radius: NonNegativeInt = 2,
+        generation_fraction: Fraction = 0.1,
+        surround: NonNegativeFloat = 0.3,
+        max_generated_per_image: PositiveInt | None = None,
+        top_passes: PositiveInt = 1,
     ) -> None:
         super().__init__()
         if len(input_shape) != 3 or input_shape[0] != 1:

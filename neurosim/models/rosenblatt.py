@@ -35,6 +35,7 @@ from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
 from neurosim.models.perceptron import PerceptronReadout
 from neurosim.models.registry import MODELS
+from neurosim.options import NonNegativeInt, Width
 
 
 class AssociationLayer(nn.Module):
@@ -99,9 +100,9 @@ class RosenblattPerceptron(NeurosimModel):
 def perceptron_rosenblatt(
     input_shape: tuple[int, ...],
     n_classes: int,
-    n_association_units: int = 512,
-    n_excitatory: int = 10,
-    n_inhibitory: int = 10,
+    n_association_units: Width = 512,
+    n_excitatory: NonNegativeInt = 10,
+    n_inhibitory: NonNegativeInt = 10,
     threshold: float = 1.0,
 ) -> RosenblattPerceptron:
     """Rosenblatt's photoperceptron with a fixed random A-layer of threshold units."""

@@ -18,6 +18,7 @@ readout's running sum is kept (stacking ``[T, B, N]`` records cost a quarter of 
 from __future__ import annotations
 
 import itertools
+from typing import Literal
 
 import torch
 from torch import nn
@@ -28,6 +29,16 @@ from neurosim.models.base import NeurosimModel, PlanStep, flat_size
 from neurosim.models.cnn import conv_stack
 from neurosim.models.registry import MODELS
 from neurosim.neurons import LIF, LIFParams, LIFState
+from neurosim.options import (
+    Fraction,
+    KernelSize,
+    NonNegativeFloat,
+    NonNegativeInt,
+    Padding,
+    PositiveFloat,
+    TimeSteps,
+    Widths,
+)
 
 READOUTS = ("membrane_mean", "spike_count")
 
@@ -115,17 +126,17 @@ class SpikingMLP(SpikingNetwork):
 def snn_mlp(
     input_shape: tuple[int, ...],
     n_classes: int,
-    hidden_sizes: list[int] | tuple[int, ...] = (1000,),
-    n_steps: int = 25,
+    hidden_sizes: Widths = (1000,),
+    n_steps: TimeSteps = 25,
     encoder: str = "direct",
-    max_rate: float = 1.0,
-    beta: float = 0.95,
-    threshold: float = 1.0,
-    reset: str = "subtract",
+    max_rate: NonNegativeFloat = 1.0,
+    beta: Fraction = 0.95,
+    threshold: PositiveFloat = 1.0,
+    reset: Literal["subtract", "zero"] = "subtract",
     surrogate: str = "atan",
-    surrogate_scale: float | None = None,
-    refractory_steps: int = 0,
-    readout: str = "membrane_mean",
+    surrogate_scale: PositiveFloat | None = None,
+    refractory_steps: NonNegativeInt = 0,
+    readout: Literal["membrane_mean", "spike_count"] = "membrane_mean",
 ) -> SpikingMLP:
     """Spiking MLP trained by surrogate gradients (snnTorch tutorial 5 defaults)."""
     sizes = tuple(int(h) for h in hidden_sizes)
@@ -193,19 +204,19 @@ class SpikingCNN(SpikingNetwork):
 def snn_cnn(
     input_shape: tuple[int, ...],
     n_classes: int,
-    channels: list[int] | tuple[int, ...] = (12, 64),
-    kernel_size: int = 5,
-    padding: int = 0,
-    n_steps: int = 25,
+    channels: Widths = (12, 64),
+    kernel_size: KernelSize = 5,
+    padding: Padding = 0,
+    n_steps: TimeSteps = 25,
     encoder: str = "direct",
-    max_rate: float = 1.0,
-    beta: float = 0.5,
-    threshold: float = 1.0,
-    reset: str = "subtract",
+    max_rate: NonNegativeFloat = 1.0,
+    beta: Fraction = 0.5,
+    threshold: PositiveFloat = 1.0,
+    reset: Literal["subtract", "zero"] = "subtract",
     surrogate: str = "fast_sigmoid",
-    surrogate_scale: float | None = 25.0,
-    refractory_steps: int = 0,
-    readout: str = "spike_count",
+    surrogate_scale: PositiveFloat | None = 25.0,
+    refractory_steps: NonNegativeInt = 0,
+    readout: Literal["membrane_mean", "spike_count"] = "spike_count",
 ) -> SpikingCNN:
     """Convolutional SNN of snnTorch tutorial 6 (beta 0.5, fast sigmoid 25, spike-count readout)."""
     stack = conv_stack(input_shape, n_classes, channels, kernel_size, padding)

@@ -64,6 +64,7 @@ from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
 from neurosim.models.hebbian_dense import DenseHebbianNetwork, unit_length
 from neurosim.models.registry import MODELS
+from neurosim.options import DropoutRate, PositiveFloat, Width
 
 
 def triangle(u: torch.Tensor, power: float) -> torch.Tensor:
@@ -181,12 +182,12 @@ def _check_positive(**values: float) -> None:
 def softhebb_mlp(
     input_shape: tuple[int, ...],
     n_classes: int,
-    n_hidden: int = 2000,
-    t_invert: float = 100.0,
-    eta: float = 0.045,
+    n_hidden: Width = 2000,
+    t_invert: PositiveFloat = 100.0,
+    eta: PositiveFloat = 0.045,
     anti_hebbian: bool = False,
-    feature_t_invert: float = 5.0,
-    init_radius: float = 35.0,
+    feature_t_invert: PositiveFloat = 5.0,
+    init_radius: PositiveFloat = 35.0,
 ) -> SoftHebbMLP:
     """One SoftHebb layer (preset 2SoftMlpMNIST) and a linear readout by backprop."""
     _check_positive(n_hidden=n_hidden, t_invert=t_invert, eta=eta, init_radius=init_radius)
@@ -198,7 +199,10 @@ def softhebb_mlp(
 
 @MODELS.register("softhebb_mlp_backprop")
 def softhebb_mlp_backprop(
-    input_shape: tuple[int, ...], n_classes: int, n_hidden: int = 2000, feature_t_invert: float = 5.0
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    n_hidden: Width = 2000,
+    feature_t_invert: PositiveFloat = 5.0,
 ) -> SoftHebbMLP:
     """The softhebb_mlp architecture trained end to end by backprop."""
     _check_positive(n_hidden=n_hidden)
@@ -215,12 +219,12 @@ def _image_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
 def softhebb_cnn(
     input_shape: tuple[int, ...],
     n_classes: int,
-    channels: list[int] | tuple[int, ...] = (96, 384),
-    t_invert: list[float] | tuple[float, ...] = (1.0, 0.65),
-    eta: list[float] | tuple[float, ...] = (0.08, 0.005),
-    triangle_powers: list[float] | tuple[float, ...] = (0.7, 1.4),
-    dropout: float = 0.5,
-    init_radius: float = 25.0,
+    channels: tuple[Width, Width] = (96, 384),
+    t_invert: tuple[PositiveFloat, PositiveFloat] = (1.0, 0.65),
+    eta: tuple[PositiveFloat, PositiveFloat] = (0.08, 0.005),
+    triangle_powers: tuple[PositiveFloat, PositiveFloat] = (0.7, 1.4),
+    dropout: DropoutRate = 0.5,
+    init_radius: PositiveFloat = 25.0,
 ) -> SoftHebbCNN:
     """Two SoftHebb convolution blocks (the paper's first two) and a linear readout by backprop."""
     _check_positive(init_radius=init_radius)
@@ -250,8 +254,8 @@ def softhebb_cnn(
 def softhebb_cnn_backprop(
     input_shape: tuple[int, ...],
     n_classes: int,
-    channels: list[int] | tuple[int, ...] = (96, 384),
-    dropout: float = 0.5,
+    channels: tuple[Width, Width] = (96, 384),
+    dropout: DropoutRate = 0.5,
 ) -> SoftHebbCNN:
     """The softhebb_cnn layers with ReLU, trained end to end by backprop."""
     if len(channels) != 2:

@@ -29,6 +29,7 @@ from neurosim.pairs import PAIRS, group_by_pair, stored_pair_members
 from neurosim.report import figures
 from neurosim.report.document import Document, Table, format_mean_ci
 from neurosim.report.energy import energy_section
+from neurosim.report.validity import describe_divergence, diverged_seeds, validity_warnings
 from neurosim.results.storage import open_dataset
 
 PROVENANCE_SHOWN = (
@@ -39,6 +40,8 @@ PROVENANCE_SHOWN = (
     "python_version",
     "device",
     "torch_threads",
+    "torch_interop_threads",
+    "threads_source",
     "platform",
     "created",
 )
@@ -53,14 +56,19 @@ def _after_one_epoch(results: xr.Dataset, member: str) -> np.ndarray:
 
 
 def _member_row(results: xr.Dataset, member: str) -> list[str]:
-    final = results.final_test_accuracy.sel(model=member).values
     trainable = int(results.n_parameters_trainable.sel(model=member).values[0])
     fixed = int(results.n_parameters_fixed.sel(model=member).values[0])
+    divergence = describe_divergence(results, member)
+    if divergence:  # a failed optimisation is not a result: no numbers
+        final = after_one_epoch = f"DIVERGED ({divergence})"
+    else:
+        final = format_mean_ci(results.final_test_accuracy.sel(model=member).values)
+        after_one_epoch = format_mean_ci(_after_one_epoch(results, member))
     return [
         member,
         str(results.role.sel(model=member).values),
-        format_mean_ci(final),
-        format_mean_ci(_after_one_epoch(results, member)),
+        final,
+        after_one_epoch,
         f"{trainable:,}" + (f" (+{fixed:,} fixed)" if fixed else ""),
         str(results.loss_kind.sel(model=member).values),
     ]
@@ -138,6 +146,10 @@ def _operations_section(doc: Document, results: xr.Dataset, fits: dict, members:
 
 
 def _paired_row(results: xr.Dataset, bio: str, twin: str) -> list[str]:
+    failed = [m for m in (bio, twin) if diverged_seeds(results, m)]
+    if failed:
+        reason = f"not tested: {' and '.join(failed)} diverged"
+        return [f"{bio} - {twin}", reason, "n/a", "n/a", "0"]
     test = paired_test(
         results.final_test_accuracy.sel(model=bio).values,
         results.final_test_accuracy.sel(model=twin).values,
@@ -332,18 +344,19 @@ def _receptive_fields_section(doc: Document, receptive_fields: xr.Dataset, figur
     doc.table(Table(["model", "layer", "responsive units", "median cosine(STA, weights)"], rows))
 
 
-def build_report(run_dir: str | Path) -> Path:
-    """Write ``report/report.html`` and ``report/report.md`` for a run (or a sweep); returns the HTML path."""
+def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``report.html`` and ``report.md`` for a run (or a sweep) into ``out`` (default
+    ``<run_dir>/report``); returns the HTML path."""
     run_dir = Path(run_dir)
     if (run_dir / "sweep.nc").is_file():
         from neurosim.report.sweep import build_sweep_report
 
-        return build_sweep_report(run_dir)
+        return build_sweep_report(run_dir, out)
     results_path = run_dir / "results.nc"
     if not results_path.is_file():
         raise UserError(f"{run_dir} holds no results.nc; run `neurosim run` first (or check the path)")
     results = open_dataset(results_path)
-    out = run_dir / "report"
+    out = Path(out) if out is not None else run_dir / "report"
     figure_dir = out / "figures"
     figure_dir.mkdir(parents=True, exist_ok=True)
     members = [str(m) for m in results.model.values]
@@ -361,6 +374,11 @@ def build_report(run_dir: str | Path) -> Path:
         f"Seeds: {', '.join(map(str, seeds))}. Intervals are 95 % Student-t intervals over seeds; "
         "paired tests compare the bio model with its twin seed by seed (same data order)."
     )
+    warnings = validity_warnings(results, stored_pair_members(results.attrs))
+    if warnings:
+        doc.heading("Warnings")
+        for warning in warnings:
+            doc.paragraph("WARNING: " + warning)
     paired: set[str] = set()
     for pair_name, pair_members in stored_pair_members(results.attrs).items():
         pair = PAIRS.get(pair_name)

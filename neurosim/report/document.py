@@ -2,12 +2,18 @@
 
 Every report (a run's, a sweep's) builds a :class:`Document` and calls :meth:`Document.write`,
 which writes ``report.html`` (figures embedded by relative path) and ``report.md`` atomically.
+
+Every text that reaches either file is escaped, attributes included (names, descriptions and
+file names come from user-written comparisons and run folders, which may be shared): HTML with
+:func:`html.escape` (quotes too), figure paths percent-encoded, and Markdown with
+:func:`markdown_text`, so a renderer that shows inline HTML shows the text, never markup.
 """
 
 from __future__ import annotations
 
 import html
 import math
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +46,11 @@ class Table:
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     def markdown(self) -> str:
-        lines = ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
-        lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in self.rows]
+        def cell(text: str) -> str:
+            return markdown_text(text).replace("|", "/").replace("\n", " ")
+
+        lines = ["| " + " | ".join(cell(h) for h in self.header) + " |", "|" + "---|" * len(self.header)]
+        lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in self.rows]
         return "\n".join(lines)
 
 
@@ -54,27 +63,29 @@ class Document:
 
     def heading(self, text: str, level: int = 2) -> None:
         self.html.append(f"<h{level}>{html.escape(text)}</h{level}>")
-        self.md.append("#" * level + " " + text + "\n")
+        self.md.append("#" * level + " " + markdown_text(text) + "\n")
 
     def paragraph(self, text: str) -> None:
         self.html.append(f"<p>{html.escape(text)}</p>")
-        self.md.append(text + "\n")
+        self.md.append(markdown_text(text) + "\n")
 
     def table(self, table: Table) -> None:
         self.html.append(table.html())
         self.md.append(table.markdown() + "\n")
 
     def figure(self, path: Path, caption: str) -> None:
-        relative = f"figures/{path.name}"
+        relative = "figures/" + urllib.parse.quote(path.name)
         escaped = html.escape(caption)
         self.html.append(
-            f'<figure><img src="{relative}" alt="{escaped}"><figcaption>{escaped}</figcaption></figure>'
+            f'<figure><img src="{html.escape(relative)}" alt="{escaped}">'
+            f"<figcaption>{escaped}</figcaption></figure>"
         )
-        self.md.append(f"![{caption}]({relative})\n")
+        self.md.append(f"![{markdown_text(caption)}]({relative})\n")
 
     def code(self, text: str) -> None:
         self.html.append(f"<pre>{html.escape(text)}</pre>")
-        self.md.append("```json\n" + text + "\n```\n")
+        fence = "`" * max(3, _longest_backtick_run(text) + 1)  # text cannot close the block
+        self.md.append(f"{fence}json\n{text}\n{fence}\n")
 
     def write(self, out: Path, title: str) -> Path:
         """Write ``out/report.html`` and ``out/report.md``; returns the HTML path."""
@@ -85,6 +96,22 @@ class Document:
         html_path = write_text(out / "report.html", page)
         write_text(out / "report.md", "\n".join(self.md))
         return html_path
+
+
+def markdown_text(text: str) -> str:
+    """``text`` safe in Markdown: ``& < >`` become entities (no inline HTML, no autolinks), and
+    ``](`` is broken (``]\\(``) so that no text becomes a link or an image."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("](", "]\\(")
+
+
+def _longest_backtick_run(text: str) -> int:
+    """Length of the longest run of backticks in ``text`` (a code fence must be longer)."""
+    longest = current = 0
+    for char in text:
+        current = current + 1 if char == "`" else 0
+        longest = max(longest, current)
+    return longest
 
 
 def format_mean_ci(values: np.ndarray) -> str:

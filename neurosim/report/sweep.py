@@ -143,11 +143,12 @@ def paired_auc_rows(sweep: xr.Dataset) -> list[list[str]]:
     return rows
 
 
-def build_sweep_report(sweep_dir: str | Path) -> Path:
-    """Write ``report/report.html`` and ``report.md`` for a sweep directory; returns the HTML path."""
+def build_sweep_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``report.html`` and ``report.md`` for a sweep directory into ``out`` (default
+    ``<sweep_dir>/report``); returns the HTML path."""
     sweep_dir = Path(sweep_dir)
     sweep = open_dataset(sweep_dir / "sweep.nc")
-    out = sweep_dir / "report"
+    out = Path(out) if out is not None else sweep_dir / "report"
     (out / "figures").mkdir(parents=True, exist_ok=True)
     doc = Document()
     doc.heading(f"neurosim sweep report: {sweep.attrs['sweep']}", 1)
@@ -158,6 +159,34 @@ def build_sweep_report(sweep_dir: str | Path) -> Path:
         f"Cells: {int((status == 'done').sum())} done, {int((status == 'failed').sum())} failed, "
         f"{int((status == 'pending').sum())} pending."
     )
+    if "final_test_accuracy" in sweep:
+        _results_sections(doc, sweep, out)
+    else:
+        doc.paragraph("No cell finished, so there are no results to show; the cells' errors are below.")
+    _cells_section(doc, sweep)
+    doc.heading("Provenance")
+    doc.table(Table(["attribute", "value"], [[k, str(v)] for k, v in sweep.attrs.items()]))
+    return doc.write(out, f"neurosim sweep: {sweep.attrs['sweep']}")
+
+
+def _diverged_warnings(doc: Document, sweep: xr.Dataset) -> None:
+    """A warning per model with diverged fits (their accuracies are NaN, so they count nowhere)."""
+    if "diverged" not in sweep:
+        return
+    counts = {str(m): int(np.nansum(sweep.diverged.sel(model=m).values)) for m in sweep.model.values}
+    failed = {m: c for m, c in counts.items() if c}
+    if failed:
+        doc.heading("Warnings")
+        for model, count in failed.items():
+            doc.paragraph(
+                f"WARNING: {model} diverged in {count} fit(s) (see the diverged variable of sweep.nc): a "
+                "failed optimisation, not a result; those fits are left out of every number below."
+            )
+
+
+def _results_sections(doc: Document, sweep: xr.Dataset, out: Path) -> None:
+    """Accuracy at every grid point, accuracy against each dimension, sample efficiency."""
+    _diverged_warnings(doc, sweep)
     dims = grid_dims(sweep)
     doc.heading("Final test accuracy at every grid point")
     rows = []
@@ -216,6 +245,10 @@ def build_sweep_report(sweep_dir: str | Path) -> Path:
             doc.table(
                 Table(["bio - twin", *others, "AUC difference", "p (paired t)", "d_z", "seeds"], paired)
             )
+
+
+def _cells_section(doc: Document, sweep: xr.Dataset) -> None:
+    """Every cell's status and error."""
     doc.heading("Cells")
     flat = sweep[["cell_status", "cell_error", "cell_id"]].to_dataframe().reset_index()
     columns = [c for c in flat.columns if c not in ("cell_status", "cell_error", "cell_id")]
@@ -228,6 +261,3 @@ def build_sweep_report(sweep_dir: str | Path) -> Path:
             ],
         )
     )
-    doc.heading("Provenance")
-    doc.table(Table(["attribute", "value"], [[k, str(v)] for k, v in sweep.attrs.items()]))
-    return doc.write(out, f"neurosim sweep: {sweep.attrs['sweep']}")

@@ -13,6 +13,7 @@ import torch
 import xarray as xr
 
 import neurosim
+from neurosim.threads import current_threads
 
 
 @functools.cache
@@ -54,6 +55,6 @@ def provenance(device_name: str) -> dict[str, str]:
         "python_version": platform.python_version(),
         "platform": platform.platform(),
         "device": device_name,
-        "torch_threads": str(torch.get_num_threads()),
+        **current_threads(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -11,7 +11,11 @@ Fit Dataset
     ``n_train``, ``config`` (the resolved comparison as JSON), ``fit_hash`` and the provenance of
     :func:`neurosim.results.provenance.provenance`.
 
-Run Dataset (``results.nc``): the fits' common variables stacked along ``model`` and ``seed``.
+    ``status`` (``finished`` or ``diverged``, see :mod:`neurosim.training.divergence`),
+    ``diverged_step`` and ``diverged_reason`` (absent in fits stored before: ``finished``).
+
+Run Dataset (``results.nc``): the fits' common variables stacked along ``model`` and ``seed``,
+and ``diverged``, ``diverged_step`` (model, seed).
 
 Every variable has CF ``units`` and ``long_name``; :func:`validate_fit` checks this on save.
 """
@@ -129,7 +133,7 @@ def fit_dataset(
             h.train_loss,
             "1",
             "training objective",
-            description=LOSS_NAMES[result.loss_kind],
+            description=LOSS_NAMES.get(result.loss_kind, result.loss_kind),
         ),
         "wall_time": _var(("checkpoint",), h.wall_time, "s", "wall-clock time since the fit started"),
         "final_test_accuracy": _var((), result.final_test_accuracy, "1", "test accuracy after training"),
@@ -194,10 +198,21 @@ def validate_fit(dataset: xr.Dataset) -> None:
             json.loads(dataset.attrs["config"])
         except ValueError:
             problems.append("attribute config is not JSON")
-    if "test_accuracy" in dataset and not np.all((dataset.test_accuracy >= 0) & (dataset.test_accuracy <= 1)):
-        problems.append("test_accuracy outside [0, 1]")
+    if "test_accuracy" in dataset:
+        accuracy = dataset.test_accuracy.values
+        # A diverged fit has no accuracy from its divergence on (NaN); any other must have one.
+        measured = np.ones_like(accuracy, dtype=bool)
+        if fit_status(dataset.attrs) == "diverged":
+            measured = ~np.isnan(accuracy)
+        if not np.all((accuracy[measured] >= 0) & (accuracy[measured] <= 1)):
+            problems.append("test_accuracy outside [0, 1]")
     if problems:
         raise ValueError("results schema violated: " + "; ".join(problems))
+
+
+def fit_status(attrs: dict) -> str:
+    """``finished`` or ``diverged`` (fits stored before divergence was detected: ``finished``)."""
+    return str(attrs.get("status", "finished"))
 
 
 def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict) -> xr.Dataset:
@@ -220,6 +235,24 @@ def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict) -> xr
     first = fits[(members[0], seeds[0])]
     for name in RUN_VARIABLES:
         combined[name].attrs = first[name].attrs
+    kinds = sorted({fits[(m, seeds[0])].attrs["loss_kind"] for m in members})
+    combined["train_loss"].attrs["description"] = (
+        "each model's own objective (coordinate loss_kind): "
+        + "; ".join(f"{kind}: {LOSS_NAMES.get(kind, kind)}" for kind in kinds)
+    )
+    diverged = [[fit_status(fits[(m, s)].attrs) == "diverged" for s in seeds] for m in members]
+    combined["diverged"] = _var(
+        ("model", "seed"),
+        np.asarray(diverged, dtype=np.int8),
+        "1",
+        "1 if the fit diverged (non-finite or exploding training objective or weights)",
+    )
+    combined["diverged_step"] = _var(
+        ("model", "seed"),
+        [[int(fits[(m, s)].attrs.get("diverged_step", -1)) for s in seeds] for m in members],
+        "1",
+        "training step at which the fit diverged (-1: it did not)",
+    )
     combined = combined.assign_coords(
         model=("model", members),
         seed=("seed", seeds),

@@ -77,14 +77,12 @@ def pin_gpu() -> int | None:
 
 def run_cell(raw: dict, directory: str, torch_threads: int | None = None) -> CellOutcome:
     """Resolve and run one cell into ``directory``; failures are recorded, never raised."""
-    import torch
-
     from neurosim.runner import run_comparison
+    from neurosim.threads import configure_threads
 
     identity = Path(directory).name
     started = time.perf_counter()
-    if torch_threads:
-        torch.set_num_threads(torch_threads)
+    configure_threads(torch_threads)
     pin_gpu()
     try:
         run_comparison(resolve(raw), directory=Path(directory))

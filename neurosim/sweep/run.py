@@ -17,13 +17,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from pathlib import Path
 
 from neurosim.config import apply_override, load_raw, resolve
 from neurosim.errors import UserError
+from neurosim.options import NAME_PATTERN
 from neurosim.results.provenance import provenance
 from neurosim.results.storage import save_dataset, write_text
+from neurosim.run_folder import check_out_folder
 from neurosim.sweep.cell import FAILURE_FILE, CellOutcome, cell_id, cell_raw_config, run_cell
 from neurosim.sweep.executor import make_client
 from neurosim.sweep.grid import GridAxis, cells, grid_from_table, merge_axes, parse_grid_option
@@ -48,6 +51,12 @@ def plan(path: str | Path, grid: list[str] = (), overrides: list[str] = ()) -> t
     axes = merge_axes(grid_from_table(sweep_table.get("grid", {})), [parse_grid_option(g) for g in grid])
     if not axes:
         raise UserError("the sweep has no grid: add --grid key=v1,v2 or a [sweep.grid] table")
+    for combination in cells(axes):  # every cell validated before any worker starts
+        try:
+            resolve(cell_raw_config(base, combination))
+        except UserError as error:
+            shown = ", ".join(f"{k}={v}" for k, v in combination.items())
+            raise UserError(f"grid cell {shown}: {error}") from None
     return base, axes
 
 
@@ -93,6 +102,9 @@ def run_sweep(
     """
     base, axes = plan(path, grid, overrides)
     name = str(base.get("name", Path(path).stem))
+    if not re.match(NAME_PATTERN, name):
+        raise UserError(f"sweep name {name!r} (the file's name): set name = ... in the comparison")
+    check_out_folder(root)
     sweep_dir = Path(root) / f"{name}-sweep"
     planned: dict[str, dict] = {}
     for combination in cells(axes):

@@ -9,7 +9,9 @@ for XOR; Minsky & Papert 1969), which the tests check against the perceptron.
 from __future__ import annotations
 
 import itertools
+from typing import Annotated
 
+import annotated_types as at
 import torch
 
 from neurosim.errors import UserError
@@ -24,7 +26,7 @@ def _truth_table(n_bits: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @TASKS.register("parity")
-def parity(n_bits: int = 3) -> Task:
+def parity(n_bits: Annotated[int, at.Ge(2), at.Le(20)] = 3) -> Task:
     """n-bit parity over the full truth table of 2^n patterns (inputs [2^n, n])."""
     if not isinstance(n_bits, int) or n_bits < 2:
         raise UserError(f"parity n_bits must be an integer >= 2, got {n_bits!r}")

@@ -44,8 +44,21 @@ def fetch(name: str, root: str | Path | None = None, base_url: str | None = None
     source = get_source(name)
     target = Path(root) if root is not None else default_data_root()
     target = target / source.name
+    created = [p for p in (target, *target.parents) if not p.exists()]
     target.mkdir(parents=True, exist_ok=True)
-    base = base_url or source.base_url
+    try:
+        _download_missing(source, target, base_url or source.base_url)
+    except BaseException:
+        for folder in created:  # innermost first: leave no empty folders behind a failed download
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+    assert all(find_file(target, stem) for stem in FILES)
+    return target
+
+
+def _download_missing(source, target: Path, base: str) -> None:
+    """Download each of the dataset's files that is absent or fails its checksum."""
     for stem in FILES:
         destination = target / f"{stem}.gz"
         expected = source.md5[stem]
@@ -73,5 +86,3 @@ def fetch(name: str, root: str | Path | None = None, base_url: str | None = None
             os.replace(temporary_path, destination)
         finally:
             temporary_path.unlink(missing_ok=True)
-    assert all(find_file(target, stem) for stem in FILES)
-    return target

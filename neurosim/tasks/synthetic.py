@@ -8,14 +8,23 @@ number of mistakes by (R / margin)^2, with R the largest input norm (bias includ
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import annotated_types as at
 import torch
 
+from neurosim.options import Seed, Width
 from neurosim.tasks.base import Task
 from neurosim.tasks.registry import TASKS
 
 
 @TASKS.register("linear_separable")
-def linear_separable(n_samples: int = 400, n_features: int = 5, margin: float = 0.05, seed: int = 0) -> Task:
+def linear_separable(
+    n_samples: Annotated[int, at.Ge(4), at.Le(1_000_000)] = 400,
+    n_features: Width = 5,
+    margin: Annotated[float, at.Ge(0), at.Lt(0.5)] = 0.05,
+    seed: Seed = 0,
+) -> Task:
     """Two classes split by a random hyperplane with a guaranteed margin."""
     generator = torch.Generator().manual_seed(seed)
     normal = torch.randn(n_features, generator=generator)

@@ -30,9 +30,15 @@ import torch
 
 from neurosim.config import TrainingConfig
 from neurosim.models.base import NeurosimModel
-from neurosim.results.storage import save_torch
+from neurosim.results.storage import UnreadableFile, load_torch, quarantine, save_torch
 from neurosim.rules import RULES
 from neurosim.tasks import Task
+from neurosim.training.divergence import (
+    FitStatus,
+    exploded_objective,
+    nonfinite_objective,
+    nonfinite_parameters,
+)
 from neurosim.training.schedule import checkpoint_steps, samples_seen, steps_per_epoch
 
 log = logging.getLogger(__name__)
@@ -70,6 +76,8 @@ class FitResult:
     n_train: int
     unsupervised_seconds: float = 0.0
     """Wall time of the unsupervised phase (also included in ``history.wall_time``)."""
+    status: FitStatus = field(default_factory=FitStatus)
+    """Whether (and where, and why) the fit diverged; see :mod:`neurosim.training.divergence`."""
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -124,6 +132,23 @@ def _optimizer(params: list[torch.nn.Parameter], config: TrainingConfig) -> torc
 #: Offset of the training stream of torch's global generator from a fit's seed (model
 #: construction uses the seed itself, so the two streams differ).
 TRAINING_STREAM = 7919
+
+
+def read_checkpoint(path: str | Path) -> dict | None:
+    """A fit's training checkpoint, or ``None`` if there is none. It is read with
+    ``weights_only=True`` (tensors and plain containers, never code); an unreadable one is moved
+    aside as ``*.corrupt`` with a warning, and training starts afresh."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        state = load_torch(path)
+        if not isinstance(state, dict) or "step" not in state:
+            raise UnreadableFile(path, "not a neurosim training checkpoint")
+    except UnreadableFile as error:
+        log.warning("%s; moved to %s, training starts afresh", error, quarantine(path))
+        return None
+    return state
 
 
 class Trainer:
@@ -369,6 +394,42 @@ class Trainer:
         )
         history.train_loss.append(float("nan") if train_objective is None else train_objective)
 
+    def _diverged(self, history: History, objective: float | None, step: int) -> FitStatus | None:
+        """Rules 2 and 3 of :mod:`~neurosim.training.divergence` at a checkpoint."""
+        first = next((v for v in history.train_loss if not math.isnan(v)), objective)
+        if objective is not None and first is not None:
+            exploded = exploded_objective(objective, first, step)
+            if exploded is not None:
+                return exploded
+        return nonfinite_parameters(self.model, step)
+
+    def _diverged_result(
+        self,
+        history: History,
+        status: FitStatus,
+        evaluate_at: set[int],
+        per_epoch: int,
+        unsupervised: tuple[int, float],
+    ) -> FitResult:
+        """The result of a diverged fit: the checkpoints before the divergence as measured, the
+        rest of the shared checkpoint grid NaN (so members still line up), no final accuracy."""
+        for step in sorted(s for s in evaluate_at if s > (history.step[-1] if history.step else 0)):
+            history.step.append(step)
+            history.samples_seen.append(samples_seen(step, len(self.y_train), self.config.batch_size))
+            history.epoch.append(step / per_epoch)
+            for values in (history.test_accuracy, history.train_accuracy, history.train_loss):
+                values.append(float("nan"))
+            history.wall_time.append(float("nan"))
+        return FitResult(
+            history=history,
+            loss_kind=self.loss_kind,
+            confusion=torch.zeros(self.n_classes, self.n_classes, dtype=torch.int64),
+            final_test_accuracy=float("nan"),
+            n_train=len(self.y_train),
+            unsupervised_seconds=unsupervised[1],
+            status=status,
+        )
+
     def fit(
         self, checkpoint_path: str | Path | None = None, progress: ProgressCallback | None = None
     ) -> FitResult:
@@ -417,10 +478,9 @@ class Trainer:
         total = per_epoch * epochs
         evaluate_at = set(checkpoint_steps(n, batch, epochs, self.config.n_checkpoints))
         step, history, elapsed, unsupervised = 0, History(), 0.0, (0, 0.0)
-        if checkpoint_path is not None and Path(checkpoint_path).is_file():
-            step, history, elapsed, unsupervised = self._restore(
-                torch.load(checkpoint_path, weights_only=False)
-            )
+        state = read_checkpoint(checkpoint_path) if checkpoint_path is not None else None
+        if state is not None:
+            step, history, elapsed, unsupervised = self._restore(state)
             log.info("resuming from step %d of %d (%s)", step, total, checkpoint_path)
         if unsupervised[0] < self.unsupervised_total():
             unsupervised = self._unsupervised_phase(*unsupervised, checkpoint_path, progress)
@@ -428,13 +488,14 @@ class Trainer:
         computing = time.perf_counter()
         self._use_frozen_features()
         elapsed += time.perf_counter() - computing  # (recomputed, and counted again, after a resume)
+        status = nonfinite_parameters(self.model, 0) if self.unsupervised_steps else None
         hooks = self._capture_inputs()
         try:
             self.model.train()
             objective_sum, objective_count = 0.0, 0
             started = time.perf_counter() - elapsed
             order = None
-            while step < total:
+            while step < total and status is None:
                 epoch, within = divmod(step, per_epoch)
                 if epoch < learning_epochs:
                     if order is None or within == 0:
@@ -443,15 +504,20 @@ class Trainer:
                     if self.backprop_optimizer:
                         for group in self.backprop_optimizer.param_groups:
                             group["lr"] = scheduled_lr(self.config, step, total)
-                    objective_sum += self._train_step(
+                    objective = self._train_step(
                         self.inputs_train[index], self.y_train[index], epoch / epochs
                     )
+                    status = nonfinite_objective(objective, step + 1)
+                    objective_sum += objective
                     objective_count += len(index)
                 step += 1
                 if progress:
                     progress(step, total)
-                if step in evaluate_at:
+                if step in evaluate_at and status is None:
                     objective = objective_sum / objective_count if objective_count else None
+                    status = self._diverged(history, objective, step)
+                    if status is not None:
+                        break
                     self._record(history, step, per_epoch, objective)
                     history.wall_time.append(time.perf_counter() - started)
                     objective_sum, objective_count = 0.0, 0
@@ -461,6 +527,8 @@ class Trainer:
         finally:
             for hook in hooks:
                 hook.remove()
+        if status is not None:
+            return self._diverged_result(history, status, evaluate_at, per_epoch, unsupervised)
         predictions = predict(self.model, self.inputs_test, self.forward)
         confusion = torch.zeros(self.n_classes, self.n_classes, dtype=torch.int64)
         pairs = (self.y_test.cpu() * self.n_classes + predictions.cpu()).bincount(minlength=self.n_classes**2)

@@ -327,7 +327,7 @@ def _pair_renames(table: dict, pair_names: tuple[str, ...]) -> dict[str, dict[st
 def _check_top_level(raw: dict) -> None:
     """Keys and types of the file's top level, before anything is looked up."""
     _check_keys(raw, TOP_KEYS, "the comparison")
-    if "version" in raw and raw["version"] != CONFIG_VERSION:
+    if "version" in raw and (type(raw["version"]) is not int or raw["version"] != CONFIG_VERSION):
         raise UserError(
             f"config key 'version' is {raw['version']!r}, but this neurosim reads comparison format "
             f"version {CONFIG_VERSION} (the version of the file format, not of the comparison)"

@@ -19,12 +19,15 @@ fit identities (hashes of the options) do not depend on it.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import inspect
 import json
 import math
+import re
 import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import annotated_types as at
@@ -58,6 +61,10 @@ Padding = Annotated[int, at.Ge(0), at.Le(64)]
 TimeSteps = Annotated[int, at.Ge(1), at.Le(100_000)]
 """Simulation steps per input."""
 DropoutRate = Annotated[float, at.Ge(0), at.Lt(1)]
+OpenFraction = Annotated[float, at.Gt(0), at.Lt(1)]
+"""A number strictly between 0 and 1 (a threshold)."""
+FanIn = Annotated[int, at.Ge(0), at.Le(100_000)]
+"""Connections per unit."""
 """Side of a square retina in pixels."""
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -75,6 +82,19 @@ DeviceName = Annotated[
     Field(description='"auto", "cpu", "cuda" or "cuda:N"'),
 ]
 """``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
+
+
+def checked_names(names: list[str], source: Path) -> list[str]:
+    """``names`` read back from a stored file, refused unless each is a valid :data:`Name`: names
+    become file names and report text, and a shared run folder may come from anyone."""
+    for name in names:
+        if not re.match(NAME_PATTERN, name):
+            raise UserError(
+                f"{source} names a member {name!r}, which is not a valid name; "
+                "neurosim did not write this file as it is"
+            )
+    return names
+
 
 STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
@@ -152,10 +172,23 @@ def check_options(
 
 def validate(adapter: TypeAdapter, value: Any, where: str) -> None:
     """Validate ``value`` (TOML data) with ``adapter``; raise a one-line :class:`UserError`."""
+    _refuse_dates(value, where)
     try:
-        adapter.validate_json(json.dumps(value, default=str, allow_nan=True), strict=True)
+        adapter.validate_json(json.dumps(value, allow_nan=True), strict=True)
     except ValidationError as error:
         raise problem(error, adapter.json_schema(mode="validation"), value, where) from None
+
+
+def _refuse_dates(value: Any, where: str) -> None:
+    """TOML has dates and times; no option is one (and JSON, which identities hash, has none)."""
+    if isinstance(value, (datetime.date, datetime.time)):
+        raise UserError(f"config key {where!r} must not be a date or time, got {value.isoformat()!r}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_dates(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_dates(item, where)
 
 
 def problem(error: ValidationError, schema: dict, value: Any, where: str) -> UserError:

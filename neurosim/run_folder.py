@@ -65,18 +65,28 @@ def check_out_folder(root: str | Path) -> None:
     if not existing.is_dir():
         raise UserError(f"output folder {str(root)!r}: {str(existing)!r} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise UserError(f"output folder {str(root)!r}: no permission to write in {str(existing)!r}")
+        raise UserError(
+            f"output folder {str(root)!r}: no permission to write in {str(existing)!r} "
+            "(choose another with --out)"
+        )
 
 
-def open_fit(path: Path) -> xr.Dataset | None:
-    """A stored fit, or ``None`` if there is none or it is unreadable (then it is moved aside as
-    ``*.corrupt`` with a warning) or breaks the schema (written by an older neurosim)."""
+def open_fit(path: Path, repair: bool = True) -> xr.Dataset | None:
+    """A stored fit, or ``None`` if there is none, it is unreadable, or it breaks the schema
+    (written by an older neurosim).
+
+    With ``repair`` (only for a caller that holds the fit's lock) an unreadable file is moved
+    aside as ``*.corrupt`` with a warning, and the fit will be retrained; without, it is skipped.
+    """
     try:
         stored = open_dataset(path)
     except FileNotFoundError:
         return None
     except UnreadableFile as error:
-        log.warning("%s; moved to %s and the fit will be retrained", error, quarantine(path))
+        if repair:
+            log.warning("%s; moved to %s and the fit will be retrained", error, quarantine(path))
+        else:
+            log.warning("%s; left out (the next run moves it aside and retrains the fit)", error)
         return None
     try:
         validate_fit(stored)
@@ -118,7 +128,7 @@ def finished_fits(
             if match is None:
                 continue
             seed = int(match.group(1))
-            stored = open_fit(path)
+            stored = open_fit(path, repair=False)  # repairs belong to whoever holds the fit's lock
             if stored is not None and stored.attrs.get("fit_hash") == identity(member, seed):
                 fits[(member.name, seed)] = stored
     return fits

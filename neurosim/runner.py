@@ -57,7 +57,22 @@ def build_model(member: MemberConfig, task: Task, seed: int) -> NeurosimModel:
     factory = MODELS.get(member.model)
     check_options(factory, member.options, f"model {member.model!r}", f"models.{member.name}", MODEL_SUPPLIED)
     with seeded(seed):
-        return factory(task.input_shape, task.n_classes, **member.options)
+        try:
+            return factory(task.input_shape, task.n_classes, **member.options)
+        except (MemoryError, RuntimeError) as error:
+            if not isinstance(error, MemoryError) and not _is_allocation_failure(error):
+                raise
+            raise UserError(
+                f"model {member.name!r} ({member.model}) with options {member.options} needs more memory "
+                "than this machine can give; choose smaller sizes"
+            ) from None
+
+
+def _is_allocation_failure(error: RuntimeError) -> bool:
+    """torch reports a failed allocation as a RuntimeError (or its OutOfMemoryError subclass)."""
+    text = str(error).lower()
+    phrases = ("not enough memory", "out of memory", "can't allocate", "cannot allocate")
+    return isinstance(error, torch.OutOfMemoryError) or any(phrase in text for phrase in phrases)
 
 
 def load_fitted_model(directory: str | Path, member: MemberConfig, task: Task, seed: int) -> NeurosimModel:

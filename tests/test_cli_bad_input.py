@@ -98,6 +98,22 @@ CASES = [
     ("TOML syntax", added("[models.mlp\n"), [], "not a valid TOML file"),
     ("--set without =", None, ["--set", "training.epochs"], "expects key=value"),
     ("unknown analysis", None, ["--analyses", "nope"], "unknown analysis 'nope'"),
+    ("a date for text", None, ["--set", "description=1979-05-27"], "must not be a date or time"),
+    ("version true", edited("version = 1", "version = true"), [], "reads comparison format version 1"),
+    ("version 1.0", edited("version = 1", "version = 1.0"), [], "reads comparison format version 1"),
+    # Each layer within bounds, their product (4e12 weights) beyond any machine's memory.
+    (
+        "model too large",
+        None,
+        ["--set", "models.snn_mlp.hidden_sizes=[1000000, 1000000]"],
+        "needs more memory",
+    ),
+    (
+        "stdp too short",
+        'pairs = ["diehl_cook_mlp_kmeans"]\n[models.diehl_cook.constants]\npresentation = 0.1\n',
+        [],
+        "must last at least one step",
+    ),
 ]
 
 

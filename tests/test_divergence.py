@@ -139,3 +139,8 @@ def test_a_member_at_chance_beside_a_learning_twin_is_flagged():
     assert validity_warnings(learning, {"pair": ["bio", "twin"]}) == []
     both = synthetic_results({"bio": [0.1, 0.1, 0.1], "twin": [0.12, 0.1, 0.1]})
     assert validity_warnings(both, {"pair": ["bio", "twin"]}) == []
+    # The partner named is the best one that did not diverge.
+    three = synthetic_results({"bio": [0.1], "failed": [0.5], "other": [0.85]})
+    three["diverged"].loc[{"model": "failed"}] = 1
+    warnings = validity_warnings(three, {"pair": ["bio", "failed", "other"]})
+    assert any("while other reaches 0.8500" in w for w in warnings), warnings

@@ -16,6 +16,8 @@ from neurosim.report import build_report
 from neurosim.report.document import Document, markdown_text
 from neurosim.results.storage import open_dataset, save_dataset
 
+from .conftest import run_cli
+
 EVIL = 'lin" onerror="alert(4)'
 SCRIPT = "<script>alert(5)</script>"
 
@@ -52,35 +54,42 @@ def test_figure_paths_and_captions_are_escaped_in_attributes(tmp_path):
 
 
 def test_markdown_text_has_no_html_and_no_links():
-    assert markdown_text("<b>x</b> & [a](javascript:1)") == "&lt;b&gt;x&lt;/b&gt; &amp; [a]\\(javascript:1)"
+    assert markdown_text("<b>x</b> & [a](javascript:1)") == "&lt;b&gt;x&lt;/b&gt; &amp; \\[a\\](javascript:1)"
+    assert "[" not in markdown_text("[x]: javascript:alert(1)").replace("\\[", "")
 
 
 def test_a_tampered_run_folder_gives_a_report_without_markup(stored_perceptron_run, tmp_path):
-    """Member and comparison names and the description are changed to markup in results.nc and
-    the fits; the rebuilt report shows them as text."""
+    """The comparison's name and description are changed to markup in results.nc; the rebuilt
+    report shows them as text."""
     run = tmp_path / "run"
     shutil.copytree(stored_perceptron_run, run)
     results = open_dataset(run / "results.nc")
-    results = results.assign_coords(model=[EVIL if m == "linear" else str(m) for m in results.model.values])
-    results.attrs["comparison"] = f"x{SCRIPT}"
-    results.attrs["description"] = f'<img src=x onerror="alert(6)"> {SCRIPT}'
-    results.attrs["pair_members"] = results.attrs["pair_members"].replace(
-        '"linear"', '"lin\\" onerror=\\"alert(4)"'
-    )
+    results.attrs["comparison"] = f'x" onerror="alert(3){SCRIPT}'
+    results.attrs["description"] = f'<img src=x onerror="alert(6)"> {SCRIPT} [x]: javascript:alert(7)'
     save_dataset(run / "results.nc", results)
-    (run / "fits" / "linear").rename(run / "fits" / EVIL)
-    for fit in (run / "fits" / EVIL).glob("*.nc"):
-        dataset = open_dataset(fit)
-        dataset.attrs["member"] = EVIL
-        save_dataset(fit, dataset)
     page_path = build_report(run)
     page = page_path.read_text()
     tags = parsed(page)
     assert all("onerror" not in attrs for _, attrs in tags), [t for t in tags if "onerror" in t[1]]
+    assert [tag for tag, _ in tags].count("img") == len(list((page_path.parent / "figures").glob("*.png")))
     assert "script" not in [tag for tag, _ in tags]
-    assert "&lt;script&gt;" in page and "lin&quot; onerror=&quot;alert(4)" in page
+    assert "&lt;script&gt;" in page and "&lt;img src=x onerror=&quot;alert(6)&quot;&gt;" in page
     for tag, attrs in tags:
         if tag == "img":
             assert (page_path.parent / urllib.parse.unquote(attrs["src"])).is_file()
     markdown = Path(page_path.parent / "report.md").read_text()
-    assert "<script>" not in markdown and "<img" not in markdown
+    assert "<script>" not in markdown and "<img" not in markdown and "[x]:" not in markdown
+
+
+def test_a_member_name_that_is_not_a_name_is_refused(stored_perceptron_run, tmp_path):
+    """Member names become figure file names: a results.nc naming a member with markup or a path
+    was not written by neurosim, and its report is refused in one line."""
+    run = tmp_path / "run"
+    shutil.copytree(stored_perceptron_run, run)
+    results = open_dataset(run / "results.nc")
+    results = results.assign_coords(model=[EVIL if m == "linear" else str(m) for m in results.model.values])
+    save_dataset(run / "results.nc", results)
+    process = run_cli("report", str(run), check=False)
+    assert process.returncode == 2 and "Traceback" not in process.stderr
+    assert f"names a member {EVIL!r}, which is not a valid name" in process.stderr
+    assert not list(run.rglob("*onerror*")), "no file was written under the name"

@@ -200,3 +200,66 @@ def test_names_with_markup_never_reach_a_file_or_the_report(tmp_path, what):
     process = run_cli("run", str(write(tmp_path, text)), "--out", str(tmp_path / "runs"), check=False)
     assert process.returncode == 2 and "must be a name of 1-64 letters" in process.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes read-only folders")
+def test_report_of_a_read_only_run_folder_goes_to_out(tmp_path):
+    comparison = write(tmp_path)
+    folder = run_folder_of(run_cli("run", str(comparison), "--out", str(tmp_path / "runs"), "--no-report"))
+    folder.chmod(0o555)
+    try:
+        refused = run_cli("report", str(folder), check=False)
+        assert refused.returncode == 2 and "no permission to write" in refused.stderr
+        assert "Traceback" not in refused.stderr and "--out" in refused.stderr
+        written = run_cli("report", str(folder), "--out", str(tmp_path / "elsewhere")).stdout.strip()
+        assert Path(written) == tmp_path / "elsewhere" / "report.html"
+    finally:
+        folder.chmod(0o755)
+
+
+def test_quarantine_never_overwrites_an_earlier_copy(tmp_path):
+    from neurosim.results.storage import quarantine
+
+    path = tmp_path / "seed0.nc"
+    for content in (b"first", b"second", b"third"):
+        path.write_bytes(content)
+        quarantine(path)
+    assert not path.exists()
+    kept = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert kept == {
+        "seed0.nc.corrupt": b"first",
+        "seed0.nc.corrupt.1": b"second",
+        "seed0.nc.corrupt.2": b"third",
+    }
+
+
+def test_combining_results_leaves_an_unreadable_fit_in_place(tmp_path):
+    """Only the process holding a fit's lock repairs it; combining results just leaves it out."""
+    comparison = write(tmp_path, TINY.replace("seeds = [0]", "seeds = [0, 1]"))
+    folder = run_folder_of(run_cli("run", str(comparison), "--out", str(tmp_path / "runs"), "--no-report"))
+    from neurosim.run_folder import stored_config, write_results
+    from neurosim.runner import fit_hash
+
+    damaged = fit_path(folder, "linear", 1)
+    damaged.write_bytes(b"garbage")
+    config = stored_config(folder)
+    seeds = write_results(
+        folder, config, lambda member, seed: fit_hash(config, member, seed), {"comparison": "x"}
+    )
+    assert seeds == [0] and damaged.read_bytes() == b"garbage"
+    assert open_dataset(folder / "results.nc").seed.values.tolist() == [0]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
+def test_a_fit_it_may_not_read_is_an_error_not_corruption(tmp_path):
+    comparison = write(tmp_path)
+    folder = run_folder_of(run_cli("run", str(comparison), "--out", str(tmp_path / "runs"), "--no-report"))
+    private = fit_path(folder, "linear", 0)
+    private.chmod(0o000)
+    try:
+        process = run_cli("run", str(comparison), "--out", str(tmp_path / "runs"), check=False)
+        assert process.returncode == 2 and "Permission denied" in process.stderr
+        assert "Traceback" not in process.stderr
+        assert not private.with_name("seed0.nc.corrupt").exists(), "a good fit is never moved aside"
+    finally:
+        private.chmod(0o644)

@@ -178,7 +178,13 @@ def preset(name: str, **overrides) -> DiehlCookParams:
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise UserError(f"unknown Diehl & Cook constant(s) {unknown}; valid: {', '.join(sorted(fields))}")
-    return dataclasses.replace(PRESETS[name], **overrides)
+    params = dataclasses.replace(PRESETS[name], **overrides)
+    if params.presentation_steps < 1:
+        raise UserError(
+            f"Diehl & Cook: presentation ({params.presentation} ms) must last at least one step "
+            f"(dt = {params.dt} ms)"
+        )
+    return params
 
 
 class _Slots:

@@ -35,7 +35,7 @@ from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
 from neurosim.models.perceptron import PerceptronReadout
 from neurosim.models.registry import MODELS
-from neurosim.options import NonNegativeInt, Width
+from neurosim.options import FanIn, Width
 
 
 class AssociationLayer(nn.Module):
@@ -101,8 +101,8 @@ def perceptron_rosenblatt(
     input_shape: tuple[int, ...],
     n_classes: int,
     n_association_units: Width = 512,
-    n_excitatory: NonNegativeInt = 10,
-    n_inhibitory: NonNegativeInt = 10,
+    n_excitatory: FanIn = 10,
+    n_inhibitory: FanIn = 10,
     threshold: float = 1.0,
 ) -> RosenblattPerceptron:
     """Rosenblatt's photoperceptron with a fixed random A-layer of threshold units."""

@@ -25,6 +25,7 @@ from neurosim.analysis.robustness import stored_robustness
 from neurosim.analysis.statistics import paired_test
 from neurosim.analysis.tolerance import stored_tolerance
 from neurosim.errors import UserError
+from neurosim.options import checked_names
 from neurosim.pairs import PAIRS, group_by_pair, stored_pair_members
 from neurosim.report import figures
 from neurosim.report.document import Document, Table, format_mean_ci
@@ -359,7 +360,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     out = Path(out) if out is not None else run_dir / "report"
     figure_dir = out / "figures"
     figure_dir.mkdir(parents=True, exist_ok=True)
-    members = [str(m) for m in results.model.values]
+    members = checked_names([str(m) for m in results.model.values], results_path)
     seeds = [int(s) for s in results.seed.values]
     fits = {m: open_dataset(run_dir / "fits" / m / f"seed{seeds[0]}.nc") for m in members}
     class_names = json.loads(next(iter(fits.values())).attrs.get("class_names", "[]")) or [

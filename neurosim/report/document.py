@@ -100,9 +100,9 @@ class Document:
 
 def markdown_text(text: str) -> str:
     """``text`` safe in Markdown: ``& < >`` become entities (no inline HTML, no autolinks), and
-    ``](`` is broken (``]\\(``) so that no text becomes a link or an image."""
+    brackets are backslash-escaped, so that no text becomes a link, a link definition or an image."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return escaped.replace("](", "]\\(")
+    return escaped.replace("[", "\\[").replace("]", "\\]")
 
 
 def _longest_backtick_run(text: str) -> int:

@@ -22,6 +22,7 @@ import xarray as xr
 
 from neurosim.analysis.sample_efficiency import labels_to_reach, normalised_auc
 from neurosim.analysis.statistics import mean_ci, paired_test
+from neurosim.options import checked_names
 from neurosim.pairs import group_by_pair, stored_pair_members
 from neurosim.report.document import Document, Table, format_mean_ci
 from neurosim.results.storage import open_dataset
@@ -148,6 +149,8 @@ def build_sweep_report(sweep_dir: str | Path, out: str | Path | None = None) -> 
     ``<sweep_dir>/report``); returns the HTML path."""
     sweep_dir = Path(sweep_dir)
     sweep = open_dataset(sweep_dir / "sweep.nc")
+    if "model" in sweep.dims:
+        checked_names([str(m) for m in sweep.model.values], sweep_dir / "sweep.nc")
     out = Path(out) if out is not None else sweep_dir / "report"
     (out / "figures").mkdir(parents=True, exist_ok=True)
     doc = Document()

@@ -36,8 +36,11 @@ def describe_divergence(results: xr.Dataset, member: str) -> str:
     seeds = diverged_seeds(results, member)
     if not seeds:
         return ""
-    steps = results.diverged_step.sel(model=member)
-    where = ", ".join(f"{s} (step {int(steps.sel(seed=s))})" for s in seeds)
+    if "diverged_step" in results:
+        steps = results.diverged_step.sel(model=member)
+        where = ", ".join(f"{s} (step {int(steps.sel(seed=s))})" for s in seeds)
+    else:
+        where = ", ".join(map(str, seeds))
     return f"diverged in seed{'s' if len(seeds) > 1 else ''} {where} of {results.sizes['seed']}"
 
 
@@ -75,11 +78,12 @@ def validity_warnings(results: xr.Dataset, pair_members: dict[str, list[str]]) -
     for members in pair_members.values():
         accuracies = {m: mean_accuracy(results, m) for m in members}
         for member, accuracy in accuracies.items():
-            best = max(
-                (a for m, a in accuracies.items() if m != member and not math.isnan(a)), default=math.nan
-            )
+            others = {m: a for m, a in accuracies.items() if m != member and not math.isnan(a)}
+            if not others:
+                continue
+            partner = max(others, key=others.__getitem__)
+            best = others[partner]
             if accuracy <= upper and best >= upper + FAR_ABOVE:
-                partner = max((m for m in members if m != member), key=lambda m: accuracies[m])
                 warnings.append(
                     f"{member} is at chance level ({accuracy:.4f}; chance band up to {upper:.4f} for "
                     f"{n} test images, majority class {p0:.4f}) while {partner} reaches {best:.4f}: "

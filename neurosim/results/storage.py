@@ -14,6 +14,7 @@ be read raises :class:`UnreadableFile`, which names it; :func:`quarantine` moves
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import pickle
@@ -86,9 +87,14 @@ def load_torch(path: str | Path, map_location: str | torch.device | None = "cpu"
         return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise
-    except (pickle.UnpicklingError, RuntimeError, OSError, EOFError, ValueError, AttributeError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UnreadableFile(path, reason[:200]) from None
+    except OSError as error:
+        if error.errno is not None:
+            raise
+        raise UnreadableFile(path, _first_line(error)) from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as error:
+        if "Weights only load failed" in str(error):  # torch's hint (load unsafely) is not ours
+            raise UnreadableFile(path, "holds more than tensors and plain data (refused unread)") from None
+        raise UnreadableFile(path, _first_line(error)) from None
 
 
 def save_dataset(path: str | Path, dataset: xr.Dataset) -> Path:
@@ -106,22 +112,38 @@ def open_dataset(path: str | Path) -> xr.Dataset:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(path)
+    if not os.access(path, os.R_OK):  # not ours to read: an error of the machine, not the file
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
     try:
         with xr.open_dataset(path, engine="h5netcdf") as dataset:
             return dataset.load()
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UnreadableFile(path, reason[:200]) from None
+    except OSError as error:
+        if error.errno is not None:  # EIO, EMFILE, ESTALE...: the machine's, so nothing is moved
+            raise
+        raise UnreadableFile(path, _first_line(error)) from None
+    except (ValueError, KeyError, TypeError, RuntimeError) as error:
+        raise UnreadableFile(path, _first_line(error)) from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:200]
 
 
 def quarantine(path: str | Path) -> Path:
     """Move an unreadable file aside as ``<name>.corrupt`` (``.corrupt.1``, ... if taken), never
-    deleting it; returns the new path."""
+    deleting it or another quarantined file; returns the new path.
+
+    The new name is claimed with a hard link, which fails if the name exists, so two processes
+    quarantining at once never overwrite each other's copy.
+    """
     path = Path(path)
-    target = path.with_name(path.name + ".corrupt")
-    index = 0
-    while target.exists():
-        index += 1
-        target = path.with_name(f"{path.name}.corrupt.{index}")
-    os.replace(path, target)
-    return target
+    for index in range(10_000):
+        target = path.with_name(path.name + ".corrupt" + (f".{index}" if index else ""))
+        try:
+            os.link(path, target)
+        except FileExistsError:
+            continue
+        path.unlink()
+        return target
+    raise UserError(f"cannot move {path} aside: 10000 quarantined copies exist already")

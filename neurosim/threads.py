@@ -113,11 +113,23 @@ def _cgroup_quota(cgroup_root: Path) -> float | None:
     return quota / period
 
 
+def _physical_cores() -> int | None:
+    """Physical cores of the machine (``None`` if unknown). With simultaneous multithreading the
+    affinity mask counts two logical CPUs per core; torch's own default is the physical count,
+    since two threads on one core's arithmetic units only slow each other down."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with dask's distributed
+        return None
+    return psutil.cpu_count(logical=False)
+
+
 def available_cores(cgroup_root: Path = CGROUP_ROOT) -> tuple[int, str]:
     """The number of cores this process can use, and how that was worked out.
 
     The affinity mask (``os.sched_getaffinity``; ``os.cpu_count()`` where that does not exist),
-    capped by the cgroup CPU quota rounded up to whole cores, and at least 1.
+    capped by the machine's physical cores and by the cgroup CPU quota rounded up to whole cores,
+    and at least 1.
 
     Args:
         cgroup_root: where the cgroup file system is mounted (a test can point it at fake files).
@@ -127,11 +139,16 @@ def available_cores(cgroup_root: Path = CGROUP_ROOT) -> tuple[int, str]:
         or ``(16, "affinity 16")``.
     """
     cores, kind = _affinity_count()
+    source = f"{kind} {cores}"
+    physical = _physical_cores()
+    if physical is not None and physical < cores:
+        cores = physical
+        source += f", {physical} physical cores"
     quota = _cgroup_quota(cgroup_root)
     if quota is None:
-        return cores, f"{kind} {cores}"
+        return cores, source
     count = max(1, min(cores, math.ceil(quota)))
-    return count, f"{kind} {cores}, cgroup quota {round(quota, 3)} -> {count}"
+    return count, f"{source}, cgroup quota {round(quota, 3)} -> {count}"
 
 
 def _env_threads(environ: Mapping[str, str]) -> tuple[int, str] | None:

@@ -28,6 +28,24 @@ def sixteen_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
 
 
+@pytest.fixture(autouse=True)
+def physical_cores_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine's physical cores do not cap the count unless a test says so."""
+    monkeypatch.setattr(threads, "_physical_cores", lambda: None)
+
+
+def test_logical_cpus_beyond_the_physical_cores_are_not_used(tmp_path, monkeypatch, sixteen_cpus):
+    """With two logical CPUs per core, 16 in the mask are 8 cores (torch's own default)."""
+    monkeypatch.setattr(threads, "_physical_cores", lambda: 8)
+    assert available_cores(tmp_path) == (8, "affinity 16, 8 physical cores")
+    assert available_cores(cgroup_v2(tmp_path, "400000 100000")) == (
+        4,
+        "affinity 16, 8 physical cores, cgroup quota 4.0 -> 4",
+    )
+    monkeypatch.setattr(threads, "_physical_cores", lambda: 32)  # a mask smaller than the machine
+    assert available_cores(tmp_path / "none")[0] == 16
+
+
 @pytest.fixture
 def restore_torch(monkeypatch: pytest.MonkeyPatch):
     """Undo thread changes; inter-op setting is recorded, never done (it is once per process)."""

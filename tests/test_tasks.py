@@ -10,6 +10,7 @@ from neurosim.errors import UserError
 from neurosim.tasks import TASKS
 from neurosim.tasks.fetch import fetch
 from neurosim.tasks.idx import load_idx_task, read_idx
+from neurosim.tasks.mnist_subset import stratified_split
 from neurosim.tasks.sources import FILES, SOURCES
 
 
@@ -118,3 +119,47 @@ def test_fashion_mnist_official_split_when_installed():
         pytest.skip("Fashion-MNIST not installed")
     assert task.x_train.shape == (60000, 1, 28, 28) and task.x_test.shape == (10000, 1, 28, 28)
     assert torch.bincount(task.y_test).tolist() == [1000] * 10
+
+
+def test_idx_files_that_are_not_the_official_ones_are_described_as_such(tmp_path):
+    _fake_idx_dir(tmp_path / "mnist", compress=True)
+    task = load_idx_task("mnist", tmp_path / "mnist")
+    assert task.description.startswith("mnist: 20 training and 10 test images")
+    assert "without the published .gz MD5s" in task.description and "official" not in task.description
+    content = gzip.decompress((tmp_path / "mnist" / f"{FILES[0]}.gz").read_bytes())
+    assert f"{FILES[0]} {hashlib.md5(content).hexdigest()}" in task.description
+
+
+def test_stratified_split_of_the_10k_subset_is_disjoint_complete_and_fixed():
+    labels = np.repeat(np.arange(10), [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978])
+    train, validation, test = stratified_split(labels, 10)
+    assert (len(train), len(validation), len(test)) == (6995, 997, 2008)
+    everything = np.concatenate([train, validation, test])
+    assert len(np.unique(everything)) == 10_000 == len(everything)
+    for part, fraction in ((train, 0.7), (validation, 0.1)):
+        counts = np.bincount(labels[part], minlength=10)
+        expected = (np.bincount(labels) * fraction).astype(int)
+        assert (counts == expected).all()
+    again = stratified_split(labels, 10)
+    assert all((a == b).all() for a, b in zip(again, (train, validation, test), strict=True))
+
+
+def test_a_10k_subset_with_other_checksums_is_refused(tmp_path):
+    folder = tmp_path / "mnist-10k"
+    folder.mkdir()
+    _write_idx(folder / "train-images-idx3-ubyte", np.zeros((10, 28, 28)), compress=True)
+    _write_idx(folder / "train-labels-idx1-ubyte", np.arange(10), compress=True)
+    with pytest.raises(UserError, match="not the 10k subset"):
+        TASKS.get("mnist_10k")(data_dir=str(folder))
+
+
+@pytest.mark.data
+def test_mnist_10k_subset_when_present():
+    try:
+        task = TASKS.get("mnist_10k")()
+    except UserError:
+        pytest.skip("the MNIST 10k subset is not present")
+    assert task.x_train.shape == (6995, 1, 28, 28) and len(task.y_val) == 997 and len(task.y_test) == 2008
+    assert torch.bincount(task.y_val).tolist() == [100, 112, 99, 103, 98, 86, 101, 107, 94, 97]
+    assert float(task.x_train.max()) == 1.0 and float(task.x_train.min()) == 0.0
+    assert "not the MNIST test set" in task.description and "6,995 train" in task.description

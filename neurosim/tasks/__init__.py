@@ -3,7 +3,7 @@
 Importing this package registers every task in :data:`TASKS`.
 """
 
-from neurosim.tasks import boolean, digits, idx, synthetic  # noqa: F401  (registration)
+from neurosim.tasks import boolean, digits, idx, mnist_subset, synthetic  # noqa: F401  (registration)
 from neurosim.tasks.base import Task
 from neurosim.tasks.registry import TASKS
 

@@ -29,6 +29,8 @@ class Task:
         n_classes: number of classes C.
         class_names: one label per class, for reports.
         description: where the data comes from and how it was split.
+        x_val, y_val: a validation split carved from the training data, for choosing settings
+            without looking at the test set (empty where a task has none yet).
     """
 
     name: str
@@ -40,6 +42,8 @@ class Task:
     class_names: tuple[str, ...]
     description: str
     options: dict = field(default_factory=dict)
+    x_val: torch.Tensor = field(default_factory=lambda: torch.empty(0))
+    y_val: torch.Tensor = field(default_factory=lambda: torch.empty(0, dtype=torch.int64))
 
     @property
     def input_shape(self) -> tuple[int, ...]:

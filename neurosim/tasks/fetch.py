@@ -7,7 +7,6 @@ leaves a file that looks complete.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -15,18 +14,9 @@ import urllib.request
 from pathlib import Path
 
 from neurosim.errors import UserError
-from neurosim.tasks.sources import FILES, default_data_root, find_file, get_source
+from neurosim.tasks.sources import FILES, default_data_root, find_file, get_source, md5_of
 
 log = logging.getLogger(__name__)
-
-
-def md5_of(path: Path) -> str:
-    """Hex MD5 digest of a file, read in 1 MiB chunks."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fetch(name: str, root: str | Path | None = None, base_url: str | None = None) -> Path:

@@ -1,4 +1,4 @@
-"""MNIST and Fashion-MNIST from IDX files (the official 60k/10k split).
+"""MNIST and Fashion-MNIST from IDX files (the official 60k/10k split, when the files are the official ones).
 
 IDX format (LeCun et al.): a 4-byte magic number (two zero bytes, a type code, the number of
 dimensions), one big-endian uint32 per dimension, then the data. Images are uint8 28x28 and are
@@ -8,6 +8,7 @@ scaled by 1/255 to [0, 1]; labels are uint8 class indices.
 from __future__ import annotations
 
 import gzip
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import torch
 from neurosim.errors import UserError
 from neurosim.tasks.base import Task
 from neurosim.tasks.registry import TASKS
-from neurosim.tasks.sources import FILES, get_source, locate
+from neurosim.tasks.sources import FILES, get_source, locate, md5_of
 
 _UBYTE = 0x08
 
@@ -52,16 +53,43 @@ def load_idx_task(name: str, data_dir: str | Path | None = None) -> Task:
     def labels(stem: str) -> torch.Tensor:
         return torch.from_numpy(read_idx(paths[stem]).astype(np.int64))
 
+    x_train, y_train = images("train-images-idx3-ubyte"), labels("train-labels-idx1-ubyte")
+    x_test, y_test = images("t10k-images-idx3-ubyte"), labels("t10k-labels-idx1-ubyte")
     return Task(
         name=name,
-        x_train=images("train-images-idx3-ubyte"),
-        y_train=labels("train-labels-idx1-ubyte"),
-        x_test=images("t10k-images-idx3-ubyte"),
-        y_test=labels("t10k-labels-idx1-ubyte"),
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
         n_classes=10,
         class_names=source.class_names,
-        description=f"{name} official 60k/10k split, intensities/255, from {paths[FILES[2]].parent}",
+        description=f"{name}: {len(y_train):,} training and {len(y_test):,} test images, intensities/255, "
+        f"from {paths[FILES[2]].parent}; {data_identity(source, paths)}",
     )
+
+
+def data_identity(source, paths: dict[str, Path]) -> str:
+    """Which files were loaded, as stored with every result (with the image counts the description
+    states, a 5k copy in the data folder is never reported as the official split).
+
+    The official files are recognised by the published MD5s of their ``.gz`` files. Other files
+    (a recompressed copy such as Debian's Fashion-MNIST package, or other data) are listed with the
+    MD5 of their decompressed content, which recompression does not change.
+    """
+    if {stem: md5_of(path) for stem, path in paths.items()} == source.md5:
+        return "the official files (the published MD5 of every .gz verified)"
+    listed = ", ".join(f"{stem} {content_md5(path)}" for stem, path in paths.items())
+    return f"files without the published .gz MD5s (a recompressed copy or other data); content MD5s: {listed}"
+
+
+def content_md5(path: Path) -> str:
+    """MD5 of an IDX file's content (decompressed if gzipped)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    digest = hashlib.md5(usedforsecurity=False)
+    with opener(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @TASKS.register("fashion_mnist")

@@ -7,6 +7,7 @@ Search order for a dataset's files (first directory holding all four wins):
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,15 @@ SOURCES = {
         ),
     ),
 }
+
+
+def md5_of(path: Path) -> str:
+    """Hex MD5 digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def get_source(name: str) -> IdxSource:

@@ -28,37 +28,6 @@ ANALYSIS_HELP = {
 }
 
 
-def _progress_factory(enabled: bool) -> Callable[[str], Callable[[int, int], None] | None]:
-    """One tqdm bar per fit phase (unsupervised, supervised), on stderr; off when not a terminal or -q."""
-    from tqdm import tqdm
-
-    def make(label: str) -> Callable[[int, int], None] | None:
-        if not enabled:
-            return None
-        bar: dict[str, tqdm] = {}
-
-        def update(step: int, total: int) -> None:
-            if "bar" in bar and bar["bar"].total != total:  # a new phase (unsupervised, then supervised)
-                bar["bar"].close()
-                del bar["bar"]
-            if "bar" not in bar:
-                bar["bar"] = tqdm(
-                    total=total,
-                    initial=step - 1,
-                    desc=label,
-                    unit="step",
-                    leave=False,
-                    file=sys.stderr,
-                )
-            bar["bar"].update(1)
-            if step == total:
-                bar.pop("bar").close()
-
-        return update
-
-    return make
-
-
 def command_run(args: argparse.Namespace) -> int:
     from neurosim import config as config_module
 
@@ -77,11 +46,12 @@ def command_run(args: argparse.Namespace) -> int:
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         print("\n".join(dry_run(config, root=args.out)))
         return 0
+    from neurosim.progress import progress_factory
     from neurosim.report import build_report
     from neurosim.runner import run_comparison
 
-    show_progress = not args.quiet and sys.stderr.isatty()
-    run_dir = run_comparison(config, root=args.out, progress=_progress_factory(show_progress))
+    mode = "off" if args.quiet else ("bar" if sys.stderr.isatty() else "log")
+    run_dir = run_comparison(config, root=args.out, progress=progress_factory(mode))
     print(f"results: {run_dir / 'results.nc'}")
     _run_analyses(run_dir, analyses, args.stimuli)
     if not args.no_report:
@@ -276,7 +246,12 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
     run.add_argument("--no-report", action="store_true", help="skip writing the report")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    run.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress (a bar on a terminal, else a log line per 10 %%)",
+    )
     run.add_argument(
         "--dry-run",
         action="store_true",

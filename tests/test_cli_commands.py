@@ -61,3 +61,12 @@ def test_results_record_threads_and_describe_each_loss(stored_perceptron_run: Pa
     assert int(results.attrs["torch_threads"]) >= 1 and results.attrs["threads_source"]
     description = results.train_loss.attrs["description"]
     assert "cross_entropy: mean cross-entropy" in description and "online_error_rate: fraction" in description
+
+
+def test_a_run_without_a_terminal_logs_progress(tmp_path):
+    comparison = tmp_path / "c.toml"
+    comparison.write_text(
+        'pairs = ["perceptron_linear"]\ndevice = "cpu"\n[task]\nn_per_class = 10\n[training]\nepochs = 2\n'
+    )
+    process = run_cli("run", str(comparison), "--out", str(tmp_path / "runs"), "--no-report")
+    assert "linear seed 0: 100 % of " in process.stderr and "s left" in process.stderr

@@ -53,7 +53,7 @@ def comparison_schema() -> dict:
     properties = schema["properties"]
     properties["version"]["description"] = "comparison format version (1)"
     properties["pairs"] = {"type": "array", "items": {"enum": PAIRS.list()}, "description": "pairs compared"}
-    properties["pair_members"] = _pair_members_schema(PAIRS)
+    properties["pair_members"] = _pair_members_schema(PAIRS, properties["extra_models"]["items"])
     training = definitions.take(table_adapter(partial_of(TrainingConfig)).json_schema(mode="validation"))
     properties["training"] = training
     member_training = copy.deepcopy(training)
@@ -75,9 +75,8 @@ def comparison_schema() -> dict:
     }
 
 
-def _pair_members_schema(pairs) -> dict:
-    """``[pair_members.<pair>]``: each pair's model keys, renamed to member names."""
-    name = table_adapter(ComparisonTable).json_schema()["properties"]["extra_models"]["items"]
+def _pair_members_schema(pairs, name: dict) -> dict:
+    """``[pair_members.<pair>]``: each pair's model keys, renamed to member names (``name``)."""
     per_pair = {}
     for pair_name in pairs.list():
         pair = pairs.get(pair_name)

@@ -55,6 +55,7 @@ Fraction = Annotated[float, at.Ge(0), at.Le(1)]
 PositiveFloats = Annotated[tuple[PositiveFloat, ...], at.MinLen(1)]
 Seed = Annotated[int, at.Ge(0), at.Le(MAX_SEED)]
 ImageSize = Annotated[int, at.Ge(4), at.Le(1024)]
+"""Side of a square retina in pixels."""
 KernelSize = Annotated[int, at.Ge(1), at.Le(64)]
 Padding = Annotated[int, at.Ge(0), at.Le(64)]
 """Pixels of padding or margin around an image."""
@@ -65,7 +66,6 @@ OpenFraction = Annotated[float, at.Gt(0), at.Lt(1)]
 """A number strictly between 0 and 1 (a threshold)."""
 FanIn = Annotated[int, at.Ge(0), at.Le(100_000)]
 """Connections per unit."""
-"""Side of a square retina in pixels."""
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Name = Annotated[
@@ -104,6 +104,7 @@ class UnparsedText(str):
     declared; elsewhere the error says it was not valid TOML."""
 
 
+@functools.cache  # one shape per class, so that its validator is built once (table_adapter)
 def partial_of(cls: type) -> type:
     """A ``TypedDict`` (every key optional) of a dataclass's fields and annotated types: the shape
     of a table that overrides some of them. Fields whose type is itself a dataclass are left out
@@ -140,8 +141,8 @@ def options_adapter(factory: Callable, skip: tuple[str, ...] = ()) -> TypeAdapte
 
 @functools.cache
 def table_adapter(shape: type) -> TypeAdapter:
-    """A strict validator of a table of the given ``TypedDict`` shape (see :func:`partial_of`)."""
-    shape.__pydantic_config__ = STRICT  # type: ignore[attr-defined]
+    """A validator of a table of the given ``TypedDict`` shape, which carries the :data:`STRICT`
+    configuration (:func:`partial_of`, or ``@with_config(STRICT)``)."""
     return TypeAdapter(shape)
 
 
@@ -218,8 +219,8 @@ def problem(error: ValidationError, schema: dict, value: Any, where: str) -> Use
         return UserError(f"the name {first['input']!r} in [{key}] is not allowed: it must be {allowed}")
     if first["type"] == "extra_forbidden":
         valid = list(_resolve(field, definitions).get("properties", {}))
-        inside = f" in {key}" if key else ""
-        return UserError(f"unknown key {unknown!r}{inside}; valid keys: {', '.join(valid) or '(none)'}")
+        inside = f"[{key}]" if key else "the comparison"
+        return UserError(f"unknown key {unknown!r} in {inside}; valid keys: {', '.join(valid) or '(none)'}")
     if first["type"] == "missing":
         return UserError(f"config key {key!r} is required")
     allowed = describe(field, definitions) or first["msg"].lower()

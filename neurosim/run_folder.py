@@ -114,10 +114,15 @@ def fit_state(directory: Path, member: str, seed: int, identity: str) -> str:
 
 
 def finished_fits(
-    directory: Path, config: ComparisonConfig, identity: Callable[[MemberConfig, int], str]
+    directory: Path,
+    config: ComparisonConfig,
+    identity: Callable[[MemberConfig, int], str],
+    known: dict[tuple[str, int], xr.Dataset] | None = None,
 ) -> dict[tuple[str, int], xr.Dataset]:
     """Every finished fit in the folder that belongs to ``config``: ``{(member, seed): Dataset}``
-    for the seeds on disk whose stored ``fit_hash`` equals ``identity(member, seed)``."""
+    for the seeds on disk whose stored ``fit_hash`` equals ``identity(member, seed)``. Fits in
+    ``known`` (this process's, already in memory) are taken from there instead of reread."""
+    known = known or {}
     fits = {}
     for member in config.members:
         folder = Path(directory) / "fits" / member.name
@@ -128,6 +133,9 @@ def finished_fits(
             if match is None:
                 continue
             seed = int(match.group(1))
+            if (member.name, seed) in known:
+                fits[(member.name, seed)] = known[(member.name, seed)]
+                continue
             stored = open_fit(path, repair=False)  # repairs belong to whoever holds the fit's lock
             if stored is not None and stored.attrs.get("fit_hash") == identity(member, seed):
                 fits[(member.name, seed)] = stored
@@ -145,15 +153,17 @@ def write_results(
     config: ComparisonConfig,
     identity: Callable[[MemberConfig, int], str],
     run_attrs: dict,
+    known: dict[tuple[str, int], xr.Dataset] | None = None,
 ) -> list[int]:
     """Combine every finished fit of the folder into ``results.nc`` and write ``config.json`` with
-    the same seeds, both under ``results.lock``; returns the seeds written.
+    the same seeds, both under ``results.lock``; returns the seeds written. ``known``: fits this
+    process holds in memory (see :func:`finished_fits`).
 
     Raises:
         UserError: if no seed has a finished fit for every member.
     """
     with FileLock(Path(directory) / "results.lock", "results.nc"):
-        fits = finished_fits(directory, config, identity)
+        fits = finished_fits(directory, config, identity, known)
         seeds = complete_seeds(config, fits)
         if not seeds:
             raise UserError(f"{directory} holds no seed with a finished fit for every member")

@@ -24,14 +24,14 @@ from pathlib import Path
 import torch
 import xarray as xr
 
-from neurosim.config import MODEL_SUPPLIED, ComparisonConfig, MemberConfig, identity_training
+from neurosim.config import MODEL_SUPPLIED, ComparisonConfig, MemberConfig, identity_task, identity_training
 from neurosim.device import device_description, resolve_device, seeded
 from neurosim.errors import UserError
 from neurosim.metrics import ledger
 from neurosim.models import MODELS, NeurosimModel
 from neurosim.options import check_options
 from neurosim.pairs import PAIRS
-from neurosim.results.lock import LockHolder
+from neurosim.results.lock import FileLock, LockHolder
 from neurosim.results.provenance import git_sha, provenance
 from neurosim.results.schema import fit_dataset, operation_variables
 from neurosim.results.storage import load_torch, save_dataset, save_torch, write_text
@@ -92,7 +92,8 @@ def load_task(config: ComparisonConfig) -> Task:
     """Build the comparison's task; bad options name the valid ones."""
     factory = TASKS.get(config.task.name)
     check_options(factory, config.task.options, f"task {config.task.name!r}", "task.options")
-    return factory(**config.task.options)
+    task = factory(**config.task.options)
+    return task.validation_task() if config.task.evaluate_on == "validation" else task
 
 
 def check_pairs(config: ComparisonConfig, task: Task) -> None:
@@ -128,7 +129,7 @@ def fit_hash(config: ComparisonConfig, member: MemberConfig, seed: int) -> str:
     :attr:`~neurosim.models.NeurosimModel.fit_version` (left out at version 1, so the identities
     of fits stored before versions existed still hold)."""
     identity = {
-        "task": config.task.__dict__,
+        "task": identity_task(config.task.__dict__),
         "member": member.__dict__ | {"training": identity_training(member.training.__dict__)},
         "seed": seed,
         "device": config.device,
@@ -261,42 +262,42 @@ def run_comparison(
         write_text(directory / "config.json", json.dumps(config.to_dict(), indent=2, sort_keys=True))
     log.info("run directory %s (task %s, device %s)", directory, task.name, device)
 
+    fits: dict[tuple[str, int], xr.Dataset] = {}
+
     def fit(member: MemberConfig, seed: int) -> None:
         label = f"{member.name} seed {seed}"
         dataset = run_fit(
             config, member, task, seed, device, directory, progress(label) if progress else None
         )
+        fits[(member.name, seed)] = dataset
         log.info("%s: test accuracy %.4f", label, float(dataset.final_test_accuracy))
 
     fit_under_locks(config, directory, fit)
-    run_attrs = {
+    attrs = run_attributes(config, task.description, device_description(device))
+    write_results(directory, config, lambda member, seed: fit_hash(config, member, seed), attrs, fits)
+    return directory
+
+
+def run_attributes(config: ComparisonConfig, task_description: str, device: str) -> dict:
+    """The attributes of a run's ``results.nc``: what was compared, and its provenance."""
+    return {
         "comparison": config.name,
         "comparison_version": config.version,
         "description": config.description,
-        "task": task.name,
-        "task_description": task.description,
+        "task": config.task.name,
+        "task_description": task_description,
         "pairs": ",".join(config.pairs),
         "pair_members": json.dumps(config.pair_members()),
-        **provenance(device_description(device)),
+        **provenance(device),
     }
-    write_results(directory, config, lambda member, seed: fit_hash(config, member, seed), run_attrs)
-    return directory
 
 
 def rebuild_results(directory: str | Path) -> Path:
     """Rewrite a run folder's ``results.nc`` from its finished fits (after it was found unreadable)."""
     directory = Path(directory)
     config = stored_config(directory)
-    run_attrs = {
-        "comparison": config.name,
-        "comparison_version": config.version,
-        "description": config.description,
-        "task": config.task.name,
-        "pairs": ",".join(config.pairs),
-        "pair_members": json.dumps(config.pair_members()),
-        **provenance("rebuilt from stored fits (see each fit's provenance)"),
-    }
-    write_results(directory, config, lambda member, seed: fit_hash(config, member, seed), run_attrs)
+    attrs = run_attributes(config, "", "rebuilt from stored fits (see each fit's provenance)")
+    write_results(directory, config, lambda member, seed: fit_hash(config, member, seed), attrs)
     return directory / "results.nc"
 
 
@@ -314,22 +315,16 @@ def fit_under_locks(
     while pending:
         for member, seed in list(pending):
             lock = fit_lock(directory, member.name, seed)
-            if not lock.try_acquire():
-                if (member.name, seed) not in announced:
-                    announced.add((member.name, seed))
-                    log.info(
-                        "%s seed %d is being trained by %s; doing the other fits first",
-                        member.name,
-                        seed,
-                        _who(lock.holder()),
-                    )
-                continue
-            try:
-                fit(member, seed)
-            finally:
-                lock.release()
-            pending.remove((member, seed))
-        if pending:
+            if lock.try_acquire():
+                _fit_holding(lock, fit, member, seed)
+                pending.remove((member, seed))
+            elif (member.name, seed) not in announced:
+                announced.add((member.name, seed))
+                who = _who(lock.holder())
+                log.info(
+                    "%s seed %d is being trained by %s; doing the other fits first", member.name, seed, who
+                )
+        if pending:  # every fit left is another process's: wait for the first
             member, seed = pending.pop(0)
             lock = fit_lock(directory, member.name, seed)
             lock.acquire(
@@ -337,10 +332,17 @@ def fit_under_locks(
                     "waiting for %s seed %d, which %s is training", m.name, s, _who(holder)
                 )
             )
-            try:
-                fit(member, seed)
-            finally:
-                lock.release()
+            _fit_holding(lock, fit, member, seed)
+
+
+def _fit_holding(
+    lock: FileLock, fit: Callable[[MemberConfig, int], None], member: MemberConfig, seed: int
+) -> None:
+    """``fit(member, seed)`` with ``lock`` held, released afterwards whatever happens."""
+    try:
+        fit(member, seed)
+    finally:
+        lock.release()
 
 
 def _who(holder: LockHolder | None) -> str:

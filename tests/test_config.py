@@ -184,3 +184,15 @@ def test_stored_results_name_each_pairs_members():
     assert stored_pair_members({"pairs": "snn_mlp_mlp"}) == {"snn_mlp_mlp": ["snn_mlp", "mlp"]}
     groups = group_by_pair(stored_pair_members(attrs), ["mlp", "mlp_dc", "kmeans", "diehl_cook", "x"])
     assert groups == [["mlp"], ["diehl_cook", "mlp_dc", "kmeans"], ["x"]]
+
+
+def test_evaluating_on_validation_is_a_new_identity_and_test_is_the_old_one():
+    from neurosim.runner import fit_hash
+
+    plain = config.resolve(base())
+    on_test = config.resolve(base() | {"task": {"name": "digits", "evaluate_on": "test"}})
+    on_validation = config.resolve(base() | {"task": {"name": "digits", "evaluate_on": "validation"}})
+    member = plain.member("mlp")
+    assert plain.hash() == on_test.hash() and fit_hash(plain, member, 0) == fit_hash(on_test, member, 0)
+    assert plain.hash() != on_validation.hash()
+    assert fit_hash(plain, member, 0) != fit_hash(on_validation, on_validation.member("mlp"), 0)

@@ -1,6 +1,6 @@
 """Energy: memory-event counts by hand, profile integrity, pricing rules, the worked example of
-energy.md section 4.3 as a regression fixture, the measurement protocol on a fake counter, and the
-analysis of a stored run."""
+docs/references/energy.md section 4.3 as a regression fixture, the measurement protocol on a fake
+counter, and the analysis of a stored run."""
 
 from __future__ import annotations
 
@@ -172,8 +172,8 @@ def test_lemaire_access_energy_prices_each_access_by_its_memory():
     assert profile.access_energy(1_790_000) < 640.0 == profile.access_energy(1_800_000)
 
 
-#: energy.md section 4.3: MNIST 784-256-10, fp32; SNN with T steps, input rate 0.1307 and hidden
-#: rate 0.05 per step; one 203,264-word weight memory and one 266-word potential memory.
+#: docs/references/energy.md section 4.3: MNIST 784-256-10, fp32; SNN with T steps, input rate
+#: 0.1307 and hidden rate 0.05 per step; one 203,264-word weight memory and one 266-word potential memory.
 WORKED_EXAMPLE = {  # T: (compute-only, memory-aware) in µJ, as tabulated (rounded) there
     None: (0.94, 18.0),
     8: (0.20, 24.0),

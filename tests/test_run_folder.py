@@ -58,8 +58,10 @@ def write(tmp_path: Path, text: str = TINY, name: str = "tiny.toml") -> Path:
     return path
 
 
-def run_folder_of(process: subprocess.CompletedProcess) -> Path:
-    line = next(line for line in process.stdout.splitlines() if line.startswith("results: "))
+def run_folder_of(run: subprocess.CompletedProcess | str) -> Path:
+    """The run folder a ``neurosim run`` printed (from its process or its stdout)."""
+    stdout = run if isinstance(run, str) else run.stdout
+    line = next(line for line in stdout.splitlines() if line.startswith("results: "))
     return Path(line.removeprefix("results: ")).parent
 
 
@@ -178,15 +180,10 @@ def test_two_identical_runs_at_once_train_each_fit_once(tmp_path):
     trained = sorted(line.split(": ")[-2] for line in stderr.splitlines() if line.endswith(": training"))
     assert trained == ["mlp seed 0", "mlp seed 1"], stderr
     assert "is being trained by pid" in stderr or "already finished" in stderr
-    results = [open_dataset(run_folder_of_stdout(stdout)) for stdout, _ in outputs]
+    results = [open_dataset(run_folder_of(stdout) / "results.nc") for stdout, _ in outputs]
     np.testing.assert_array_equal(
         results[0].final_test_accuracy.values, results[1].final_test_accuracy.values
     )
-
-
-def run_folder_of_stdout(stdout: str) -> Path:
-    line = next(line for line in stdout.splitlines() if line.startswith("results: "))
-    return Path(line.removeprefix("results: "))
 
 
 @pytest.mark.parametrize("what", ["name", "member"])

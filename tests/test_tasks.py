@@ -1,3 +1,4 @@
+import dataclasses
 import gzip
 import hashlib
 from pathlib import Path
@@ -163,3 +164,25 @@ def test_mnist_10k_subset_when_present():
     assert torch.bincount(task.y_val).tolist() == [100, 112, 99, 103, 98, 86, 101, 107, 94, 97]
     assert float(task.x_train.max()) == 1.0 and float(task.x_train.min()) == 0.0
     assert "not the MNIST test set" in task.description and "6,995 train" in task.description
+
+
+def test_validation_task_holds_out_a_stratified_sixth_of_the_training_split():
+    task = TASKS.get("digits")()
+    validation = task.validation_task()
+    assert len(validation.y_train) + len(validation.y_test) == len(task.y_train) == 1442
+    expected = (torch.bincount(task.y_train, minlength=10).float() / 6).floor().long()
+    assert torch.equal(torch.bincount(validation.y_test, minlength=10), expected)
+    # The two parts partition the training split: every training image is in exactly one of them.
+    pooled = torch.cat([validation.x_train, validation.x_test]).flatten(1)
+    assert torch.equal(torch.sort(pooled.sum(1)).values, torch.sort(task.x_train.flatten(1).sum(1)).values)
+    assert "EVALUATED ON VALIDATION: trained on 1,205 images, tested on 237" in validation.description
+    again = task.validation_task()
+    assert torch.equal(again.x_test, validation.x_test), "the same split every time"
+
+
+def test_validation_task_uses_a_tasks_own_validation_split():
+    task = TASKS.get("digits")()
+    with_own = dataclasses.replace(task, x_val=task.x_test[:10], y_val=task.y_test[:10])
+    validation = with_own.validation_task()
+    assert torch.equal(validation.x_test, task.x_test[:10]) and torch.equal(validation.x_train, task.x_train)
+    assert "tested on 10 of its own validation split" in validation.description

@@ -6,7 +6,7 @@ spike counts or rectified activations):
 
 **Fraction active** (what the cortical estimates count: Lennie 2003, Curr. Biol. 13:493, puts
 fewer than 1 % of cortical neurons substantially active at once; ~1-5 % is the practical band for
-models, ``../shared/references/published_results.md`` section 8.2)::
+models, ``docs/references/published_results.md`` section 8.2)::
 
     population: a_s = (1 / N) #{u : R_su > threshold}, averaged over stimuli s
     lifetime:   a_u = (1 / n) #{s : R_su > threshold}, averaged over units u

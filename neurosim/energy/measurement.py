@@ -12,7 +12,7 @@ Counters (cumulative energy, read before and after a region):
 
 :func:`available_counter` returns the first that works, with the reasons the others do not.
 
-Protocol (:func:`measure_energy`; ``../shared/references/energy.md`` section 5.4): warm-up calls; an
+Protocol (:func:`measure_energy`; ``docs/references/energy.md`` section 5.4): warm-up calls; an
 idle baseline ``P_idle`` over ``idle_seconds``; then ``repeats`` windows, each repeating the region
 until it lasts at least ``min_window_seconds`` (the NVML counter updates every 20-100 ms and the
 H100 samples power a quarter of the time, so short windows read 0 or are quantised). Per window::

@@ -14,7 +14,7 @@ or write and an output write its neurons or output values. Counts come from
 ``lif_update``; a non-spiking layer's output evaluation an ``activation``.
 
 Estimates, never measurements: they are labelled with their profile, and a term the profile does
-not price is reported as unpriced (NaN), never as 0 (``../shared/references/energy.md`` section 5.1).
+not price is reported as unpriced (NaN), never as 0 (``docs/references/energy.md`` section 5.1).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ computing algorithms and systems", arXiv:2304.04640) where it has one:
   pixels for the first layer).
 
 Memory events (the terms NeuroBench lacks; Lemaire et al. 2022, arXiv:2210.13107, Table 1, and
-``../shared/references/energy.md`` section 5.2), for pricing by :mod:`neurosim.energy`. Both members
+``docs/references/energy.md`` section 5.2), for pricing by :mod:`neurosim.energy`. Both members
 of a pair are given the same zero-skipping hardware, so a ReLU's zeros save work as a silent
 input does (a dense accelerator would read ``dense_macs`` weights instead):
 

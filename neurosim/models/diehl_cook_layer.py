@@ -3,7 +3,7 @@
 P. U. Diehl & M. Cook, "Unsupervised learning of digit recognition using spike-timing-dependent
 plasticity", Front. Comput. Neurosci. 9:99 (2015); parameters from the released code
 (peter-u-diehl/stdp-mnist, ``Diehl&Cook_spiking_MNIST.py``), listed in
-``../shared/references/published_results.md`` section 1.2 and in :data:`PRESETS`.
+``docs/references/published_results.md`` section 1.2 and in :data:`PRESETS`.
 
 Network, per image (``D`` inputs, ``N`` excitatory and ``N`` inhibitory neurons)::
 

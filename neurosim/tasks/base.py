@@ -9,11 +9,28 @@ Images are channels-first (``input_shape == (1, H, W)``); vector tasks have ``(D
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
 
 from neurosim.errors import UserError
+
+#: Share of each class of a training split held out for validation where a task has no split of
+#: its own (1/6: Fashion-MNIST's 60k become 50k and 10k, as large as its test split).
+VALIDATION_FRACTION = 1 / 6
+VALIDATION_SEED = 0
+
+
+def stratified_fraction(labels: torch.Tensor, n_classes: int, fraction: float, seed: int) -> torch.Tensor:
+    """Sorted indices of ``floor(fraction * n_c)`` samples of each class ``c``, drawn with ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    chosen = []
+    for label in range(n_classes):
+        members = torch.nonzero(labels == label).flatten()
+        order = torch.randperm(len(members), generator=generator)
+        chosen.append(members[order[: int(len(members) * fraction)]])
+    return torch.sort(torch.cat(chosen)).values
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +61,39 @@ class Task:
     options: dict = field(default_factory=dict)
     x_val: torch.Tensor = field(default_factory=lambda: torch.empty(0))
     y_val: torch.Tensor = field(default_factory=lambda: torch.empty(0, dtype=torch.int64))
+
+    def validation_task(self) -> Task:
+        """The task to choose settings on: trained on the training split less its validation
+        split, tested on the validation split; the test split is not used.
+
+        The validation split is the task's own (``x_val``) where it has one; otherwise
+        :data:`VALIDATION_FRACTION` of each class of the training split, drawn once with
+        :data:`VALIDATION_SEED` (so every comparison and seed sees the same one).
+        """
+        if len(self.y_val):
+            x_train, y_train, x_val, y_val = self.x_train, self.y_train, self.x_val, self.y_val
+            how = "its own validation split"
+        else:
+            held_out = stratified_fraction(self.y_train, self.n_classes, VALIDATION_FRACTION, VALIDATION_SEED)
+            kept = torch.ones(len(self.y_train), dtype=torch.bool)
+            kept[held_out] = False
+            x_train, y_train = self.x_train[kept], self.y_train[kept]
+            x_val, y_val = self.x_train[held_out], self.y_train[held_out]
+            how = (
+                f"a validation split of the training split ({VALIDATION_FRACTION:.3g} of each class, "
+                f"seed {VALIDATION_SEED})"
+            )
+        return dataclasses.replace(
+            self,
+            x_train=x_train,
+            y_train=y_train,
+            x_test=x_val,
+            y_test=y_val,
+            x_val=torch.empty(0),
+            y_val=torch.empty(0, dtype=torch.int64),
+            description=f"{self.description}; EVALUATED ON VALIDATION: trained on {len(y_train):,} "
+            f"images, tested on {len(y_val):,} of {how}, the test split unused",
+        )
 
     @property
     def input_shape(self) -> tuple[int, ...]:

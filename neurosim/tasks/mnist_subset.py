@@ -15,7 +15,8 @@ published 60k/10k numbers are upper anchors for it, not targets.
 
 Files are searched in: the ``data_dir`` option; ``$NEUROSIM_DATA/mnist-10k``;
 ``./data/mnist-10k``; ``../shared/data/mnist-10k`` (beside the working directory and beside the
-repository). Both files must have the MD5s below, so a different or damaged copy is refused.
+repository). Both files must have the MD5s below (checked as they are read), so a different or
+damaged copy is refused.
 """
 
 from __future__ import annotations
@@ -28,9 +29,8 @@ import torch
 
 from neurosim.errors import UserError
 from neurosim.tasks.base import Task
-from neurosim.tasks.idx import read_idx
+from neurosim.tasks.idx import read_idx_file
 from neurosim.tasks.registry import TASKS
-from neurosim.tasks.sources import md5_of
 
 FOLDER = "mnist-10k"
 MD5 = {
@@ -54,22 +54,24 @@ def candidate_dirs(data_dir: str | Path | None = None) -> list[Path]:
 
 
 def locate(data_dir: str | Path | None = None) -> Path:
-    """The first folder holding both files, each with its expected MD5."""
+    """The first folder holding both files (their MD5s are checked when they are read)."""
     searched = candidate_dirs(data_dir)
     for directory in searched:
         if all((directory / name).is_file() for name in MD5):
-            for name, expected in MD5.items():
-                actual = md5_of(directory / name)
-                if actual != expected:
-                    raise UserError(
-                        f"{directory / name} has MD5 {actual}, expected {expected}: not the 10k subset"
-                    )
             return directory
     where = ", ".join(str(d) for d in searched)
     raise UserError(
         f"the MNIST 10k subset was not found (searched {where}); point $NEUROSIM_DATA at a folder "
         f"holding {FOLDER}/ with {' and '.join(MD5)}"
     )
+
+
+def read_checked(path: Path) -> np.ndarray:
+    """An IDX file of the subset, refused unless its MD5 is the expected one."""
+    file = read_idx_file(path)
+    if file.file_md5 != MD5[path.name]:
+        raise UserError(f"{path} has MD5 {file.file_md5}, expected {MD5[path.name]}: not the 10k subset")
+    return file.array
 
 
 def stratified_split(labels: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,8 +94,8 @@ def stratified_split(labels: np.ndarray, n_classes: int) -> tuple[np.ndarray, np
 def mnist_10k(data_dir: str | None = None) -> Task:
     """The first 10,000 MNIST training digits, split 70/10/20 per class (train/validation/test)."""
     directory = locate(data_dir)
-    images = read_idx(directory / "train-images-idx3-ubyte.gz").astype(np.float32) / 255.0
-    labels = read_idx(directory / "train-labels-idx1-ubyte.gz").astype(np.int64)
+    images = read_checked(directory / "train-images-idx3-ubyte.gz").astype(np.float32) / 255.0
+    labels = read_checked(directory / "train-labels-idx1-ubyte.gz").astype(np.int64)
     train, validation, test = stratified_split(labels, 10)
     x = torch.from_numpy(images).unsqueeze(1)  # [N, 1, 28, 28]
     y = torch.from_numpy(labels)

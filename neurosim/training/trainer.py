@@ -372,6 +372,12 @@ class Trainer:
                 optimizer.step()
         return objective
 
+    def _grid_point(self, history: History, step: int, per_epoch: int) -> None:
+        """Append where checkpoint ``step`` sits (steps, samples seen, epochs) to ``history``."""
+        history.step.append(step)
+        history.samples_seen.append(samples_seen(step, len(self.y_train), self.config.batch_size))
+        history.epoch.append(step / per_epoch)
+
     def _record(self, history: History, step: int, per_epoch: int, train_objective: float | None) -> None:
         """Append one checkpoint's measurements (all but the wall time) to ``history``.
 
@@ -379,9 +385,7 @@ class Trainer:
         ``supervised_passes``), so the model is the one last measured: its accuracies are repeated,
         not recomputed, and the objective is NaN.
         """
-        history.step.append(step)
-        history.samples_seen.append(samples_seen(step, len(self.y_train), self.config.batch_size))
-        history.epoch.append(step / per_epoch)
+        self._grid_point(history, step, per_epoch)
         if train_objective is None and history.test_accuracy:
             history.test_accuracy.append(history.test_accuracy[-1])
             history.train_accuracy.append(history.train_accuracy[-1])
@@ -414,9 +418,7 @@ class Trainer:
         """The result of a diverged fit: the checkpoints before the divergence as measured, the
         rest of the shared checkpoint grid NaN (so members still line up), no final accuracy."""
         for step in sorted(s for s in evaluate_at if s > (history.step[-1] if history.step else 0)):
-            history.step.append(step)
-            history.samples_seen.append(samples_seen(step, len(self.y_train), self.config.batch_size))
-            history.epoch.append(step / per_epoch)
+            self._grid_point(history, step, per_epoch)
             for values in (history.test_accuracy, history.train_accuracy, history.train_loss):
                 values.append(float("nan"))
             history.wall_time.append(float("nan"))

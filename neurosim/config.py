@@ -123,6 +123,12 @@ class TrainingConfig:
     """Passes over the unlabelled pool for each layer that an unsupervised local rule trains
     (Hebbian layers, layer after layer, before the supervised phase); models without such a layer
     ignore it."""
+    unsupervised_samples: Annotated[int, at.Ge(0), at.Le(10**12)] = 0
+    """Images presented to each unsupervised layer: a budget that transfers across dataset sizes
+    (a Hebbian rule's progress is counted in updates, and a 12x smaller pool gives 12x fewer
+    updates per epoch). 0: ``unsupervised_epochs`` passes over the pool. When set, it replaces
+    ``unsupervised_epochs``: each layer is presented that many images in successive passes over
+    the pool (k x the pool size is exactly k epochs), and a rule's annealing runs over them."""
     unsupervised_pool: Literal["all", "labelled"] = "all"
     """Images the unsupervised phase sees: ``all`` (the whole training split, labels unused: the
     semi-supervised protocol) or ``labelled`` (only the labelled subset ``task.n_per_class``)."""
@@ -134,7 +140,12 @@ class TrainingConfig:
 
 #: Training keys added after fits were first stored: left out of identities (run folder and fit
 #: hashes) while they hold their default, so adding them did not invalidate finished fits.
-LATE_TRAINING_KEYS = {"unsupervised_epochs": 1, "unsupervised_pool": "all", "unsupervised_batch_size": 0}
+LATE_TRAINING_KEYS = {
+    "unsupervised_epochs": 1,
+    "unsupervised_samples": 0,
+    "unsupervised_pool": "all",
+    "unsupervised_batch_size": 0,
+}
 LATE_TASK_KEYS = {"evaluate_on": "test"}
 #: Keys that define the shared budget and checkpoint grid; a member may not override them.
 BUDGET_KEYS = ("epochs", "min_samples_seen", "batch_size", "n_checkpoints", "train_eval_limit")

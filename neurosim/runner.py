@@ -29,6 +29,7 @@ from neurosim.device import device_description, resolve_device, seeded
 from neurosim.errors import UserError
 from neurosim.metrics import ledger
 from neurosim.models import MODELS, NeurosimModel
+from neurosim.models.convergence import NOT_CHECKED
 from neurosim.options import check_options
 from neurosim.pairs import PAIRS
 from neurosim.results.lock import FileLock, LockHolder
@@ -192,6 +193,7 @@ def run_fit(
         "task_description": task.description,
         "class_names": json.dumps(list(task.class_names)),
         **result.status.as_attrs(),
+        **(result.convergence.as_attrs() if result.convergence else NOT_CHECKED),
         **provenance(device_description(device)),
     }
     weights = model.first_layer_weights().float().cpu().numpy()
@@ -201,6 +203,8 @@ def run_fit(
     save_torch(fit_path(directory, member.name, seed, ".model.pt"), model.state_dict())
     save_dataset(result_path, dataset)
     checkpoint_path.unlink(missing_ok=True)
+    if result.convergence is not None and not result.convergence.learnt:
+        log.warning("%s seed %d DID NOT LEARN: %s", member.name, seed, result.convergence.summary)
     if result.status.diverged:
         log.warning(
             "%s seed %d DIVERGED at step %d (%s): stored as diverged, left out of paired tests",

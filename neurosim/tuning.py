@@ -30,14 +30,14 @@ class Setting:
     overrides: dict[str, object]
 
 
-def validation_accuracy(
+def run_on_validation(
     base: dict, setting: Setting, members: Sequence[str], root: str | Path = "runs/tuning"
-) -> dict[str, np.ndarray]:
-    """Final validation accuracy per seed of each of ``members`` under ``setting``.
+) -> Path:
+    """Run ``members`` of the raw comparison ``base`` under ``setting``, evaluated on validation;
+    returns the run folder.
 
-    ``base`` is a raw comparison table; it is run with ``extra_models = members`` (no pairs, so
-    only the members being tuned train), ``task.evaluate_on = "validation"`` and the setting's
-    overrides.
+    ``base`` is run with ``extra_models = members`` (no pairs, so only the members being tuned
+    train), ``task.evaluate_on = "validation"`` and the setting's overrides.
     """
     raw = copy.deepcopy(base)
     raw["pairs"], raw["extra_models"] = [], list(members)
@@ -46,7 +46,15 @@ def validation_accuracy(
     raw.setdefault("task", {})["evaluate_on"] = "validation"
     for key, value in setting.overrides.items():
         apply_override(raw, f"{key}={override_text(value)}")
-    results = open_dataset(run_comparison(resolve(raw), root=root) / "results.nc")
+    return run_comparison(resolve(raw), root=root)
+
+
+def validation_accuracy(
+    base: dict, setting: Setting, members: Sequence[str], root: str | Path = "runs/tuning"
+) -> dict[str, np.ndarray]:
+    """Final validation accuracy per seed of each of ``members`` under ``setting`` (see
+    :func:`run_on_validation`)."""
+    results = open_dataset(run_on_validation(base, setting, members, root) / "results.nc")
     return {m: results.final_test_accuracy.sel(model=m).values for m in members}
 
 

@@ -104,7 +104,12 @@ def test_late_training_keys_at_their_default_leave_identities_unchanged():
     from neurosim.runner import fit_hash
 
     plain = config.resolve(base())
-    defaults = {"unsupervised_epochs": 1, "unsupervised_pool": "all", "unsupervised_batch_size": 0}
+    defaults = {
+        "unsupervised_epochs": 1,
+        "unsupervised_samples": 0,
+        "unsupervised_pool": "all",
+        "unsupervised_batch_size": 0,
+    }
     explicit = config.resolve(base() | {"training": defaults})
     changed = config.resolve(base() | {"training": {"unsupervised_epochs": 5}})
     assert plain.hash() == explicit.hash() != changed.hash()

@@ -189,7 +189,7 @@ def test_kmeans_finds_separated_clusters_and_assigns_their_labels():
 
 
 def test_unknown_preset_mode_and_constant_name_the_valid_choices():
-    with pytest.raises(UserError, match="bindsnet"):
+    with pytest.raises(UserError, match="bindsnet_protocol"):
         preset("brian")
     with pytest.raises(UserError, match="presentation"):
         preset("paper", presentaton=300.0)
@@ -378,3 +378,34 @@ def test_operation_counts_of_the_spiking_layer(trained_on_digits):
     assert layer.weight_reads == stats["input_spikes"] * n and layer.input_reads == stats["input_spikes"]
     assert layer.state_reads == layer.state_writes == expected + layer.neuron_updates
     assert layer.output_writes == layer.spikes and layer.weight_elements == 784 * n
+
+
+def test_thresholds_start_at_the_released_codes_20_mv_less_its_offset():
+    """The released code starts theta at 20 mV and fires at v > v_thresh + theta - 20 mV: -52 mV
+    at the start, and as theta decays toward 0 the resting threshold falls toward -72 mV."""
+    params = preset("paper")
+    assert DiehlCookLayer(4, 3, params).theta.tolist() == [20.0, 20.0, 20.0]
+    firing = params.excitatory_firing
+    assert firing.threshold == params.excitatory.threshold - 20.0 == -72.0
+    v = torch.tensor([[-51.9, -52.1, -71.9, -72.1]])
+    zeros = torch.zeros_like(v)
+    theta = torch.tensor([[20.0, 20.0, 0.0, 0.0]])
+    spikes = threshold_crossings(ConductanceState(v, zeros, zeros, zeros), firing, theta)
+    assert spikes.tolist() == [[1.0, 0.0, 1.0, 0.0]]
+    bindsnet = preset("bindsnet_protocol")  # BindsNET: from 0, no offset
+    assert bindsnet.excitatory_firing.threshold == -52.0
+    assert DiehlCookLayer(4, 3, bindsnet).theta.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_thresholds_decay_toward_the_offset_while_a_neuron_is_silent():
+    """Blank images evoke no spike: theta decays from 20 mV by exp(-t / tau_theta) over the time
+    the images took (10 presentations of 500 ms each, as the code re-presents a silent image)."""
+    params = preset("paper", tau_theta=5000.0)
+    layer = DiehlCookLayer(4, 2, params, mode="exact")
+    layer.learn(torch.zeros(1, 4), generator=torch.Generator().manual_seed(0))
+    factor = decay_threshold(1.0, params.tau_theta, params.dt, params.integration)
+    steps = params.max_presentations * (params.presentation_steps + params.rest_steps)
+    # (float32 over 10,000 decay steps: 2e-4 of rounding; one step more or less would be 1e-4 each)
+    assert layer.theta.tolist() == pytest.approx([20.0 * factor**steps] * 2, rel=4e-4)
+    assert layer.theta.tolist() != pytest.approx([20.0 * factor ** (steps - 5)] * 2, rel=4e-4)
+    assert 20.0 * math.exp(-5000.0 / 5000.0) == pytest.approx(20.0 * factor**steps, rel=0.01)

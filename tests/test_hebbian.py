@@ -218,6 +218,7 @@ def test_krotov_hopfield_on_digits_reaches_its_accuracy_band():
     norms = model.hidden.weight.abs().pow(3).sum(1).pow(1 / 3)
     assert float(norms.median()) == pytest.approx(1.0, abs=0.01), "winning units settle on the unit p-sphere"
     assert result.final_test_accuracy >= 0.93
+    assert result.convergence.learnt, result.convergence.summary
 
 
 @pytest.mark.parametrize("positive", [True, False])

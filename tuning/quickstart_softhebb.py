@@ -1,9 +1,11 @@
-"""Unsupervised epochs of the quickstart's SoftHebb MLP and CNN, chosen on the validation split.
+"""Unsupervised budgets of the quickstart's SoftHebb MLP and CNN, chosen on the validation split.
 
 SoftHebb units start at the released code's radius and need steps to reach the unit sphere; one
-epoch of digits is about 38 steps. Grid: 1, 5, 20, 50 epochs, 3 seeds, each model alone (its twin
-has no unsupervised phase). Run: ``python tuning/quickstart_softhebb.py`` (about 10 min on 2 CPU
-cores).
+pass over digits is about 46 steps. The budget is stated in images presented
+(``unsupervised_samples``), as whole passes over the 1,442 training digits, so that the
+validation fits (trained on 1,205 of them) take the updates the shipped fit takes. Grid: 1, 5,
+20, 50 passes, 3 seeds, each model alone (its twin has no unsupervised phase). Run:
+``python tuning/quickstart_softhebb.py`` (about 5 min on 2 CPU cores).
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ from neurosim.tuning import Setting, best, study, table
 
 COMPARISON = Path(__file__).resolve().parents[1] / "comparisons" / "quickstart.toml"
 MEMBERS = ("softhebb_mlp", "softhebb_cnn")
-EPOCHS = (1, 5, 20, 50)
+PASSES = (1, 5, 20, 50)
+TRAINING_DIGITS = 1442
 
 
 def main() -> None:
     base = load_raw(COMPARISON) | {"device": "cpu"}
     settings = [
         Setting(
-            f"unsupervised_epochs = {e}", {f"models.{m}.training.unsupervised_epochs": e for m in MEMBERS}
+            f"{passes} passes (unsupervised_samples = {passes * TRAINING_DIGITS})",
+            {f"models.{m}.training.unsupervised_samples": passes * TRAINING_DIGITS for m in MEMBERS},
         )
-        for e in EPOCHS
+        for passes in PASSES
     ]
     outcomes = study(base, settings, MEMBERS)
     print("validation accuracy, mean [95 % CI] over seeds")

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neurosim.models.convergence import Convergence
+
 PHASES = ("unsupervised", "supervised")
 
 
@@ -94,6 +96,13 @@ class NeurosimModel(nn.Module):
     def probe_points(self) -> dict[str, nn.Module]:
         """Named layers whose outputs analyses may record, input side first."""
         raise NotImplementedError
+
+    def convergence(self, x: torch.Tensor) -> Convergence | None:
+        """Whether the model's local rules learnt, checked at the end of a fit with a sample of
+        training inputs ``x`` ``[B, ...]`` (see :mod:`neurosim.models.convergence`); ``None`` for a
+        model with nothing to check (every weight trained by backprop, or a rule with no fixed
+        point to reach, such as the perceptron's)."""
+        return None
 
     def first_layer_weights(self) -> torch.Tensor:
         """Weights from the input to the first layer's units, ``[units, D]`` (receptive fields)."""

@@ -22,7 +22,7 @@ frozen and STDP is off at test time, as in the paper's test mode.
 Inputs other than 28x28 are resized to a 28x28 retina first (``image_size``; sklearn digits'
 8x8 images would otherwise drive 64 inputs, far below what the paper's constants assume).
 
-Options: ``n_neurons`` (100), ``preset`` (``paper`` | ``bindsnet``, see
+Options: ``n_neurons`` (100), ``preset`` (``paper`` | ``bindsnet_protocol``, see
 :data:`~neurosim.models.diehl_cook_layer.PRESETS`), ``mode`` (``batched`` | ``exact``),
 ``batch_size`` (images simulated at once in the batched mode), ``batch_combine`` (``sum`` |
 ``mean``), ``slot_plasticity`` (``online`` | ``deferred``: whether a slot's STDP acts during its
@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from neurosim.models.base import PlanStep, flat_size
+from neurosim.models.convergence import Convergence
 from neurosim.models.diehl_cook_layer import DiehlCookConstants, DiehlCookLayer
 from neurosim.models.diehl_cook_layer import preset as preset_named
 from neurosim.models.label_assignment import AssignmentLabelled, LabelAssignment
@@ -56,14 +57,16 @@ class DiehlCookNetwork(AssignmentLabelled):
 
     #: 2: the batched mode's slots learn online and the thresholds decay over one presentation
     #: per image (issue #4); fits of version 1 learnt with deferred slots and 100x too little decay.
-    fit_version = 2
+    #: 3: thresholds start at 20 mV with the released code's -20 mV offset (``theta_start``,
+    #: ``theta_offset``); fits of version 2 started at 0 without it.
+    fit_version = 3
 
     def __init__(
         self,
         input_shape: tuple[int, ...],
         n_classes: int,
         n_neurons: Width = 100,
-        preset: Literal["paper", "bindsnet"] = "paper",
+        preset: Literal["paper", "bindsnet_protocol"] = "paper",
         mode: Literal["batched", "exact"] = "batched",
         batch_size: Width = 100,
         batch_combine: Literal["sum", "mean"] = "sum",
@@ -103,6 +106,15 @@ class DiehlCookNetwork(AssignmentLabelled):
 
     def unsupervised_step(self) -> PlanStep:
         return PlanStep("input_weights", self.excitatory, "diehl_cook_stdp", phase="unsupervised")
+
+    def convergence(self, x: torch.Tensor) -> Convergence | None:
+        """The neurons that fire for some labelled training image (one that never fires never
+        learns: STDP potentiates on its own spikes), and the spread of the adaptive thresholds."""
+        responding = super().convergence(x)
+        low, median, high = torch.quantile(self.excitatory.theta.float(), torch.tensor([0.1, 0.5, 0.9]))
+        measures = {"theta_median_mv": median.item(), "theta_spread_mv": (high - low).item()}
+        summary = f"{responding.summary}; theta median {median:.3g} mV, 10-90 % spread {high - low:.3g} mV"
+        return Convergence(responding.learnt, summary, {**responding.measures, **measures})
 
     def probe_points(self) -> dict[str, nn.Module]:
         return {"excitatory": self.counts}

@@ -11,8 +11,9 @@ Network, per image (``D`` inputs, ``N`` excitatory and ``N`` inhibitory neurons)
     input -> excitatory: all to all, weights W [D, N] in [0, 1], learnt by STDP (rules/stdp.py)
     excitatory j -> inhibitory j: one to one, conductance 10.4
     inhibitory k -> excitatory j != k: all but self, conductance 17.0
-    neurons: conductance LIF (neurons/conductance_lif.py); excitatory ones with the adaptive
-             threshold theta (+0.05 mV per spike, tau 1e7 ms), frozen when not learning
+    neurons: conductance LIF (neurons/conductance_lif.py); excitatory ones fire at
+             v > -52 mV + theta - 20 mV, the adaptive threshold theta starting at 20 mV
+             (+0.05 mV per spike, tau 1e7 ms), frozen when not learning
 
 Protocol: 350 ms of input, then 150 ms of rest (no input; the state decays and carries over to the
 next image); dt = 0.5 ms, so 1000 steps per image. An image that evoked fewer than 5 excitatory
@@ -130,6 +131,16 @@ class DiehlCookParams:
     weight_inh_exc: NonNegativeFloat = 17.0
     theta_plus: NonNegativeFloat = 0.05
     tau_theta: PositiveFloat = 1e7
+    theta_start: NonNegativeFloat = 20.0
+    """Adaptive threshold ``theta`` (mV) of every excitatory neuron before learning: the released
+    code's 20 mV (``Diehl&Cook_spiking_MNIST.py``, ``theta = ones(n_e) * 20 mV`` in training)."""
+    theta_offset: NonNegativeFloat = 20.0
+    """Subtracted from every excitatory threshold (mV): a neuron fires when
+    ``v > v_thresh + theta - theta_offset`` (the released code's ``offset = 20 mV``). With
+    ``theta_start = theta_offset`` the first threshold is ``v_thresh`` (-52 mV); as ``theta``
+    decays (``tau_theta``) between spikes, a neuron's resting threshold falls toward
+    ``v_thresh - theta_offset`` (-72 mV), so neurons that win rarely become easier to fire.
+    ``theta_start = theta_offset = 0`` is BindsNET's (and neurosim's before fit version 3)."""
     tau_pre: PositiveFloat = 20.0
     tau_post1: PositiveFloat = 20.0
     tau_post2: PositiveFloat = 40.0
@@ -138,6 +149,12 @@ class DiehlCookParams:
     w_max: PositiveFloat = 1.0
     weight_sum_784: PositiveFloat = 78.0
     """Normalised sum of a neuron's input weights for 784 inputs (scaled by D / 784)."""
+
+    @property
+    def excitatory_firing(self) -> ConductanceLIFParams:
+        """The excitatory neurons with the threshold offset applied (``v_thresh - theta_offset``;
+        ``theta`` is added per neuron)."""
+        return dataclasses.replace(self.excitatory, threshold=self.excitatory.threshold - self.theta_offset)
 
     @property
     def presentation_steps(self) -> int:
@@ -151,12 +168,15 @@ class DiehlCookParams:
 #: A ``constants`` table: any of the scalar constants above, each checked against its type.
 DiehlCookConstants = partial_of(DiehlCookParams)
 
-#: ``paper``: Diehl & Cook's released code. ``bindsnet``: BindsNET's ``eth_mnist.py`` protocol
-#: (dt 1 ms, 250 ms per image and a state reset instead of rest, 128 Hz maximum rate, no
-#: re-presentation, weights normalised to 78.4) on the same neurons, for direct comparison.
+#: ``paper``: Diehl & Cook's released code. ``bindsnet_protocol``: BindsNET's ``eth_mnist.py``
+#: protocol (dt 1 ms, 250 ms per image and a state reset instead of rest, 128 Hz maximum rate, no
+#: re-presentation, weights normalised to 78.4, thresholds from 0 without an offset) on Diehl &
+#: Cook's neurons. It is not BindsNET's
+#: network (its neuron and synapse models differ), so its accuracy is not comparable with
+#: BindsNET's published numbers.
 PRESETS = {
     "paper": DiehlCookParams(),
-    "bindsnet": DiehlCookParams(
+    "bindsnet_protocol": DiehlCookParams(
         dt=1.0,
         presentation=250.0,
         rest=0.0,
@@ -166,6 +186,8 @@ PRESETS = {
         min_spikes=0,
         max_presentations=1,
         weight_sum_784=78.4,
+        theta_start=0.0,
+        theta_offset=0.0,
     ),
 }
 
@@ -255,7 +277,7 @@ class DiehlCookLayer(nn.Module):
         self.weight_sum = params.weight_sum_784 * n_inputs / 784
         # The code's initialisation: (U[0, 1) + 0.01) * 0.3.
         self.weight = nn.Parameter((torch.rand(n_inputs, n_neurons) + 0.01) * 0.3, requires_grad=False)
-        self.register_buffer("theta", torch.zeros(n_neurons))
+        self.register_buffer("theta", torch.full((n_neurons,), float(params.theta_start)))
         #: What the last call of :meth:`present` simulated (slot-steps, spikes), for operation counts.
         self.last_run = dict.fromkeys(
             ("steps", "input_steps", "input_spikes", "excitatory_spikes", "inhibitory_spikes"), 0
@@ -326,7 +348,7 @@ class DiehlCookLayer(nn.Module):
         if p.input_total > 0:
             total = p.input_total * self.n_inputs / 784
             x = x * (total / x.sum(dim=1, keepdim=True).clamp_min(1e-12))
-        population = stacked([(p.excitatory, n), (p.inhibitory, n)], device=device)
+        population = stacked([(p.excitatory_firing, n), (p.inhibitory, n)], device=device)
         weight = self.weight.detach().clone()
         n_slots = min(self.batch_size, m)
         slots = _Slots(population, self.theta, n_slots, self.n_inputs)
@@ -383,7 +405,7 @@ class DiehlCookLayer(nn.Module):
         cross-checks with other simulators). Returns the counts ``[N]`` during the input and the
         weights after the presentation and rest; ``theta`` is updated in place when learning."""
         p, n = self.params, self.n_neurons
-        population = stacked([(p.excitatory, n), (p.inhibitory, n)], device=self.weight.device)
+        population = stacked([(p.excitatory_firing, n), (p.inhibitory, n)], device=self.weight.device)
         slots = _Slots(population, self.theta, 1, self.n_inputs)
         rate = self.weight.new_zeros(1, self.n_inputs)
         weight = self.weight.detach().clone()

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from neurosim.models.base import NeurosimModel, PlanStep
+from neurosim.models.convergence import Convergence, norm_convergence
 
 
 def unit_length(x: torch.Tensor) -> torch.Tensor:
@@ -59,6 +60,24 @@ class DenseHebbianNetwork(NeurosimModel):
             PlanStep("hidden", self.hidden, self.rule, self.rule_options, phase="unsupervised"),
             PlanStep("readout", self.readout, "backprop"),
         )
+
+    def hidden_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the hidden layer sees, ``[B, D]``: the unit-length input."""
+        return unit_length(x)
+
+    def competition_currents(self, x: torch.Tensor) -> torch.Tensor:
+        """The currents ``[B, H]`` by which the rule's units compete: ``W v``."""
+        return self.hidden(self.hidden_input(x))
+
+    #: The norm whose unit sphere the rule drives every learning unit to.
+    fixed_point_p = 2.0
+
+    @torch.no_grad()
+    def convergence(self, x: torch.Tensor) -> Convergence | None:
+        """Hidden units' norms against the rule's fixed point, and the units that win an input."""
+        if self.rule_options is None:
+            return None
+        return norm_convergence(self.hidden.weight, self.fixed_point_p, self.competition_currents(x))
 
     def probe_points(self) -> dict[str, nn.Module]:
         return {"hidden": self.hidden, "output": self.readout}

@@ -88,11 +88,22 @@ class KrotovHopfieldNetwork(DenseHebbianNetwork):
         self.centring = RunningMeanCentring(n_inputs) if centre_inputs else None
         if hidden_rule is not None:
             nn.init.normal_(self.hidden.weight, 0.0, 1.0)
+            # The rule converges to the unit sphere of its own p-norm (the paper's R = 1).
+            self.fixed_point_p = hidden_rule["p"]
+
+    def hidden_input(self, x: torch.Tensor) -> torch.Tensor:
+        """``v = x / ||x||`` (or the centred input's, with ``centre_inputs``), ``[B, D]``."""
+        v = x.flatten(1) if self.centring is None else self.centring(x.flatten(1))
+        return unit_length(v)
+
+    def competition_currents(self, x: torch.Tensor) -> torch.Tensor:
+        """The rule's currents ``<W_mu, v>_p = sum_i |W_mu,i|^(p-2) W_mu,i v_i``, ``[B, H]``."""
+        w = self.hidden.weight
+        return self.hidden_input(x) @ (w.abs().pow(self.fixed_point_p - 2) * w).T
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden activity ``f = relu(W v)^n``, ``[B, H]``."""
-        v = x.flatten(1) if self.centring is None else self.centring(x.flatten(1))
-        return F.relu(self.hidden(unit_length(v))).pow(self.power)
+        return F.relu(self.hidden(self.hidden_input(x))).pow(self.power)
 
     def top(self, f: torch.Tensor) -> torch.Tensor:
         """The top layer on hidden activity ``f [B, H]``: ``tanh(beta S f)`` or ``S f``, ``[B, C]``."""

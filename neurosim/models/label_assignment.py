@@ -26,6 +26,7 @@ from torch import nn
 
 from neurosim.errors import UserError, choices_message
 from neurosim.models.base import NeurosimModel, PlanStep
+from neurosim.models.convergence import Convergence, responding_convergence
 
 READOUTS = ("mean", "proportion")
 
@@ -109,3 +110,8 @@ class AssignmentLabelled(NeurosimModel):
     def frozen_split(self) -> tuple:
         """``(features, assignment)``: the responses no longer change once the features are learnt."""
         return self.features, self.assignment
+
+    def convergence(self, x: torch.Tensor) -> Convergence | None:
+        """The units that responded to some labelled training image (a unit that never responds
+        never learns, and is assigned no class)."""
+        return responding_convergence(self.assignment.assigned())

@@ -62,6 +62,7 @@ from torch import nn
 
 from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
+from neurosim.models.convergence import Convergence, combined, norm_convergence
 from neurosim.models.hebbian_dense import DenseHebbianNetwork, unit_length
 from neurosim.models.registry import MODELS
 from neurosim.options import DropoutRate, PositiveFloat, Width
@@ -155,6 +156,13 @@ class SoftHebbCNN(NeurosimModel):
         if self.rules is None:  # the twin trains every layer
             return None
         return self.features, nn.Sequential(self.dropout, self.readout)
+
+    def convergence(self, x: torch.Tensor) -> Convergence | None:
+        """Both blocks' kernel norms against SoftHebb's fixed point ``||W_k||_2 = 1``."""
+        if self.rules is None:
+            return None
+        layers = {"conv1": self.conv1, "conv2": self.conv2}
+        return combined({name: norm_convergence(layer.weight, 2.0) for name, layer in layers.items()})
 
     def learning_plan(self) -> tuple[PlanStep, ...]:
         if self.rules is None:

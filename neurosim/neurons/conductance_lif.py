@@ -62,7 +62,8 @@ class ConductanceLIFParams:
     reversal_inhibitory: float = -100.0
 
 
-#: Diehl & Cook's excitatory neurons (their theta starts at 0 here; the code's offset cancels).
+#: Diehl & Cook's excitatory neurons (their adaptive threshold's start and offset are constants of
+#: the network, :class:`~neurosim.models.diehl_cook_layer.DiehlCookParams`).
 EXCITATORY = ConductanceLIFParams(
     rest=-65.0, reset=-65.0, threshold=-52.0, tau_membrane=100.0, refractory=5.0, reversal_inhibitory=-100.0
 )

@@ -71,6 +71,7 @@ def _namespace(params: DiehlCookParams) -> dict:
     e, i = params.excitatory, params.inhibitory
     return {
         "v_rest_e": e.rest * mV, "v_reset_e": e.reset * mV, "v_thresh_e": e.threshold * mV,
+        "theta_offset": params.theta_offset * mV,
         "tau_e": e.tau_membrane * ms, "E_inh_e": e.reversal_inhibitory * mV,
         "v_rest_i": i.rest * mV, "v_reset_i": i.reset * mV, "v_thresh_i": i.threshold * mV,
         "tau_i": i.tau_membrane * ms, "E_inh_i": i.reversal_inhibitory * mV,
@@ -95,7 +96,7 @@ def build_network(
     n = weight.shape[1]
     excitatory = NeuronGroup(
         n, EXCITATORY_EQUATIONS + (ADAPTIVE_THRESHOLD if learning else FROZEN_THRESHOLD),
-        threshold="v > v_thresh_e + theta",
+        threshold="v > v_thresh_e + theta - theta_offset",
         reset="v = v_reset_e" + ("; theta += theta_plus" if learning else ""),
         refractory=e.refractory * ms, method=params.integration, name="excitatory",
     )  # fmt: skip

@@ -30,7 +30,12 @@ from neurosim.pairs import PAIRS, group_by_pair, stored_pair_members
 from neurosim.report import figures
 from neurosim.report.document import Document, Table, format_mean_ci
 from neurosim.report.energy import energy_section
-from neurosim.report.validity import describe_divergence, diverged_seeds, validity_warnings
+from neurosim.report.validity import (
+    describe_divergence,
+    diverged_seeds,
+    unlearnt_seeds,
+    validity_warnings,
+)
 from neurosim.results.storage import open_dataset
 
 PROVENANCE_SHOWN = (
@@ -65,6 +70,9 @@ def _member_row(results: xr.Dataset, member: str) -> list[str]:
     else:
         final = format_mean_ci(results.final_test_accuracy.sel(model=member).values)
         after_one_epoch = format_mean_ci(_after_one_epoch(results, member))
+        unlearnt = unlearnt_seeds(results, member)
+        if unlearnt:  # measured, but the rule did not learn: said beside the number
+            final += f" (DID NOT LEARN in seeds {', '.join(map(str, unlearnt))})"
     return [
         member,
         str(results.role.sel(model=member).values),

@@ -1,9 +1,13 @@
-"""Which numbers of a run are not results: diverged fits and members stuck at chance.
+"""Which numbers of a run are not results: diverged fits, local rules that did not learn, and
+members stuck at chance.
 
 A fit that diverged (see :mod:`neurosim.training.divergence`) is a failed optimisation, not a
-measurement of its model, and a member at chance level beside a twin far above it probably never
-learnt: a difference between the two measures that failure. Reports show both as warnings at the
-top, mark the members in their tables, and leave diverged members out of paired tests.
+measurement of its model. A fit whose local rule did not learn by its convergence diagnostic (see
+:mod:`neurosim.models.convergence`: units still near their random start) is measured, but its
+accuracy is that of features the rule never shaped, so a difference from its twin measures that
+failure, not the rule. A member at chance level beside a twin far above it probably never learnt
+either. Reports show all three as warnings at the top and mark the members in their tables;
+diverged members are left out of paired tests.
 
 Chance band: ``p0 = n_max / n`` is the accuracy of always answering the test set's most frequent
 class (``n`` test images, ``n_max`` of that class); a classifier at chance is below
@@ -44,6 +48,27 @@ def describe_divergence(results: xr.Dataset, member: str) -> str:
     return f"diverged in seed{'s' if len(seeds) > 1 else ''} {where} of {results.sizes['seed']}"
 
 
+def unlearnt_seeds(results: xr.Dataset, member: str) -> list[int]:
+    """Seeds of ``member`` whose local rule did not learn (none for results stored before the
+    diagnostic existed, or for a member with nothing to check)."""
+    if "learnt" not in results:
+        return []
+    flags = results.learnt.sel(model=member).values
+    return [int(s) for s, flag in zip(results.seed.values, flags, strict=True) if flag == 0]
+
+
+def describe_unlearnt(results: xr.Dataset, member: str) -> str:
+    """``did not learn in seeds 0, 2 of 3 (seed 0: <diagnostic>)``, or ``""``."""
+    seeds = unlearnt_seeds(results, member)
+    if not seeds:
+        return ""
+    why = ""
+    if "convergence" in results:
+        why = f" (seed {seeds[0]}: {results.convergence.sel(model=member, seed=seeds[0]).item()})"
+    listed = ", ".join(map(str, seeds))
+    return f"did not learn in seed{'s' if len(seeds) > 1 else ''} {listed} of {results.sizes['seed']}{why}"
+
+
 def chance_band(results: xr.Dataset) -> tuple[float, float, int]:
     """``(p0, upper, n)``: majority-class accuracy, upper end of the chance band, test images."""
     per_class = results.confusion.sum("class_pred").max(("model", "seed")).values.astype(float)
@@ -71,6 +96,13 @@ def validity_warnings(results: xr.Dataset, pair_members: dict[str, list[str]]) -
             warnings.append(
                 f"{member} {divergence}: a failed optimisation, not a result. Its tables show no "
                 "accuracy, and it is left out of paired tests."
+            )
+        unlearnt = describe_unlearnt(results, member)
+        if unlearnt:
+            warnings.append(
+                f"{member} {unlearnt}: its units are still near their random start, so its accuracy "
+                "is that of features its rule never shaped and a difference from its twin measures "
+                "that failure, not the rule."
             )
     p0, upper, n = chance_band(results)
     if n == 0:

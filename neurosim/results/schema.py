@@ -14,8 +14,12 @@ Fit Dataset
     ``status`` (``finished`` or ``diverged``, see :mod:`neurosim.training.divergence`),
     ``diverged_step`` and ``diverged_reason`` (absent in fits stored before: ``finished``).
 
+    ``learnt`` (1: the model's local rules learnt, 0: they did not, -1: nothing to check),
+    ``convergence`` (one line: the diagnostic and its verdict) and ``convergence_measures`` (JSON),
+    see :mod:`neurosim.models.convergence` (absent in fits stored before: -1).
+
 Run Dataset (``results.nc``): the fits' common variables stacked along ``model`` and ``seed``,
-and ``diverged``, ``diverged_step`` (model, seed).
+and ``diverged``, ``diverged_step``, ``learnt``, ``convergence`` (model, seed).
 
 Every variable has CF ``units`` and ``long_name``; :func:`validate_fit` checks this on save.
 """
@@ -252,6 +256,18 @@ def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict) -> xr
         [[int(fits[(m, s)].attrs.get("diverged_step", -1)) for s in seeds] for m in members],
         "1",
         "training step at which the fit diverged (-1: it did not)",
+    )
+    combined["learnt"] = _var(
+        ("model", "seed"),
+        np.asarray([[int(fits[(m, s)].attrs.get("learnt", -1)) for s in seeds] for m in members], np.int8),
+        "1",
+        "1 if the model's local rules learnt by their convergence diagnostic, 0 if not, -1 not checked",
+    )
+    combined["convergence"] = _var(
+        ("model", "seed"),
+        np.asarray([[fits[(m, s)].attrs.get("convergence", "") for s in seeds] for m in members], object),
+        "1",
+        "the convergence diagnostic of the model's local rules, in words (empty: not checked)",
     )
     combined = combined.assign_coords(
         model=("model", members),

@@ -7,7 +7,8 @@ steps (Adam/SGD for backprop groups, SGD with lr = 1 for local rules, so ``w += 
 
 Models with an unsupervised phase (Hebbian layers, see :class:`~neurosim.models.base.PlanStep`)
 first train those layers one after another, each for ``unsupervised_epochs`` passes over the
-unlabelled pool (``unsupervised_pool``: the whole training split or the labelled subset). Their
+unlabelled pool (``unsupervised_pool``: the whole training split or the labelled subset), or for
+``unsupervised_samples`` images, a budget that transfers across pool sizes. Their
 rules receive no labels (``target=None``), and the forward pass stops at the layer being trained,
 so later layers cost nothing. Then the supervised steps train as above on the labelled subset.
 
@@ -30,6 +31,7 @@ import torch
 
 from neurosim.config import TrainingConfig
 from neurosim.models.base import NeurosimModel
+from neurosim.models.convergence import Convergence
 from neurosim.results.storage import UnreadableFile, load_torch, quarantine, save_torch
 from neurosim.rules import RULES
 from neurosim.tasks import Task
@@ -46,6 +48,8 @@ log = logging.getLogger(__name__)
 EVAL_BATCH = 4096
 #: Frozen features (see NeurosimModel.frozen_split) up to this size are kept in memory for a fit.
 FEATURE_CACHE_BYTES = 8 * 2**30
+#: Training images shown to a model's convergence diagnostic (units that win an image).
+CONVERGENCE_SAMPLE = 1000
 
 
 @dataclass
@@ -78,6 +82,9 @@ class FitResult:
     """Wall time of the unsupervised phase (also included in ``history.wall_time``)."""
     status: FitStatus = field(default_factory=FitStatus)
     """Whether (and where, and why) the fit diverged; see :mod:`neurosim.training.divergence`."""
+    convergence: Convergence | None = None
+    """Whether the model's local rules learnt (``None``: nothing to check, or diverged); see
+    :mod:`neurosim.models.convergence`."""
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -294,18 +301,34 @@ class Trainer:
         """Images per step of the unsupervised phase."""
         return self.config.unsupervised_batch_size or self.config.batch_size
 
+    def unsupervised_per_layer(self) -> int:
+        """Steps of the unsupervised phase per layer: ``unsupervised_epochs`` x the batches of one
+        pass over the unlabelled pool (``N`` images, the last batch of a pass may be short), or the
+        steps that present ``unsupervised_samples = S`` images in such passes: ``S // N`` whole
+        passes and ``ceil((S mod N) / batch)`` steps of one more."""
+        n, batch = len(self.x_pool), self.unsupervised_batch
+        if self.config.unsupervised_samples:
+            passes, rest = divmod(self.config.unsupervised_samples, n)
+            return passes * steps_per_epoch(n, batch) + math.ceil(rest / batch)
+        return self.config.unsupervised_epochs * steps_per_epoch(n, batch)
+
     def unsupervised_total(self) -> int:
-        """Steps of the unsupervised phase: layers x epochs x batches of the unlabelled pool."""
-        per_epoch = steps_per_epoch(len(self.x_pool), self.unsupervised_batch)
-        return len(self.unsupervised_steps) * self.config.unsupervised_epochs * per_epoch
+        """Steps of the unsupervised phase: layers x steps per layer."""
+        return len(self.unsupervised_steps) * self.unsupervised_per_layer()
 
     def _unsupervised_phase(
         self, done: int, spent: float, checkpoint_path: str | Path | None, progress: ProgressCallback | None
     ) -> tuple[int, float]:
-        """Train the unsupervised layers (no labels), one after another; returns (steps, seconds)."""
-        n, batch, epochs = len(self.x_pool), self.unsupervised_batch, self.config.unsupervised_epochs
+        """Train the unsupervised layers (no labels), one after another; returns (steps, seconds).
+
+        Each layer walks through passes over the pool (a fresh order per pass) for
+        :meth:`unsupervised_per_layer` steps; a rule's ``progress`` is the share of the layer's
+        passes begun before the current one (``epoch / epochs`` when the budget is in epochs, as
+        the authors' per-epoch annealing).
+        """
+        n, batch = len(self.x_pool), self.unsupervised_batch
         per_epoch = steps_per_epoch(n, batch)
-        per_layer = per_epoch * epochs
+        per_layer = self.unsupervised_per_layer()
         total = self.unsupervised_total()
         started = time.perf_counter() - spent
         self.model.train()
@@ -320,7 +343,7 @@ class Trainer:
             step, rule = self.unsupervised_steps[layer]
             pre = self._input_of(step.module, self.x_pool[order[within * batch : (within + 1) * batch]])
             self.unsupervised_optimizer.zero_grad(set_to_none=True)
-            rule.write_grads(step.module, pre, None, progress=epoch / epochs)
+            rule.write_grads(step.module, pre, None, progress=epoch * per_epoch / per_layer)
             self.unsupervised_optimizer.step()
             done += 1
             if progress:
@@ -461,12 +484,13 @@ class Trainer:
     def presented_samples(self) -> dict[str, int]:
         """Training samples a fit presents in each phase.
 
-        ``unsupervised``: its epochs over the unlabelled pool (each presentation trains every
-        unsupervised layer once); ``features``: the labelled images, once, when a frozen feature
+        ``unsupervised``: the images each unsupervised layer is presented (its passes over the
+        unlabelled pool, or ``unsupervised_samples``; each presentation trains every unsupervised
+        layer once); ``features``: the labelled images, once, when a frozen feature
         extractor is cached; ``supervised``: the learning epochs over the labelled set.
         """
         cached = bool(self.unsupervised_steps) and self.model.frozen_split() is not None
-        unsupervised = self.config.unsupervised_epochs * len(self.x_pool)
+        unsupervised = samples_seen(self.unsupervised_per_layer(), len(self.x_pool), self.unsupervised_batch)
         return {
             "unsupervised": unsupervised if self.unsupervised_steps else 0,
             "features": len(self.y_train) if cached else 0,
@@ -542,4 +566,17 @@ class Trainer:
             final_test_accuracy=float(confusion.diagonal().sum() / confusion.sum()),
             n_train=n,
             unsupervised_seconds=unsupervised[1],
+            convergence=self.convergence(),
         )
+
+    @torch.no_grad()
+    def convergence(self) -> Convergence | None:
+        """The model's convergence diagnostic, in eval mode, on up to :data:`CONVERGENCE_SAMPLE`
+        training images (the train-accuracy sample, fixed across seeds)."""
+        sample = self.x_train[self.train_eval_indices[:CONVERGENCE_SAMPLE]]
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return self.model.convergence(sample)
+        finally:
+            self.model.train(was_training)

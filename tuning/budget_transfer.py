@@ -5,8 +5,10 @@ on 5k, 10k and all training images of a task, every phase on that subset
 
 Prints, per size and model, the convergence diagnostic (:mod:`neurosim.models.convergence`) and
 the validation accuracy. Run: ``python tuning/budget_transfer.py [TASK ...]`` (default
-``fashion_mnist mnist_10k``; about 5 min per task on 2 CPU cores, seed 0). ``mnist_10k`` has
-6,995 training images (5,829 without its validation split), so its sizes are 5k and all.
+``fashion_mnist mnist_10k``; seed 0; on 2 CPU cores about 4 min per size of ``mnist_10k``, more for
+Fashion-MNIST's larger sets). ``mnist_10k`` has
+6,995 training images (its 997 validation images are a split of their own), so its sizes are 5k
+and all.
 """
 
 from __future__ import annotations

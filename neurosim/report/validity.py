@@ -3,8 +3,8 @@ members stuck at chance.
 
 A fit that diverged (see :mod:`neurosim.training.divergence`) is a failed optimisation, not a
 measurement of its model. A fit whose local rule did not learn by its convergence diagnostic (see
-:mod:`neurosim.models.convergence`: units still near their random start) is measured, but its
-accuracy is that of features the rule never shaped, so a difference from its twin measures that
+:mod:`neurosim.models.convergence`: units short of their fixed point) is measured, but its
+accuracy is that of features the rule did not finish shaping, so a difference from its twin measures that
 failure, not the rule. A member at chance level beside a twin far above it probably never learnt
 either. Reports show all three as warnings at the top and mark the members in their tables;
 diverged members are left out of paired tests.
@@ -100,9 +100,9 @@ def validity_warnings(results: xr.Dataset, pair_members: dict[str, list[str]]) -
         unlearnt = describe_unlearnt(results, member)
         if unlearnt:
             warnings.append(
-                f"{member} {unlearnt}: its units are still near their random start, so its accuracy "
-                "is that of features its rule never shaped and a difference from its twin measures "
-                "that failure, not the rule."
+                f"{member} {unlearnt}: its units did not reach what its rule converges to, so its "
+                "accuracy is that of features the rule did not finish shaping, and a difference from "
+                "its twin measures that, not the rule."
             )
     p0, upper, n = chance_band(results)
     if n == 0:

@@ -103,7 +103,7 @@ def norm_convergence(weight: torch.Tensor, p: float, currents: torch.Tensor | No
     return Convergence(learnt, summary + verdict, measures)
 
 
-def responding_convergence(assigned: torch.Tensor, extra: dict[str, float] | None = None) -> Convergence:
+def responding_convergence(assigned: torch.Tensor) -> Convergence:
     """The diagnostic of a population labelled by assignment: ``assigned`` ``[N]`` holds each
     unit's class, or -1 for a unit that never responded to a labelled training image."""
     responding = int((assigned >= 0).sum()) / len(assigned)
@@ -111,7 +111,7 @@ def responding_convergence(assigned: torch.Tensor, extra: dict[str, float] | Non
     summary = f"{responding:.0%} of {len(assigned)} units respond to a training image"
     if not learnt:
         summary += f": did not learn (needs {MIN_RESPONDING:.0%})"
-    return Convergence(learnt, summary, {"responding_fraction": responding, **(extra or {})})
+    return Convergence(learnt, summary, {"responding_fraction": responding})
 
 
 def generation_convergence(planes: dict[str, int], needed: dict[str, int]) -> Convergence:

@@ -58,6 +58,7 @@ from neurosim.models.centring import RunningMeanCentring
 from neurosim.models.hebbian_dense import DenseHebbianNetwork, unit_length
 from neurosim.models.registry import MODELS
 from neurosim.options import NonNegativeFloat, PositiveFloat, PositiveInt, Width
+from neurosim.rules.hebbian import krotov_currents
 
 READOUTS = ("power_tanh", "linear")
 
@@ -98,8 +99,7 @@ class KrotovHopfieldNetwork(DenseHebbianNetwork):
 
     def competition_currents(self, x: torch.Tensor) -> torch.Tensor:
         """The rule's currents ``<W_mu, v>_p = sum_i |W_mu,i|^(p-2) W_mu,i v_i``, ``[B, H]``."""
-        w = self.hidden.weight
-        return self.hidden_input(x) @ (w.abs().pow(self.fixed_point_p - 2) * w).T
+        return krotov_currents(self.hidden.weight, self.hidden_input(x), self.fixed_point_p)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden activity ``f = relu(W v)^n``, ``[B, H]``."""

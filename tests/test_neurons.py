@@ -115,6 +115,36 @@ def test_snn_mlp_equals_the_same_network_built_from_snntorch():
     assert torch.allclose(model.layers[1].weight.grad, fc2.weight.grad, atol=1e-6)
 
 
+def test_snn_mlp_per_step_readout_is_snntorch_tutorial_5_loss_and_prediction():
+    """Tutorial 5: loss = sum_t CE(mem2_t, y) (each a batch mean), prediction = argmax of spike counts."""
+    with seeded(0):
+        model = MODELS.get("snn_mlp")(
+            (1, 8, 8), 10, hidden_sizes=[32], n_steps=7, readout="membrane_per_step"
+        )
+    with torch.no_grad():
+        model.layers[1].weight.mul_(8)  # so that output neurons spike and predictions differ
+    fc1, fc2 = copy.deepcopy(model.layers[0]), copy.deepcopy(model.layers[1])
+    lif1 = snntorch.Leaky(beta=0.95, spike_grad=snn_surrogate.atan())
+    lif2 = snntorch.Leaky(beta=0.95, spike_grad=snn_surrogate.atan())
+    x, target = torch.rand(6, 1, 8, 8) * 2, torch.randint(0, 10, (6,))
+    mem1, mem2, loss, counts = lif1.reset_mem(), lif2.reset_mem(), 0.0, 0.0
+    for _ in range(7):
+        spike1, mem1 = lif1(fc1(x.flatten(1)), mem1)
+        spike2, mem2 = lif2(fc2(spike1), mem2)
+        loss = loss + torch.nn.functional.cross_entropy(mem2, target)
+        counts = counts + spike2
+    model.train()
+    ours = model.loss(model(x), target)
+    assert ours.item() == pytest.approx(loss.item(), rel=1e-6)
+    ours.backward()
+    loss.backward()
+    assert torch.allclose(model.layers[0].weight.grad, fc1.weight.grad, atol=1e-6)
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x), counts.detach())
+    assert counts.sum() > 0
+
+
 def test_encoders():
     x = torch.tensor([[0.0, 0.5, 1.0]])
     direct = make_encoder("direct", 4)(x)
@@ -141,14 +171,14 @@ def test_rate_encoder_stream_is_seeded_and_resumes_from_the_state_dict():
 
 
 @pytest.mark.parametrize("encoder", ["direct", "rate", "latency"])
-@pytest.mark.parametrize("readout", ["membrane_mean", "spike_count"])
+@pytest.mark.parametrize("readout", ["membrane_mean", "spike_count", "membrane_per_step"])
 def test_snn_mlp_encoders_and_readouts_train(encoder, readout):
     with seeded(0):
         model = MODELS.get("snn_mlp")(
             (1, 8, 8), 10, hidden_sizes=[16], n_steps=5, encoder=encoder, readout=readout
         )
-    logits = model(torch.rand(3, 1, 8, 8))
-    assert logits.shape == (3, 10)
+    logits = model(torch.rand(3, 1, 8, 8))  # training mode: the per-step readout keeps the steps
+    assert logits.shape == ((3, 10, 5) if readout == "membrane_per_step" else (3, 10))
     logits.sum().backward()
     assert model.layers[0].weight.grad is not None and model.layers[0].weight.grad.abs().sum() > 0
 

@@ -59,7 +59,9 @@ class DiehlCookNetwork(AssignmentLabelled):
     #: per image (issue #4); fits of version 1 learnt with deferred slots and 100x too little decay.
     #: 3: thresholds start at 20 mV with the released code's -20 mV offset (``theta_start``,
     #: ``theta_offset``); fits of version 2 started at 0 without it.
-    fit_version = 3
+    #: 4: the membrane integrates each conductance's mean over the step (``step_averaged``);
+    #: fits of version 3 froze it at its start-of-step value, 27 % more charge per EPSP.
+    fit_version = 4
 
     def __init__(
         self,

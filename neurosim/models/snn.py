@@ -7,7 +7,10 @@ LIF neurons (:mod:`neurosim.neurons.lif`), the output layer included.
 
 Readout: ``membrane_mean`` (default), ``logits = (1/T) sum_t U_t`` of the output LIF neurons, or
 ``spike_count``, ``logits = sum_t S_t``; trained with cross-entropy through the surrogate
-gradient, by backpropagation through time.
+gradient, by backpropagation through time. ``membrane_per_step`` is tutorial 5's own objective:
+the loss is ``sum_t CE(U_t, y)`` (one cross-entropy per step, summed, each averaged over the
+batch) and the prediction is the spike count ``argmax_c sum_t S_t``; in training mode its forward
+returns the per-step membranes ``[B, C, T]`` for that loss, in eval mode the spike counts.
 
 Speed: with ``direct`` encoding the first layer's current ``W x + b`` is the same at every step,
 so it is computed once (the same numbers, T times fewer multiply-adds); with spike encoders it
@@ -40,7 +43,8 @@ from neurosim.options import (
     Widths,
 )
 
-READOUTS = ("membrane_mean", "spike_count")
+READOUTS = ("membrane_mean", "spike_count", "membrane_per_step")
+Readout = Literal["membrane_mean", "spike_count", "membrane_per_step"]
 
 
 class SpikingNetwork(NeurosimModel):
@@ -48,16 +52,32 @@ class SpikingNetwork(NeurosimModel):
 
     readout: str
 
+    def _per_step(self) -> bool:
+        """Whether this forward pass returns tutorial 5's per-step membranes (training only)."""
+        return self.readout == "membrane_per_step" and self.training
+
     def _accumulate(
-        self, total: torch.Tensor | None, output_state: LIFState, spikes: torch.Tensor
-    ) -> torch.Tensor:
-        """Add this step's readout value (output membrane or output spikes) to the running total."""
+        self, total: torch.Tensor | list | None, output_state: LIFState, spikes: torch.Tensor
+    ) -> torch.Tensor | list:
+        """Add this step's readout value (output membrane or output spikes) to the running total;
+        for the per-step loss, append the membrane to the list of steps."""
+        if self._per_step():
+            return [*(total or []), output_state.mem]
         value = output_state.mem if self.readout == "membrane_mean" else spikes
         return value if total is None else total + value
 
-    def _logits(self, total: torch.Tensor, n_steps: int) -> torch.Tensor:
-        """Mean membrane over the steps, or the spike count."""
+    def _logits(self, total: torch.Tensor | list, n_steps: int) -> torch.Tensor:
+        """Mean membrane over the steps, the spike count, or the per-step membranes [B, C, T]."""
+        if isinstance(total, list):
+            return torch.stack(total, dim=-1)
         return total / n_steps if self.readout == "membrane_mean" else total
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy; for per-step membranes ``[B, C, T]``, ``sum_t CE(U_t, y)`` (tutorial 5)."""
+        if logits.dim() == 3:
+            per_step = target[:, None].expand(-1, logits.shape[-1])
+            return nn.functional.cross_entropy(logits, per_step) * logits.shape[-1]
+        return nn.functional.cross_entropy(logits, target)
 
 
 def spiking_parts(
@@ -136,7 +156,7 @@ def snn_mlp(
     surrogate: str = "atan",
     surrogate_scale: PositiveFloat | None = None,
     refractory_steps: NonNegativeInt = 0,
-    readout: Literal["membrane_mean", "spike_count"] = "membrane_mean",
+    readout: Readout = "membrane_mean",
 ) -> SpikingMLP:
     """Spiking MLP trained by surrogate gradients (snnTorch tutorial 5 defaults)."""
     sizes = tuple(int(h) for h in hidden_sizes)
@@ -216,7 +236,7 @@ def snn_cnn(
     surrogate: str = "fast_sigmoid",
     surrogate_scale: PositiveFloat | None = 25.0,
     refractory_steps: NonNegativeInt = 0,
-    readout: Literal["membrane_mean", "spike_count"] = "spike_count",
+    readout: Readout = "spike_count",
 ) -> SpikingCNN:
     """Convolutional SNN of snnTorch tutorial 6 (beta 0.5, fast sigmoid 25, spike-count readout)."""
     stack = conv_stack(input_shape, n_classes, channels, kernel_size, padding)

@@ -8,7 +8,7 @@ NeuromorphicComputing/SoftHebb (``presets.json``). The rule is
 
 ``softhebb_mlp`` (preset ``2SoftMlpMNIST``): ``v = x / ||x||`` (so currents are cosines and the
 temperature means the same for every image), ``u = W v`` with 2000 units (no bias), SoftHebb
-without the anti-Hebbian term (eta = 0.045); the readout sees
+without the anti-Hebbian term (eta = 0.045, rate exponent q = 0.2); the readout sees
 ``K * softmax(5 u)`` (the preset's ``softmax_5`` activation, scaled by the number of units ``K``
 so that features are O(1) for the optimiser) and is a linear layer by cross-entropy.
 
@@ -196,13 +196,27 @@ def softhebb_mlp(
     anti_hebbian: bool = False,
     feature_t_invert: PositiveFloat = 5.0,
     init_radius: PositiveFloat = 35.0,
+    lr_power: PositiveFloat = 0.2,
 ) -> SoftHebbMLP:
-    """One SoftHebb layer (preset 2SoftMlpMNIST) and a linear readout by backprop."""
+    """One SoftHebb layer (preset 2SoftMlpMNIST) and a linear readout by backprop.
+
+    ``lr_power`` is the exponent q of the norm-dependent rate ``eta |(||W_k|| - 1)|^q``: 0.2, the
+    released code's MLP default that 2SoftMlpMNIST keeps (its CNN presets use 0.5)."""
     _check_positive(n_hidden=n_hidden, t_invert=t_invert, eta=eta, init_radius=init_radius)
-    rule = {"eta": float(eta), "t_invert": float(t_invert), "anti_hebbian": bool(anti_hebbian)}
+    rule = {
+        "eta": float(eta),
+        "t_invert": float(t_invert),
+        "anti_hebbian": bool(anti_hebbian),
+        "lr_power": float(lr_power),
+    }
     return SoftHebbMLP(
         flat_size(input_shape), n_classes, int(n_hidden), float(feature_t_invert), rule, float(init_radius)
     )
+
+
+#: 2: the norm-dependent rate's exponent is the preset's q = 0.2 (``lr_power``); fits of version 1
+#: used q = 0.5.
+softhebb_mlp.fit_version = 2
 
 
 @MODELS.register("softhebb_mlp_backprop")

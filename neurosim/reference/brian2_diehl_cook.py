@@ -2,11 +2,13 @@
 
 The same network as :mod:`neurosim.models.diehl_cook_layer` (the released code's Brian 1 model,
 ported to Brian2 syntax), with the same integration choices: the preset's ``integration`` for the
-neurons (Brian2's ``exponential_euler`` or ``euler``), event-driven (exact) STDP traces, and
-refractoriness that holds ``v``. It is fed given input spike trains (a ``SpikeGeneratorGroup``)
-and initial weights and thresholds, so that both engines can be compared spike for spike
-(``tests/test_brian2_crosscheck.py``), and it runs the paper's protocol on Poisson inputs for
-``benchmarks/stdp_speed.py``.
+neurons (Brian2's ``exponential_euler`` or ``euler``; ``step_averaged`` is ``exponential_euler``
+with each conductance scaled by its step mean ``k = (tau / dt) (1 - exp(-dt / tau))`` in the
+membrane equation, which Brian2's solver then holds fixed over the step as neurosim does),
+event-driven (exact) STDP traces, and refractoriness that holds ``v``. It is fed given input
+spike trains (a ``SpikeGeneratorGroup``) and initial weights and thresholds, so that both engines
+can be compared spike for spike (``tests/test_brian2_crosscheck.py``), and it runs the paper's
+protocol on Poisson inputs for ``benchmarks/stdp_speed.py``.
 
 Brian2 runs on its ``numpy`` or ``cython`` runtime targets or as generated C++
 (``cpp_standalone``); the units are Brian's (mV, ms).
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.models.diehl_cook_layer import DiehlCookParams
+from neurosim.neurons.conductance_lif import step_mean
 
 
 @dataclass
@@ -34,14 +37,14 @@ class Brian2Result:
 
 
 EXCITATORY_EQUATIONS = """
-dv/dt = ((v_rest_e - v) + ge * (E_exc - v) + gi * (E_inh_e - v)) / tau_e : volt (unless refractory)
+dv/dt = ((v_rest_e - v) + k_ge*ge * (E_exc - v) + k_gi*gi * (E_inh_e - v)) / tau_e : volt (unless refractory)
 dge/dt = -ge / tau_ge : 1
 dgi/dt = -gi / tau_gi : 1
 """
 ADAPTIVE_THRESHOLD = "dtheta/dt = -theta / tau_theta : volt"
 FROZEN_THRESHOLD = "theta : volt (constant)"
 INHIBITORY_EQUATIONS = """
-dv/dt = ((v_rest_i - v) + ge * (E_exc - v) + gi * (E_inh_i - v)) / tau_i : volt (unless refractory)
+dv/dt = ((v_rest_i - v) + k_ge*ge * (E_exc - v) + k_gi*gi * (E_inh_i - v)) / tau_i : volt (unless refractory)
 dge/dt = -ge / tau_ge : 1
 dgi/dt = -gi / tau_gi : 1
 """
@@ -82,7 +85,24 @@ def _namespace(params: DiehlCookParams) -> dict:
         "tau_post1": params.tau_post1 * ms, "tau_post2": params.tau_post2 * ms,
         "nu_pre": params.nu_pre, "nu_post": params.nu_post, "w_max": params.w_max,
         "w_exc_inh": params.weight_exc_inh, "w_inh_exc": params.weight_inh_exc,
+        **_step_means(params),
     }  # fmt: skip
+
+
+def _step_means(params: DiehlCookParams) -> dict:
+    """``k_ge``, ``k_gi``: each conductance's mean over a step as a fraction of its start value for
+    ``step_averaged`` (:func:`~neurosim.neurons.conductance_lif.step_mean`), else 1."""
+    averaged = params.integration == "step_averaged"
+    e = params.excitatory
+    return {
+        "k_ge": step_mean(params.dt, e.tau_excitatory) if averaged else 1.0,
+        "k_gi": step_mean(params.dt, e.tau_inhibitory) if averaged else 1.0,
+    }
+
+
+def brian2_method(params: DiehlCookParams) -> str:
+    """Brian2's state updater for the preset's ``integration``."""
+    return "exponential_euler" if params.integration == "step_averaged" else params.integration
 
 
 def build_network(
@@ -98,11 +118,11 @@ def build_network(
         n, EXCITATORY_EQUATIONS + (ADAPTIVE_THRESHOLD if learning else FROZEN_THRESHOLD),
         threshold="v > v_thresh_e + theta - theta_offset",
         reset="v = v_reset_e" + ("; theta += theta_plus" if learning else ""),
-        refractory=e.refractory * ms, method=params.integration, name="excitatory",
+        refractory=e.refractory * ms, method=brian2_method(params), name="excitatory",
     )  # fmt: skip
     inhibitory = NeuronGroup(
         n, INHIBITORY_EQUATIONS, threshold="v > v_thresh_i", reset="v = v_reset_i",
-        refractory=i.refractory * ms, method=params.integration, name="inhibitory",
+        refractory=i.refractory * ms, method=brian2_method(params), name="inhibitory",
     )  # fmt: skip
     excitatory.v, inhibitory.v = e.rest * mV, i.rest * mV
     excitatory.theta = theta * mV

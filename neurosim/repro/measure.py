@@ -1,0 +1,129 @@
+"""Running a repro card: its protocol (and ablations) as ordinary comparisons, and what they measured.
+
+Each variant is run with :func:`neurosim.runner.run_comparison` into ``<root>/`` like any other run
+(results as xarray, provenance, resumable fits), so a card that was stopped resumes and a card
+run twice reuses its fits. The measurement of a run is the card's model's accuracy per seed:
+``final`` (test accuracy after training), ``best_checkpoint`` (the best of the logged checkpoints,
+for claims of the form "reaches") or ``final_train`` (training accuracy after training, for
+theorems about the training set). Ablations are paired with the card's run seed by seed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from neurosim.analysis.statistics import Summary, mean_ci
+from neurosim.repro.card import Ablation, Band, Card
+from neurosim.results.storage import open_dataset
+from neurosim.runner import ProgressFactory, run_comparison
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One run of the card's model: accuracy per seed, where it is stored, what it learnt."""
+
+    run_dir: Path
+    seeds: tuple[int, ...]
+    accuracy: np.ndarray
+    learnt: np.ndarray
+    diverged: np.ndarray
+    task_description: str
+    provenance: dict
+
+    @property
+    def summary(self) -> Summary:
+        return mean_ci(self.accuracy)
+
+
+@dataclass(frozen=True)
+class AblationEffect:
+    """An ablation's measurement and its paired difference from the card's run (ablation - card)."""
+
+    ablation: Ablation
+    measurement: Measurement
+    delta: Summary
+
+
+@dataclass(frozen=True)
+class CardOutcome:
+    """What running a card gave: the variant, its band and measurement, and ablation effects."""
+
+    card: Card
+    variant: str
+    band: Band
+    measurement: Measurement
+    ablations: tuple[AblationEffect, ...]
+
+    @property
+    def within_band(self) -> bool:
+        mean = self.measurement.summary.mean
+        return not math.isnan(mean) and self.band.holds(mean)
+
+
+def measurement(results: xr.Dataset, run_dir: Path, model: str, metric: str) -> Measurement:
+    """The card's numbers from a run's ``results.nc``."""
+    member = results.sel(model=model)
+    if metric == "best_checkpoint":
+        accuracy = member.test_accuracy.max("checkpoint").values
+    elif metric == "final_train":  # the last logged training accuracy (checkpoints may be NaN-padded)
+        accuracy = [row[~np.isnan(row)][-1] for row in member.train_accuracy.transpose("seed", ...).values]
+    else:
+        accuracy = member.final_test_accuracy.values
+    learnt = member.learnt.values if "learnt" in member else np.full(len(accuracy), -1)
+    diverged = member.diverged.values if "diverged" in member else np.zeros(len(accuracy), int)
+    keys = ("git_sha", "neurosim_version", "torch_version", "python_version", "platform", "device", "created")
+    return Measurement(
+        run_dir,
+        tuple(int(s) for s in results.seed.values),
+        np.asarray(accuracy, dtype=float),
+        np.asarray(learnt),
+        np.asarray(diverged),
+        str(results.attrs.get("task_description", "")),
+        {k: str(results.attrs[k]) for k in keys if k in results.attrs},
+    )
+
+
+def measure(
+    card: Card,
+    variant: str,
+    ablation: Ablation | None,
+    root: str | Path,
+    progress: ProgressFactory | None = None,
+) -> Measurement:
+    """Run (or resume) one variant of a card, with or without an ablation, and measure it."""
+    run_dir = run_comparison(card.comparison(variant, ablation), root=root, progress=progress)
+    return measurement(open_dataset(run_dir / "results.nc"), run_dir, card.model, card.metric)
+
+
+def paired_delta(effect: Measurement, base: Measurement) -> Summary:
+    """Mean and 95 % t-interval of ``effect - base`` over the seeds both runs have."""
+    common = [s for s in base.seeds if s in effect.seeds]
+    a = np.array([effect.accuracy[effect.seeds.index(s)] for s in common])
+    b = np.array([base.accuracy[base.seeds.index(s)] for s in common])
+    return mean_ci(a - b)
+
+
+def run_card(
+    card: Card,
+    variant: str = "card",
+    root: str | Path = "runs/repro",
+    ablations: bool = True,
+    progress: ProgressFactory | None = None,
+) -> CardOutcome:
+    """Run a card's variant and (for the ``card`` variant, unless ``ablations`` is false) each of its
+    ablations; every comparison is resolved first, so a bad override fails before any fit."""
+    planned = card.ablations() if (variant == "card" and ablations) else ()
+    card.comparison(variant)
+    for ablation in planned:
+        card.comparison(variant, ablation)
+    base = measure(card, variant, None, root, progress)
+    effects = []
+    for ablation in planned:
+        measured = measure(card, variant, ablation, root, progress)
+        effects.append(AblationEffect(ablation, measured, paired_delta(measured, base)))
+    return CardOutcome(card, variant, card.band(variant), base, tuple(effects))

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from neurosim.errors import UserError
+from neurosim.repro.command import add_repro_parser
 
 LIST_KINDS = ("tasks", "models", "pairs", "comparisons", "repro")
 #: One line per registered analysis (a test checks that it names every entry of ANALYSES; the
@@ -181,7 +182,7 @@ def command_list(args: argparse.Namespace) -> int:
             print(f"{name}: {pair.bio} vs {', '.join(pair.twins)} (held equal: {pair.held_equal})")
         return 0
     elif args.kind == "repro":
-        from neurosim.repro import find_card, list_cards
+        from neurosim.repro.card import find_card, list_cards
 
         for name in list_cards():
             card = find_card(name)
@@ -194,32 +195,6 @@ def command_list(args: argparse.Namespace) -> int:
         names = list_comparisons()
     print("\n".join(names))
     return 0
-
-
-def command_repro(args: argparse.Namespace) -> int:
-    """Run cards (every shipped one if none is named); exit 1 if a card misses its band."""
-    from neurosim.progress import progress_factory
-    from neurosim.report.document import Table
-    from neurosim.repro import card_report, find_card, list_cards, run_card
-    from neurosim.repro.report import SUMMARY_HEADER, summary_row, verdict
-
-    variant = "quick" if args.quick else ("paper_data" if args.paper_data else "card")
-    if args.cards:
-        cards = [find_card(name) for name in args.cards]
-    else:  # every shipped card that has this variant (the perceptron's have no paper data)
-        cards = [card for card in map(find_card, list_cards()) if variant in card.variants()]
-    for card in cards:  # every card and variant is validated (with its ablations) before any fit
-        card.comparison(variant)
-    _configure_threads(args)
-    mode = "off" if args.quiet else ("bar" if sys.stderr.isatty() else "log")
-    outcomes = []
-    for card in cards:
-        outcome = run_card(card, variant, args.out, not args.no_ablations, progress_factory(mode))
-        outcomes.append(outcome)
-        print(f"{card.name}: {verdict(outcome)}")
-        print(f"report: {card_report(outcome, args.out)}")
-    print(Table(SUMMARY_HEADER, [summary_row(o) for o in outcomes]).markdown())
-    return 0 if all(o.within_band for o in outcomes) else 1
 
 
 def command_data_fetch(args: argparse.Namespace) -> int:
@@ -316,21 +291,7 @@ def parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-report", action="store_true", help="skip writing the report")
     sweep.set_defaults(handler=command_sweep)
 
-    repro = sub.add_parser(
-        "repro",
-        help="run repro cards: each model against its paper's published number (exit 1 if one misses)",
-    )
-    repro.add_argument("cards", nargs="*", metavar="NAME", help="cards (default: every shipped card)")
-    variants = repro.add_mutually_exclusive_group()
-    variants.add_argument("--quick", action="store_true", help="the small-budget version CI runs")
-    variants.add_argument(
-        "--paper-data", action="store_true", help="the paper's own data (e.g. MNIST 60k/10k, if fetched)"
-    )
-    repro.add_argument("--no-ablations", action="store_true", help="skip the card's ablations")
-    repro.add_argument("--out", default="runs/repro", help="folder for runs and card reports")
-    repro.add_argument("-q", "--quiet", action="store_true", help="no progress")
-    _threads_argument(repro)
-    repro.set_defaults(handler=command_repro)
+    add_repro_parser(sub, _threads_argument)
 
     report = sub.add_parser(
         "report", help="rebuild the HTML/Markdown report of a run from its stored results"

@@ -12,8 +12,8 @@ import pytest
 import xarray as xr
 
 from neurosim.errors import UserError
-from neurosim.repro import find_card, list_cards, load_card, run_card
-from neurosim.repro.measure import measurement, paired_delta
+from neurosim.repro.card import Band, find_card, list_cards, load_card
+from neurosim.repro.measure import CardOutcome, measurement, paired_delta, run_card
 from neurosim.tasks import TASKS
 from tests.conftest import REPO, run_cli
 
@@ -53,6 +53,12 @@ def _card(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def _write(text: str) -> Path:
+    import tempfile
+
+    return _card(Path(tempfile.mkdtemp()), text)
+
+
 def test_every_shipped_card_validates_with_its_variants_and_ablations():
     required = {"diehl_cook_100", "krotov_hopfield", "softhebb_mlp", "snntorch_tutorial5", "lenet5"}
     assert required <= set(SHIPPED)
@@ -80,8 +86,7 @@ def test_every_shipped_card_validates_with_its_variants_and_ablations():
 def test_a_bad_card_is_a_one_line_error_before_anything_runs(tmp_path, edit, message):
     with pytest.raises(UserError, match=message) as error:
         load_card(_card(tmp_path, edit(MINIMAL)))
-    assert "\n" not in str(error.value)
-    assert not (tmp_path / "runs").exists()
+    assert "\n" not in str(error.value) and str(tmp_path / "card.toml") in str(error.value)
 
 
 def test_unknown_card_lists_the_shipped_ones():
@@ -89,18 +94,23 @@ def test_unknown_card_lists_the_shipped_ones():
         find_card("lenet")
 
 
-def _results(test_accuracy: np.ndarray, train_accuracy: np.ndarray) -> xr.Dataset:
+def _results(
+    test_accuracy: np.ndarray, train_accuracy: np.ndarray, seeds=(3, 5), diverged=(0, 0)
+) -> xr.Dataset:
     """A results dataset of one model: ``[seed, checkpoint]`` accuracies (NaN-padded)."""
     dims = ("model", "seed", "checkpoint")
-    final = np.array([[row[~np.isnan(row)][-1] for row in test_accuracy]])
+    final = np.array(
+        [[row[~np.isnan(row)][-1] if (~np.isnan(row)).any() else np.nan for row in test_accuracy]]
+    )
     return xr.Dataset(
         {
             "test_accuracy": (dims, test_accuracy[None]),
             "train_accuracy": (dims, train_accuracy[None]),
             "final_test_accuracy": (("model", "seed"), final),
             "learnt": (("model", "seed"), np.array([[1, 0]])),
+            "diverged": (("model", "seed"), np.array([list(diverged)])),
         },
-        coords={"model": ["m"], "seed": [3, 5]},
+        coords={"model": ["m"], "seed": list(seeds)},
     )
 
 
@@ -115,9 +125,26 @@ def test_measurement_metrics_hand_counted():
     assert measurement(results, Path("."), "m", "final_train").accuracy.tolist() == [1.0, 0.7]
 
 
+def test_a_diverged_seed_has_no_accuracy_and_fails_the_band():
+    results = _results(np.array([[0.8, 0.9], [0.7, np.nan]]), np.array([[0.5, 0.6], [np.nan, np.nan]]))
+    results["diverged"][0, 1] = 1
+    for metric in ("final", "best_checkpoint", "final_train"):
+        measured = measurement(results, Path("."), "m", metric)
+        assert np.isnan(measured.accuracy[1]) and not measured.complete
+    assert measurement(results, Path("."), "m", "best_checkpoint").accuracy[0] == 0.9
+    card = load_card(_write(MINIMAL))
+    outcome = CardOutcome(
+        card, "card", Band(0.0, 1.0, "any"), measurement(results, Path("."), "m", "final"), ()
+    )
+    assert outcome.measurement.summary.mean == 0.9 and not outcome.within_band
+
+
 def test_paired_delta_pairs_by_seed():
     base = measurement(_results(np.array([[0.5], [0.7]]), np.zeros((2, 1))), Path("."), "m", "final")
-    shifted = measurement(_results(np.array([[0.6], [0.7]]), np.zeros((2, 1))), Path("."), "m", "final")
+    # The same seeds in the other order: pairing by position would give 0.2 and -0.1.
+    shifted = measurement(
+        _results(np.array([[0.7], [0.6]]), np.zeros((2, 1)), seeds=(5, 3)), Path("."), "m", "final"
+    )
     delta = paired_delta(shifted, base)
     assert delta.mean == pytest.approx(0.05) and delta.n == 2
     # t-interval of the differences [0.1, 0.0]: 0.05 +- t(0.975, 1) * 0.0707 / sqrt(2).
@@ -134,18 +161,19 @@ def test_card_run_report_and_resume(tmp_path):
     assert outcome.within_band and outcome.measurement.accuracy.tolist() == [0.75, 0.75]
     (effect,) = outcome.ablations
     assert effect.delta.mean == pytest.approx(float(np.mean(effect.measurement.accuracy)) - 0.75)
-    from neurosim.repro import card_report
+    from neurosim.repro.report import card_report
 
     html = card_report(outcome, tmp_path / "out")
     numbers = json.loads((html.parent / "card.json").read_text())
     assert numbers["within_band"] and numbers["seeds"] == [0, 1] and "short" in numbers["ablations"]
     markdown = (html.parent / "report.md").read_text()
     assert "within band" in markdown and "fewer passes" in markdown and "git_sha" in markdown
-    stamp = (outcome.measurement.run_dir / "results.nc").stat().st_mtime_ns
+    fits = sorted((outcome.measurement.run_dir / "fits").rglob("*.nc"))
+    stamps = [path.stat().st_mtime_ns for path in fits]
     again = run_card(card, root=tmp_path / "out", ablations=False)
     assert again.measurement.accuracy.tolist() == [0.75, 0.75]
     assert again.measurement.run_dir == outcome.measurement.run_dir and not again.ablations
-    assert (again.measurement.run_dir / "results.nc").stat().st_mtime_ns >= stamp
+    assert len(fits) == 2 and [path.stat().st_mtime_ns for path in fits] == stamps  # reused, not refitted
 
 
 def test_cli_list_and_a_missed_band_exits_1(tmp_path):
@@ -158,6 +186,11 @@ def test_cli_list_and_a_missed_band_exits_1(tmp_path):
     assert "MISSED band: mean 0.7500, expected [0.9000, 1.0000]" in process.stdout
     bad = run_cli("repro", "no_such_card", "--out", str(tmp_path / "out2"), check=False)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and not (tmp_path / "out2").exists()
+    # A card whose ablation cannot run (a subset larger than the data) fails before any fit.
+    late = MINIMAL + '[[ablations]]\nname = "big"\nwhat = "b"\noverrides = ["task.n_per_class=9"]\n'
+    failed = run_cli("repro", str(_card(tmp_path, late)), "--out", str(tmp_path / "out3"), check=False)
+    assert failed.returncode == 2 and failed.stderr.count("\n") == 1, failed.stderr
+    assert not (tmp_path / "out3").exists()
 
 
 def _needs_mnist_10k(card) -> bool:

@@ -65,8 +65,11 @@ def test_single_psp_matches_the_continuous_solution_within_3_percent(method, syn
     peak, area = _reference(synapse)
     trace = _discrete(method, synapse)
     measured_peak = trace[np.argmax(np.abs(trace))]
-    assert measured_peak == pytest.approx(peak, rel=0.03)
-    assert trace.sum() * DT == pytest.approx(area, rel=0.03)
+    # The step mean delivers each step's charge exactly (measured: 1e-4 in peak, 1e-6 in area);
+    # forward Euler is within 1.5 %.
+    tolerance = 1e-3 if method == "step_averaged" else 0.03
+    assert measured_peak == pytest.approx(peak, rel=tolerance)
+    assert trace.sum() * DT == pytest.approx(area, rel=tolerance)
 
 
 def test_exponential_euler_inflates_the_psps():

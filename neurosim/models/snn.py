@@ -113,6 +113,7 @@ class SpikingMLP(SpikingNetwork):
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
         self.neurons = nn.ModuleList(LIF(neuron) for _ in self.layers)
         self.readout = readout
+        self.loss_name = "per_step_cross_entropy" if readout == "membrane_per_step" else "cross_entropy"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
@@ -191,6 +192,7 @@ class SpikingCNN(SpikingNetwork):
         self.encoder = encoder
         self.neurons = nn.ModuleList(LIF(neuron) for _ in range(3))
         self.readout = readout
+        self.loss_name = "per_step_cross_entropy" if readout == "membrane_per_step" else "cross_entropy"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n_steps = self.encoder.n_steps

@@ -16,8 +16,8 @@ conductance held at its mean over the step), ``exponential_euler`` (the same, wi
 at the start of the step) or forward ``euler``, all from the old values. The conductance at the
 start of a step is its largest value in the step, so a 1 ms synapse integrated with 0.5 ms steps
 by ``exponential_euler`` delivers ``(dt / tau) / (1 - exp(-dt / tau)) = 1.27`` times its charge
-(a left Riemann sum): EPSPs +27 % in peak and area, IPSPs +10 %, against dt -> 0
-(``tests/test_neurons.py``). The step mean ``g0 (tau / dt) (1 - exp(-dt / tau))`` delivers the
+(a left Riemann sum): EPSPs +27 % in peak and area, IPSPs +13 %, against dt -> 0
+(``tests/test_synaptic_integration.py``). The step mean ``g0 (tau / dt) (1 - exp(-dt / tau))`` delivers the
 exact charge; forward Euler is within a few per cent but unstable for large conductances. A step is
 *update -> threshold -> synaptic input -> reset* (Brian2's schedule ``groups, thresholds,
 synapses, resets``), so a spike emitted at step ``t`` changes conductances at ``t`` and the

@@ -93,7 +93,10 @@ def _step_means(params: DiehlCookParams) -> dict:
     """``k_ge``, ``k_gi``: each conductance's mean over a step as a fraction of its start value for
     ``step_averaged`` (:func:`~neurosim.neurons.conductance_lif.step_mean`), else 1."""
     averaged = params.integration == "step_averaged"
-    e = params.excitatory
+    e, i = params.excitatory, params.inhibitory
+    # The namespace has one tau_ge and one tau_gi for both groups (as the released code).
+    if (e.tau_excitatory, e.tau_inhibitory) != (i.tau_excitatory, i.tau_inhibitory):
+        raise ValueError("the Brian2 reference needs equal synaptic time constants in both groups")
     return {
         "k_ge": step_mean(params.dt, e.tau_excitatory) if averaged else 1.0,
         "k_gi": step_mean(params.dt, e.tau_inhibitory) if averaged else 1.0,

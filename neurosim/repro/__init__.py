@@ -1,7 +1,6 @@
-"""Repro cards: each model checked end to end against its paper's number (``neurosim repro``)."""
+"""Repro cards: each model checked end to end against its paper's number (``neurosim repro``).
 
-from neurosim.repro.card import Card, find_card, list_cards, load_card
-from neurosim.repro.measure import CardOutcome, run_card
-from neurosim.repro.report import card_report
-
-__all__ = ["Card", "CardOutcome", "card_report", "find_card", "list_cards", "load_card", "run_card"]
+:mod:`~neurosim.repro.card` (the card files), :mod:`~neurosim.repro.measure` (running them),
+:mod:`~neurosim.repro.report` (their reports), :mod:`~neurosim.repro.command` (the command line).
+Nothing is imported here, so that the command line builds its parser without loading torch.
+"""

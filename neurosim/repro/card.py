@@ -22,17 +22,22 @@ anything runs, so a bad card is a one-line error that creates nothing.
 from __future__ import annotations
 
 import copy
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import tomllib
 from pydantic import with_config
 from typing_extensions import NotRequired, TypedDict
 
 from neurosim.config import ComparisonConfig, apply_override, resolve
 from neurosim.errors import UserError, choices_message
 from neurosim.options import STRICT, table_adapter, validate
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 CARD_VERSION = 1
 VARIANTS = ("card", "quick", "paper_data")
@@ -95,6 +100,7 @@ class Band:
     why: str
 
     def holds(self, value: float) -> bool:
+        """Whether ``value`` lies in the band (inclusive)."""
         return self.low <= value <= self.high
 
 
@@ -117,22 +123,27 @@ class Card:
 
     @property
     def title(self) -> str:
+        """One line: the model and its paper."""
         return self.raw["title"]
 
     @property
     def model(self) -> str:
+        """The member of the protocol whose accuracy the card measures."""
         return self.raw["model"]
 
     @property
     def metric(self) -> str:
+        """``final``, ``best_checkpoint`` or ``final_train`` (see :mod:`neurosim.repro.measure`)."""
         return self.raw.get("metric", "final")
 
     @property
     def paper(self) -> dict:
+        """Citation, DOI, where the number is printed, the number (an accuracy) and its protocol."""
         return self.raw["paper"]
 
     @property
     def differences(self) -> list[str]:
+        """Every known difference between the card's protocol and the paper's."""
         return self.raw["differences"]
 
     @property
@@ -146,10 +157,12 @@ class Card:
         return tuple(v for v in VARIANTS if v == "card" or v in self.raw)
 
     def band(self, variant: str) -> Band:
+        """The band a variant's mean accuracy is expected in."""
         table = self.raw["band"] if variant == "card" else self.raw[variant]
         return Band(float(table["low"]), float(table["high"]), table["why"])
 
     def ablations(self) -> tuple[Ablation, ...]:
+        """The card's named departures from its protocol, in file order."""
         return tuple(
             Ablation(a["name"], a["what"], tuple(a["overrides"])) for a in self.raw.get("ablations", [])
         )
@@ -171,7 +184,8 @@ class Card:
 
 
 def load_card(path: str | Path) -> Card:
-    """Read and validate a card file: its tables, and every variant and ablation it defines."""
+    """Read and validate a card file: its tables, and every variant and ablation it defines.
+    Every error is one line that names the file."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text())
@@ -179,24 +193,41 @@ def load_card(path: str | Path) -> Card:
         raise UserError(f"repro card {str(path)!r} does not exist") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: not a valid TOML file: {error}") from None
-    validate(table_adapter(CardTable), raw, "")
-    if raw["version"] != CARD_VERSION:
-        raise UserError(f"{path}: card format version {raw['version']!r}; this neurosim reads {CARD_VERSION}")
-    card = Card(path.stem, path, raw)
+    except OSError as error:
+        raise UserError(f"cannot read repro card {str(path)!r}: {error.strerror or error}") from None
+    try:
+        return _checked(Card(path.stem, path, raw))
+    except UserError as error:
+        raise UserError(f"repro card {path}: {error}") from None
+
+
+def _checked(card: Card) -> Card:
+    """``card`` if its tables, bands, variants and ablations are valid; else a UserError."""
+    validate(table_adapter(CardTable), card.raw, "")
+    if card.raw["version"] != CARD_VERSION:
+        raise UserError(f"card format version {card.raw['version']!r}; this neurosim reads {CARD_VERSION}")
+    if not 0.0 <= card.paper["published"] <= 1.0:
+        raise UserError("paper.published is an accuracy in [0, 1] (82.9 % is 0.829)")
+    names = [a.name for a in card.ablations()]
+    if len(set(names)) != len(names):
+        raise UserError(f"ablation names must differ, got {names}")
+    for ablation in card.ablations():
+        if any(o.partition("=")[0].strip() == "seeds" for o in ablation.overrides):
+            raise UserError(f"ablation {ablation.name!r} may not change the seeds: it is paired seed by seed")
     for variant in card.variants():
         _check_band(card, variant)
-        config = card.comparison(variant)
-        if card.model not in [m.name for m in config.members]:
-            raise UserError(f"{path}: model {card.model!r} is not a member of the card's protocol")
-        for ablation in card.ablations() if variant == "card" else ():
-            card.comparison(variant, ablation)
+        for ablation in (None, *(card.ablations() if variant == "card" else ())):
+            config = card.comparison(variant, ablation)
+            if card.model not in [m.name for m in config.members]:
+                where = f"ablation {ablation.name!r}" if ablation else f"the {variant} protocol"
+                raise UserError(f"model {card.model!r} is not a member of {where}")
     return card
 
 
 def _check_band(card: Card, variant: str) -> None:
     band = card.band(variant)
     if not 0.0 <= band.low <= band.high <= 1.0:
-        raise UserError(f"{card.path}: the {variant} band must satisfy 0 <= low <= high <= 1")
+        raise UserError(f"the {variant} band must satisfy 0 <= low <= high <= 1")
 
 
 def card_dirs() -> list[Path]:

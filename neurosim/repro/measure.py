@@ -20,7 +20,7 @@ import xarray as xr
 from neurosim.analysis.statistics import Summary, mean_ci
 from neurosim.repro.card import Ablation, Band, Card
 from neurosim.results.storage import open_dataset
-from neurosim.runner import ProgressFactory, run_comparison
+from neurosim.runner import ProgressFactory, dry_run, run_comparison
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,13 @@ class Measurement:
 
     @property
     def summary(self) -> Summary:
+        """Mean and 95 % t-interval over seeds (NaN seeds, i.e. diverged ones, left out)."""
         return mean_ci(self.accuracy)
+
+    @property
+    def complete(self) -> bool:
+        """Every seed has an accuracy (none diverged or failed to log one)."""
+        return bool(np.isfinite(self.accuracy).all()) and not np.asarray(self.diverged).any()
 
 
 @dataclass(frozen=True)
@@ -61,31 +67,40 @@ class CardOutcome:
 
     @property
     def within_band(self) -> bool:
+        """The mean over seeds is in the band, and every seed counted (a diverged seed fails)."""
         mean = self.measurement.summary.mean
-        return not math.isnan(mean) and self.band.holds(mean)
+        return self.measurement.complete and not math.isnan(mean) and self.band.holds(mean)
 
 
 def measurement(results: xr.Dataset, run_dir: Path, model: str, metric: str) -> Measurement:
     """The card's numbers from a run's ``results.nc``."""
     member = results.sel(model=model)
     if metric == "best_checkpoint":
-        accuracy = member.test_accuracy.max("checkpoint").values
+        accuracy = member.test_accuracy.max("checkpoint", skipna=True).values
     elif metric == "final_train":  # the last logged training accuracy (checkpoints may be NaN-padded)
-        accuracy = [row[~np.isnan(row)][-1] for row in member.train_accuracy.transpose("seed", ...).values]
+        accuracy = [_last_logged(row) for row in member.train_accuracy.transpose("seed", ...).values]
     else:
         accuracy = member.final_test_accuracy.values
+    accuracy = np.asarray(accuracy, dtype=float)
     learnt = member.learnt.values if "learnt" in member else np.full(len(accuracy), -1)
     diverged = member.diverged.values if "diverged" in member else np.zeros(len(accuracy), int)
+    accuracy[np.asarray(diverged, dtype=bool)] = np.nan  # a diverged fit has no number to report
     keys = ("git_sha", "neurosim_version", "torch_version", "python_version", "platform", "device", "created")
     return Measurement(
         run_dir,
         tuple(int(s) for s in results.seed.values),
-        np.asarray(accuracy, dtype=float),
+        accuracy,
         np.asarray(learnt),
         np.asarray(diverged),
         str(results.attrs.get("task_description", "")),
         {k: str(results.attrs[k]) for k in keys if k in results.attrs},
     )
+
+
+def _last_logged(row: np.ndarray) -> float:
+    """The last finite value of a checkpoint row, NaN if there is none."""
+    finite = row[np.isfinite(row)]
+    return float(finite[-1]) if len(finite) else math.nan
 
 
 def measure(
@@ -108,6 +123,19 @@ def paired_delta(effect: Measurement, base: Measurement) -> Summary:
     return mean_ci(a - b)
 
 
+def planned_runs(card: Card, variant: str, ablations: bool) -> list[Ablation | None]:
+    """The runs of a card's variant: the protocol (``None``) and, for the ``card`` variant unless
+    ``ablations`` is false, each ablation."""
+    return [None, *(card.ablations() if (variant == "card" and ablations) else ())]
+
+
+def check_runs(card: Card, variant: str, ablations: bool, root: str | Path) -> None:
+    """Every check a run makes before it fits (data present, subsets, models build, the output
+    folder), for every planned run: a card fails here, before its first fit, or not at all."""
+    for ablation in planned_runs(card, variant, ablations):
+        dry_run(card.comparison(variant, ablation), root=root)
+
+
 def run_card(
     card: Card,
     variant: str = "card",
@@ -116,11 +144,9 @@ def run_card(
     progress: ProgressFactory | None = None,
 ) -> CardOutcome:
     """Run a card's variant and (for the ``card`` variant, unless ``ablations`` is false) each of its
-    ablations; every comparison is resolved first, so a bad override fails before any fit."""
-    planned = card.ablations() if (variant == "card" and ablations) else ()
-    card.comparison(variant)
-    for ablation in planned:
-        card.comparison(variant, ablation)
+    ablations; all of them are checked first (:func:`check_runs`)."""
+    planned = planned_runs(card, variant, ablations)[1:]
+    check_runs(card, variant, ablations, root)
     base = measure(card, variant, None, root, progress)
     effects = []
     for ablation in planned:

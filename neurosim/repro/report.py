@@ -145,8 +145,9 @@ def card_numbers(outcome: CardOutcome) -> dict:
         "band": [outcome.band.low, outcome.band.high],
         "within_band": outcome.within_band,
         "seeds": list(measured.seeds),
-        "accuracy": [float(a) for a in measured.accuracy],
+        "accuracy": [None if math.isnan(a) else float(a) for a in measured.accuracy],
         "learnt": np.asarray(measured.learnt).tolist(),
+        "diverged": np.asarray(measured.diverged).astype(int).tolist(),
         "measured": numbers(measured.summary),
         "run_dir": str(measured.run_dir),
         "ablations": {

@@ -82,6 +82,7 @@ LOSS_NAMES = {
     "cross_entropy": "mean cross-entropy of the training batches since the previous checkpoint",
     "online_error_rate": "fraction of training samples misclassified when presented (perceptron rule)",
     "power_loss": "mean over samples of sum_classes |c - t|^m (Krotov & Hopfield's top-layer loss)",
+    "per_step_cross_entropy": "mean over samples of sum_t CE(U_t) over the time steps (snnTorch tutorial 5)",
 }
 
 

@@ -502,20 +502,21 @@ def apply_override(raw: dict, assignment: str) -> None:
     table[parts[-1]] = parse_value(text.strip())
 
 
-def load_raw(path: str | Path) -> dict:
-    """Read a comparison TOML file; syntax errors name the file and line."""
+def load_raw(path: str | Path, what: str = "comparison file") -> dict:
+    """Read a TOML file (a comparison, or ``what`` else); every error is one line naming the file
+    (syntax errors also the line)."""
     path = Path(path)
     if path.is_dir():
-        raise UserError(f"{str(path)!r} is a folder; give a comparison file (.toml) or a shipped name")
+        raise UserError(f"{str(path)!r} is a folder; give a {what} (.toml) or a shipped name")
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise UserError(f"comparison file {str(path)!r} does not exist") from None
+        raise UserError(f"{what} {str(path)!r} does not exist") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: not a valid TOML file: {error}") from None
     except OSError as error:
-        raise UserError(f"cannot read comparison file {str(path)!r}: {error.strerror}") from None
+        raise UserError(f"cannot read {what} {str(path)!r}: {error.strerror}") from None
 
 
 def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ComparisonConfig:

@@ -267,9 +267,9 @@ def test_frozen_features_train_the_head_only_and_predict_like_the_model(monkeypa
     assert twin.frozen_split() is None
 
 
-def _softhebb_mlp_units(task, unsupervised_batch_size):
+def _softhebb_mlp_units(task, unsupervised_batch_size, lr_power=0.5):
     torch.manual_seed(0)
-    model = MODELS.get("softhebb_mlp")(task.input_shape, task.n_classes, n_hidden=20)
+    model = MODELS.get("softhebb_mlp")(task.input_shape, task.n_classes, n_hidden=20, lr_power=lr_power)
     config = TrainingConfig(epochs=1, batch_size=100, unsupervised_batch_size=unsupervised_batch_size)
     Trainer(model, task, config, 0, CPU).fit()
     weight = model.hidden.weight.detach()
@@ -281,13 +281,17 @@ def test_softhebb_units_become_prototypes_only_with_enough_steps():
     """Each SoftHebb step moves a weight by at most eta_k (its change is normalised by the largest
     entry), so one epoch of digits in steps of 100 images (15 steps) leaves the units near their
     random start (norm ~28 of 35), while steps of 2 images (~720 steps) bring them to the unit sphere
-    as input prototypes."""
+    as input prototypes (at the rate exponent q = 0.5 of the CNN presets, which the shipped
+    comparisons use). At 2SoftMlpMNIST's q = 0.2 the rate far from the sphere is about 3x smaller
+    (34^0.2 = 2.0 against 34^0.5 = 5.8), and the same steps leave the units far from it."""
     task = TASKS.get("digits")()
     few_norms, few_cosines = _softhebb_mlp_units(task, 100)
     many_norms, many_cosines = _softhebb_mlp_units(task, 2)
     assert float(few_norms.median()) > 5.0
     assert float(many_norms.median()) == pytest.approx(1.0, abs=0.05)
     assert float(many_cosines.median()) > 0.9 > float(few_cosines.median())
+    slow_norms, _ = _softhebb_mlp_units(task, 2, lr_power=0.2)
+    assert float(slow_norms.median()) > 5.0  # measured 9.8
 
 
 def test_softhebb_twin_keeps_its_own_readout_temperature():

@@ -22,7 +22,6 @@ anything runs, so a bad card is a one-line error that creates nothing.
 from __future__ import annotations
 
 import copy
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,14 +29,9 @@ from typing import Literal
 from pydantic import with_config
 from typing_extensions import NotRequired, TypedDict
 
-from neurosim.config import ComparisonConfig, apply_override, resolve
+from neurosim.config import ComparisonConfig, apply_override, load_raw, resolve
 from neurosim.errors import UserError, choices_message
 from neurosim.options import STRICT, table_adapter, validate
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 CARD_VERSION = 1
 VARIANTS = ("card", "quick", "paper_data")
@@ -187,14 +181,7 @@ def load_card(path: str | Path) -> Card:
     """Read and validate a card file: its tables, and every variant and ablation it defines.
     Every error is one line that names the file."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"repro card {str(path)!r} does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: not a valid TOML file: {error}") from None
-    except OSError as error:
-        raise UserError(f"cannot read repro card {str(path)!r}: {error.strerror or error}") from None
+    raw = load_raw(path, what="repro card")
     try:
         return _checked(Card(path.stem, path, raw))
     except UserError as error:

@@ -74,9 +74,7 @@ def table(outcomes: list[tuple[Setting, dict[str, np.ndarray]]], members: Sequen
     """A Markdown table: one row per setting, mean [95 % CI] validation accuracy per member."""
 
     def cell(values: np.ndarray) -> str:
-        summary = mean_ci(values)
-        interval = "" if np.isnan(summary.low) else f" [{summary.low:.4f}, {summary.high:.4f}]"
-        return f"{summary.mean:.4f}{interval} (n={summary.n})"
+        return mean_ci(values).text()
 
     lines = ["| setting | " + " | ".join(members) + " |", "|---|" + "---|" * len(members)]
     for setting, accuracy in outcomes:

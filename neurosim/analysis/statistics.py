@@ -27,6 +27,11 @@ class Summary:
     high: float
     n: int
 
+    def text(self) -> str:
+        """``mean [low, high] (n=N)``, or ``mean (n=1)`` without an interval."""
+        interval = "" if math.isnan(self.low) else f" [{self.low:.4f}, {self.high:.4f}]"
+        return f"{self.mean:.4f}{interval} (n={self.n})"
+
 
 @dataclass(frozen=True)
 class PairedTest:

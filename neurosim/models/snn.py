@@ -52,6 +52,11 @@ class SpikingNetwork(NeurosimModel):
 
     readout: str
 
+    @property
+    def loss_name(self) -> str:  # type: ignore[override]
+        """The objective's name in results: tutorial 5's per-step loss, or cross-entropy."""
+        return "per_step_cross_entropy" if self.readout == "membrane_per_step" else "cross_entropy"
+
     def _per_step(self) -> bool:
         """Whether this forward pass returns tutorial 5's per-step membranes (training only)."""
         return self.readout == "membrane_per_step" and self.training
@@ -62,7 +67,9 @@ class SpikingNetwork(NeurosimModel):
         """Add this step's readout value (output membrane or output spikes) to the running total;
         for the per-step loss, append the membrane to the list of steps."""
         if self._per_step():
-            return [*(total or []), output_state.mem]
+            steps = [] if total is None else total
+            steps.append(output_state.mem)
+            return steps
         value = output_state.mem if self.readout == "membrane_mean" else spikes
         return value if total is None else total + value
 
@@ -113,7 +120,6 @@ class SpikingMLP(SpikingNetwork):
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
         self.neurons = nn.ModuleList(LIF(neuron) for _ in self.layers)
         self.readout = readout
-        self.loss_name = "per_step_cross_entropy" if readout == "membrane_per_step" else "cross_entropy"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
@@ -192,7 +198,6 @@ class SpikingCNN(SpikingNetwork):
         self.encoder = encoder
         self.neurons = nn.ModuleList(LIF(neuron) for _ in range(3))
         self.readout = readout
-        self.loss_name = "per_step_cross_entropy" if readout == "membrane_per_step" else "cross_entropy"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n_steps = self.encoder.n_steps

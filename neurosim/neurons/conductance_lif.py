@@ -121,11 +121,14 @@ class EulerConstants(NamedTuple):
     inhibitory_mean: torch.Tensor | float = 1.0
 
 
+def _exact_decay(dt: float, tau: torch.Tensor | float) -> torch.Tensor | float:
+    """``exp(-dt / tau)`` for a population's constants (tensors) or a scalar."""
+    return torch.exp(-dt / tau) if isinstance(tau, torch.Tensor) else math.exp(-dt / tau)
+
+
 def step_mean(dt: float, tau: torch.Tensor | float) -> torch.Tensor | float:
     """``(tau / dt) (1 - exp(-dt / tau))``: the mean of ``exp(-t / tau)`` over ``0 <= t < dt``."""
-    if isinstance(tau, torch.Tensor):
-        return tau / dt * (1.0 - torch.exp(-dt / tau))
-    return tau / dt * (1.0 - math.exp(-dt / tau))
+    return tau / dt * (1.0 - _exact_decay(dt, tau))
 
 
 def euler_constants(
@@ -139,9 +142,7 @@ def euler_constants(
     refractory = params.refractory / dt
 
     def factor(tau):
-        if method == "euler":
-            return 1.0 - dt / tau
-        return torch.exp(-dt / tau) if isinstance(tau, torch.Tensor) else math.exp(-dt / tau)
+        return 1.0 - dt / tau if method == "euler" else _exact_decay(dt, tau)
 
     averaged = method == "step_averaged"
     return EulerConstants(

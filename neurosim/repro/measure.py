@@ -142,11 +142,14 @@ def run_card(
     root: str | Path = "runs/repro",
     ablations: bool = True,
     progress: ProgressFactory | None = None,
+    checked: bool = False,
 ) -> CardOutcome:
     """Run a card's variant and (for the ``card`` variant, unless ``ablations`` is false) each of its
-    ablations; all of them are checked first (:func:`check_runs`)."""
+    ablations; all of them are checked first (:func:`check_runs`) unless ``checked`` says the
+    caller already did."""
     planned = planned_runs(card, variant, ablations)[1:]
-    check_runs(card, variant, ablations, root)
+    if not checked:
+        check_runs(card, variant, ablations, root)
     base = measure(card, variant, None, root, progress)
     effects = []
     for ablation in planned:

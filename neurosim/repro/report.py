@@ -18,12 +18,6 @@ from neurosim.repro.measure import CardOutcome, Measurement
 from neurosim.results.storage import write_text
 
 
-def _interval(summary: Summary) -> str:
-    if math.isnan(summary.low):
-        return f"{summary.mean:.4f} (n={summary.n})"
-    return f"{summary.mean:.4f} [{summary.low:.4f}, {summary.high:.4f}] (n={summary.n})"
-
-
 def _seeds(measured: Measurement) -> str:
     return ", ".join(f"{s}: {a:.4f}" for s, a in zip(measured.seeds, measured.accuracy, strict=True))
 
@@ -50,7 +44,7 @@ def summary_row(outcome: CardOutcome) -> list[str]:
         card.name,
         outcome.variant,
         f"{card.paper['published']:.4f}",
-        _interval(outcome.measurement.summary),
+        outcome.measurement.summary.text(),
         f"[{band.low:.4f}, {band.high:.4f}]",
         "within" if outcome.within_band else "MISSED",
     ]
@@ -88,7 +82,7 @@ def card_report(outcome: CardOutcome, root: str | Path) -> Path:
                     outcome.variant,
                     card.model,
                     card.metric,
-                    _interval(measured.summary),
+                    measured.summary.text(),
                     _seeds(measured),
                     f"[{outcome.band.low:.4f}, {outcome.band.high:.4f}]",
                 ]
@@ -119,8 +113,8 @@ def _ablations_section(doc: Document, outcome: CardOutcome) -> None:
         [
             effect.ablation.name,
             effect.ablation.what,
-            _interval(effect.measurement.summary),
-            _interval(effect.delta),
+            effect.measurement.summary.text(),
+            effect.delta.text(),
         ]
         for effect in outcome.ablations
     ]

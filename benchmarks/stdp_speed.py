@@ -10,7 +10,9 @@ Rows, all on the same images and device, in one run:
 
 - Brian2 ``cpp_standalone`` (generated C++; compile time reported separately, never in the
   per-image time), or another Brian2 target (``--brian2-target``);
-- neurosim exact (batch 1: the paper's sequential algorithm, weights changing every step);
+- neurosim exact (batch 1: the paper's sequential algorithm, weights changing every step), by the
+  compiled CPU kernel (``simulator = "auto"`` on a CPU) and by the torch simulation (what a GPU
+  runs);
 - neurosim batched, at each ``--batch-sizes``, with each slot plasticity: ``online`` (every slot's
   own weights change at every step, the recommended mode) and ``deferred`` (weights fixed within a
   presentation, the changes applied after it).
@@ -43,11 +45,18 @@ def neurosim_ms_per_image(
     batch_size: int,
     device,
     slot_plasticity: str = "online",
+    simulator: str = "auto",
 ) -> float:
     """Milliseconds per image for learning ``images`` (after a warm-up call)."""
     torch.manual_seed(0)
     layer = DiehlCookLayer(
-        images.shape[1], n_neurons, params, mode=mode, batch_size=batch_size, slot_plasticity=slot_plasticity
+        images.shape[1],
+        n_neurons,
+        params,
+        mode=mode,
+        batch_size=batch_size,
+        slot_plasticity=slot_plasticity,
+        simulator=simulator,
     ).to(device)
     layer.learn(images[: min(len(images), batch_size)])  # warm-up: allocations, first-call costs
     _synchronise(device)
@@ -101,24 +110,25 @@ def main() -> None:
                 f"build {timing.build_seconds:.0f} s (not included)",
             )
         )
-    exact = neurosim_ms_per_image(fair, images[: args.exact_images], args.neurons, "exact", 1, device)
-    rows.append(("neurosim exact", 1, exact, ""))
-    rows.append(
-        (
-            "neurosim exact + protocol",
-            1,
-            neurosim_ms_per_image(paper, images[: args.exact_images], args.neurons, "exact", 1, device),
-            "",
-        )
-    )
+    # On a CPU, "auto" runs online and evaluation presentations through the compiled kernel
+    # (neurosim/models/diehl_cook_kernel.py); "torch" is the tensor simulation a GPU runs.
+    simulators = ("auto", "torch") if device.type == "cpu" else ("torch",)
+    for simulator in simulators:
+        name = "compiled" if simulator == "auto" else "torch"
+        for label, params in (("", fair), (" + protocol", paper)):
+            ms = neurosim_ms_per_image(
+                params, images[: args.exact_images], args.neurons, "exact", 1, device, simulator=simulator
+            )
+            rows.append((f"neurosim exact {name}{label}", 1, ms, ""))
     for batch_size in [int(b) for b in args.batch_sizes.split(",")]:
         batch_images = images[: max(args.images, batch_size)]
-        for plasticity in ("online", "deferred"):
+        for plasticity, simulator in [("online", s) for s in simulators] + [("deferred", "torch")]:
+            name = "compiled" if simulator == "auto" else "torch"
             for label, params in (("", fair), (" + protocol", paper)):
                 ms = neurosim_ms_per_image(
-                    params, batch_images, args.neurons, "batched", batch_size, device, plasticity
+                    params, batch_images, args.neurons, "batched", batch_size, device, plasticity, simulator
                 )
-                rows.append((f"neurosim batched {plasticity}{label}", batch_size, ms, ""))
+                rows.append((f"neurosim batched {plasticity} {name}{label}", batch_size, ms, ""))
     print(f"\n{'engine':38s} {'batch':>6s} {'ms/image':>10s} {'images/s':>10s} {'vs Brian2':>10s}  note")
     for name, batch, ms, note in rows:
         ratio = f"{brian2_ms / ms:9.1f}x" if brian2_ms else "        -"

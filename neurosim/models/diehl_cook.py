@@ -28,7 +28,10 @@ Options: ``n_neurons`` (100), ``preset`` (``paper`` | ``bindsnet_protocol``, see
 ``mean``), ``slot_plasticity`` (``online`` | ``deferred``: whether a slot's STDP acts during its
 presentation, see :class:`~neurosim.models.diehl_cook_layer.DiehlCookLayer`), ``readout``
 (``mean`` | ``proportion``), ``image_size`` (28), ``encoding_seed``, and ``constants``: a table
-of preset constants to override (e.g. ``{presentation = 250.0}``).
+of preset constants to override (e.g. ``{presentation = 250.0}``), ``simulator`` (``auto``: on
+a CPU, online and evaluation presentations run the compiled kernel of
+:mod:`~neurosim.models.diehl_cook_kernel`, the same steps in one loop; ``torch``: always the
+tensor simulation, as on a GPU).
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ class DiehlCookNetwork(AssignmentLabelled):
         image_size: ImageSize = 28,
         encoding_seed: Seed = 0,
         constants: DiehlCookConstants | None = None,
+        simulator: Literal["auto", "torch"] = "auto",
     ) -> None:
         super().__init__()
         self.input_shape, self.image_size = tuple(input_shape), int(image_size)
@@ -93,6 +97,7 @@ class DiehlCookNetwork(AssignmentLabelled):
             batch_combine,
             encoding_seed=encoding_seed,
             slot_plasticity=slot_plasticity,
+            simulator=simulator,
         )
         self.counts = nn.Identity()  # probe point: the spike counts
         self.assignment = LabelAssignment(int(n_neurons), n_classes, readout)

@@ -1,0 +1,60 @@
+"""The compiled CPU kernel of Diehl & Cook's presentation against the torch simulation: the same
+spikes, weights and thresholds for the same input spikes, in every mode, integrator and dtype."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from neurosim.errors import UserError
+from neurosim.models.diehl_cook_layer import DiehlCookLayer, preset
+
+
+def _present(simulator: str, params, n_slots: int, learning: bool, dtype, images: torch.Tensor):
+    torch.manual_seed(1)
+    layer = DiehlCookLayer(images.shape[1], 12, params, "batched", n_slots, simulator=simulator).to(dtype)
+    layer.weight.data *= 784 / images.shape[1]  # the paper's drive per neuron on fewer inputs
+    counts, weight = layer.present(images.to(dtype), learning, torch.Generator().manual_seed(3))
+    return counts, weight, layer.theta.clone(), dict(layer.last_run)
+
+
+@pytest.mark.parametrize("integration", ["step_averaged", "euler", "exponential_euler"])
+@pytest.mark.parametrize("n_slots, learning", [(1, True), (3, True), (4, False)])
+def test_the_kernel_simulates_exactly_what_the_torch_simulation_does(integration, n_slots, learning):
+    # Same events (one generator), same operations in the same order and precision: every spike
+    # count, weight and threshold agrees to the bit, re-presentations and the stream of slots too.
+    params = preset("paper", integration=integration)
+    images = torch.rand(7, 100, generator=torch.Generator().manual_seed(0)) * 0.6
+    images[2] = 0.0  # a blank image: presented max_presentations times, then given up
+    for dtype in (torch.float32, torch.float64):
+        reference = _present("torch", params, n_slots, learning, dtype, images)
+        compiled = _present("auto", params, n_slots, learning, dtype, images)
+        assert reference[0].sum() > 20, "the network must fire for the comparison to mean anything"
+        assert torch.equal(reference[0], compiled[0])
+        assert torch.equal(reference[1], compiled[1])
+        assert torch.equal(reference[2], compiled[2])
+        assert reference[3] == compiled[3]  # input, excitatory and inhibitory spikes, steps
+        if learning:
+            assert (reference[1] - reference[1].new_tensor(0)).abs().sum() > 0
+
+
+def test_the_kernel_learns_what_the_exact_mode_learns_over_several_images():
+    # The exact mode (one slot, weights changed at every step) over images that each see the
+    # weights the previous one left, normalisation and re-presentation included.
+    params = preset("paper")
+    images = torch.rand(5, 100, generator=torch.Generator().manual_seed(4)) * 0.5
+    results = {}
+    for simulator in ("torch", "auto"):
+        torch.manual_seed(2)
+        layer = DiehlCookLayer(100, 12, params, "exact", simulator=simulator)
+        layer.weight.data *= 7.84
+        counts, weight = layer.learn(images, torch.Generator().manual_seed(5))
+        results[simulator] = (counts, weight, layer.theta.clone())
+    for reference, compiled in zip(results["torch"], results["auto"], strict=True):
+        assert torch.equal(reference, compiled)
+    assert results["auto"][2].max() > params.theta_start  # thresholds rose with spikes
+
+
+def test_an_unknown_simulator_names_the_valid_ones():
+    with pytest.raises(UserError, match=r"simulator.*auto.*torch"):
+        DiehlCookLayer(16, 3, preset("paper"), simulator="numba")

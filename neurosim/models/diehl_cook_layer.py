@@ -263,7 +263,7 @@ class DiehlCookLayer(nn.Module):
         n_neurons: int,
         params: DiehlCookParams,
         mode: str = "batched",
-        batch_size: int = 100,
+        batch_size: int = 20,
         batch_combine: str = "sum",
         chunk_steps: int = 50,
         encoding_seed: int = 0,

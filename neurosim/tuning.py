@@ -80,3 +80,38 @@ def table(outcomes: list[tuple[Setting, dict[str, np.ndarray]]], members: Sequen
     for setting, accuracy in outcomes:
         lines.append(f"| {setting.label} | " + " | ".join(cell(accuracy[m]) for m in members) + " |")
     return "\n".join(lines)
+
+
+def pass_budgets(members: Sequence[str], passes: Sequence[int], training_images: int) -> list[Setting]:
+    """One setting per number of passes, each stated as images presented
+    (``unsupervised_samples = passes * training_images`` for every member), so that a validation
+    fit on fewer images takes the updates the shipped fit takes."""
+    return [
+        Setting(
+            f"{n} passes (unsupervised_samples = {n * training_images})",
+            {f"models.{m}.training.unsupervised_samples": n * training_images for m in members},
+        )
+        for n in passes
+    ]
+
+
+def print_choice(
+    outcomes: list[tuple[Setting, dict[str, np.ndarray]]], members: Sequence[str], heading: str
+) -> None:
+    """Print ``heading``, the :func:`table` of the outcomes and each member's best setting."""
+    print(heading)
+    print(table(outcomes, members))
+    for member in members:
+        print(f"{member}: {best(outcomes, member).label}")
+
+
+def choose_passes(
+    comparison: Path, members: Sequence[str], passes: Sequence[int], training_images: int
+) -> None:
+    """Run :func:`pass_budgets` of ``members`` from a shipped comparison on validation (CPU) and
+    print the choice (:func:`print_choice`)."""
+    from neurosim.config import load_raw
+
+    base = load_raw(comparison) | {"device": "cpu"}
+    outcomes = study(base, pass_budgets(members, passes, training_images), members)
+    print_choice(outcomes, members, "validation accuracy, mean [95 % CI] over seeds")

@@ -13,7 +13,7 @@ import itertools
 from pathlib import Path
 
 from neurosim.config import load_raw
-from neurosim.tuning import Setting, best, study, table
+from neurosim.tuning import Setting, print_choice, study
 
 COMPARISON = Path(__file__).resolve().parents[1] / "comparisons" / "fashion_mnist_snn.toml"
 PROBE = {"training.epochs": 3, "seeds": [0], "device": "cpu"}
@@ -37,10 +37,8 @@ def main() -> None:
     ]
     cnn = [Setting(f"lr {lr:g}", PROBE | {"models.cnn.training.lr": lr}) for lr in CNN_LRS]
     for members, settings in ((("snn_cnn",), snn), (("cnn",), cnn)):
-        outcomes = study(base, settings, members)
-        print("validation accuracy after 3 epochs, seed 0")
-        print(table(outcomes, members))
-        print(f"{members[0]}: {best(outcomes, members[0]).label}\n")
+        print_choice(study(base, settings, members), members, "validation accuracy after 3 epochs, seed 0")
+        print()
 
 
 if __name__ == "__main__":

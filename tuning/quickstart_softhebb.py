@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neurosim.config import load_raw
-from neurosim.tuning import Setting, best, study, table
+from neurosim.tuning import choose_passes
 
 COMPARISON = Path(__file__).resolve().parents[1] / "comparisons" / "quickstart.toml"
 MEMBERS = ("softhebb_mlp", "softhebb_cnn")
@@ -22,19 +21,7 @@ TRAINING_DIGITS = 1442
 
 
 def main() -> None:
-    base = load_raw(COMPARISON) | {"device": "cpu"}
-    settings = [
-        Setting(
-            f"{passes} passes (unsupervised_samples = {passes * TRAINING_DIGITS})",
-            {f"models.{m}.training.unsupervised_samples": passes * TRAINING_DIGITS for m in MEMBERS},
-        )
-        for passes in PASSES
-    ]
-    outcomes = study(base, settings, MEMBERS)
-    print("validation accuracy, mean [95 % CI] over seeds")
-    print(table(outcomes, MEMBERS))
-    for member in MEMBERS:
-        print(f"{member}: {best(outcomes, member).label}")
+    choose_passes(COMPARISON, MEMBERS, PASSES, TRAINING_DIGITS)
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ def test_the_kernel_simulates_exactly_what_the_torch_simulation_does(integration
         assert torch.equal(reference[1], compiled[1])
         assert torch.equal(reference[2], compiled[2])
         assert reference[3] == compiled[3]  # input, excitatory and inhibitory spikes, steps
-        if learning:
-            assert (reference[1] - reference[1].new_tensor(0)).abs().sum() > 0
+        if learning:  # thresholds rise only with spikes while learning
+            assert reference[2].max() > params.theta_start
 
 
 def test_the_kernel_learns_what_the_exact_mode_learns_over_several_images():

@@ -77,6 +77,7 @@ Shapes: images ``[M, D]`` in [0, 1]; weights ``[D, N]``; spike counts ``[M, N]``
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -632,6 +633,7 @@ class DiehlCookLayer(nn.Module):
         return counts, weight
 
 
+@functools.cache
 def _compiled_available() -> bool:
     """Whether numba imports (it is a dependency; a platform without it falls back to torch)."""
     try:

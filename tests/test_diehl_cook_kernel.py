@@ -3,11 +3,17 @@ spikes, weights and thresholds for the same input spikes, in every mode, integra
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from neurosim.errors import UserError
 from neurosim.models.diehl_cook_layer import DiehlCookLayer, preset
+
+from .conftest import REPO
 
 
 def _present(simulator: str, params, n_slots: int, learning: bool, dtype, images: torch.Tensor):
@@ -58,3 +64,18 @@ def test_the_kernel_learns_what_the_exact_mode_learns_over_several_images():
 def test_an_unknown_simulator_names_the_valid_ones():
     with pytest.raises(UserError, match=r"simulator.*auto.*torch"):
         DiehlCookLayer(16, 3, preset("paper"), simulator="numba")
+
+
+def test_the_kernel_leaves_torch_its_thread_count():
+    """numba's OpenMP pool starts with every core and resets the OpenMP thread count it shares
+    with torch; a fit worker given one thread must keep one (two would oversubscribe the cores).
+    In a fresh process, since the reset happens when the pool starts."""
+    script = (
+        "import torch; from neurosim.models.diehl_cook_layer import DiehlCookLayer, preset; "
+        "torch.set_num_threads(1); layer = DiehlCookLayer(4, 2, preset('paper')); "
+        "layer.present(torch.full((3, 4), 0.5), learning=True, generator=torch.Generator().manual_seed(0)); "
+        "print(torch.get_num_threads())"
+    )
+    environment = os.environ | {"PYTHONPATH": str(REPO), "NUMBA_NUM_THREADS": "2"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment)
+    assert result.stdout.strip() == "1", result.stderr[-2000:]

@@ -49,8 +49,11 @@ N_POPULATION_ROWS = 11
 
 
 @numba.njit(cache=True, fastmath=False)
-def _integrate(v, g_exc, g_inh, refractory_left, population, method):
-    """One update of every neuron of a slot, in place (before threshold, input and reset)."""
+def _integrate(v, g_exc, g_inh, refractory_left, population, method, rest_factor):
+    """One update of every neuron of a slot, in place (before threshold, input and reset).
+
+    ``rest_factor [2N]``: ``1 - exp(-dt / tau)`` of each neuron, the relaxation factor when it has
+    no conductance (:func:`rest_factors`)."""
     one = np.float32(1.0)
     for j in range(v.shape[0]):
         left = max(refractory_left[j] - one, np.float32(0.0))
@@ -70,11 +73,28 @@ def _integrate(v, g_exc, g_inh, refractory_left, population, method):
             target += gi * population[REVERSAL_INH, j]
             target += population[REST, j]
             target /= total
-            dv = (target - vj) * (one - np.exp(total * -population[DT_OVER_TAU, j]))
+            # With no conductance left (total == 1 to the last bit, most steps of the inhibitory
+            # neurons and of the rest), the factor is the neuron's constant: the same bits, no exp.
+            if total == one:
+                dv = (target - vj) * rest_factor[j]
+            else:
+                dv = (target - vj) * (one - np.exp(total * -population[DT_OVER_TAU, j]))
             dv *= free
         v[j] = vj + dv
         g_exc[j] *= population[DECAY_EXC, j]
         g_inh[j] *= population[DECAY_INH, j]
+
+
+@numba.njit(cache=True)
+def rest_factors(population, dtype):
+    """``1 - exp(-dt / tau) [2N]``: each neuron's relaxation factor with no conductance, computed
+    exactly as :func:`_integrate` computes it with ``g_e = g_i = 0`` (``total = 1``)."""
+    one = np.float32(1.0)
+    factors = np.empty(population.shape[1], dtype=dtype)
+    for j in range(factors.shape[0]):
+        total = one + np.float32(0.0)
+        factors[j] = one - np.exp(total * -population[DT_OVER_TAU, j])
+    return factors
 
 
 @numba.njit(cache=True)
@@ -108,12 +128,13 @@ def _slot(weight, v, g_exc, g_inh, refractory_left, theta, pre, post1, post2, st
     zero = np.float32(0.0)
     spikes = np.zeros(v.shape[0], dtype=v.dtype)
     drive = np.zeros(n, dtype=g_exc.dtype)
+    rest_factor = rest_factors(population, v.dtype)
     first = 0
     for t in range(total_steps):
         last = first
         while last < steps.shape[0] and steps[last] == t:
             last += 1
-        _integrate(v, g_exc, g_inh, refractory_left, population, method)
+        _integrate(v, g_exc, g_inh, refractory_left, population, method, rest_factor)
         if learning:
             theta *= scalars[THETA_DECAY]
         inhibitory_total = zero
@@ -163,6 +184,12 @@ def present_slots(weights, v, g_exc, g_inh, refractory_left, theta, pre, post1, 
         _slot(w, v[s], g_exc[s], g_inh[s], refractory_left[s], theta[s], pre[s], post1[s], post2[s],
               steps[lo:hi], sources[lo:hi], counts[s], fired[s], population, scalars, method, learning,
               presentation_steps, total_steps)  # fmt: skip
+
+
+def use_threads(count: int) -> None:
+    """Run the slots on ``count`` threads (at most numba's pool, ``NUMBA_NUM_THREADS``). Slots are
+    independent, so the thread count changes the speed only, never a result."""
+    numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
 
 
 def population_table(population, constants, dtype=np.float32) -> np.ndarray:

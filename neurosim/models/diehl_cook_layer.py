@@ -470,6 +470,8 @@ class DiehlCookLayer(nn.Module):
         fired = torch.zeros(n_slots, 2 * n, dtype=torch.int64)
         theta_decay = decay_threshold(1.0, p.tau_theta, p.dt, p.integration)
         state = [t.numpy() for t in (*slots.neurons, slots.theta, slots.pre, slots.post1, slots.post2)]
+        threads = torch.get_num_threads()  # the share neurosim.threads gave this process
+        kernel.use_threads(threads)
         kernel.present_slots(
             slot_weight.numpy(), *state, offsets.numpy(), step_of[order].numpy(),
             (index_of[order] % d).numpy(), counts.numpy(), fired.numpy(),
@@ -478,6 +480,9 @@ class DiehlCookLayer(nn.Module):
             kernel.METHOD_CODES[p.integration], learning, p.presentation_steps,
             p.presentation_steps + p.rest_steps,
         )  # fmt: skip
+        # numba's OpenMP threading layer starts its pool with every core and so resets the
+        # OpenMP thread count that torch shares with it: torch keeps its own.
+        torch.set_num_threads(threads)
         if learning:
             weight = self._combined(weight, slot_weight.sub_(weight).sum(dim=0), n_images)
         self.last_run["input_spikes"] += len(step_of)
@@ -641,6 +646,18 @@ def _compiled_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def compile_kernel() -> None:
+    """Compile the CPU kernel for float32 layers now (or load it from numba's cache, ~0.5 s)
+    rather than in a first fit (a few seconds on a fresh install): one small image presented to a
+    4-input, 2-neuron layer, learning and not. A fit worker does this while it waits for a run."""
+    if not _compiled_available():
+        return
+    layer = DiehlCookLayer(4, 2, preset("paper"))
+    generator = torch.Generator().manual_seed(0)
+    for learning in (True, False):
+        layer.present(torch.full((1, 4), 0.5), learning=learning, generator=generator)
 
 
 def _ones_at(

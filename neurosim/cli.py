@@ -38,7 +38,27 @@ def command_run(args: argparse.Namespace) -> int:
     if args.device:
         overrides.append(f'device="{args.device}"')
     path = config_module.find_comparison(args.comparison)
-    config = config_module.load(path, overrides)
+    standby = _standby_workers(args)
+    try:
+        return _run(args, config_module.load(path, overrides), standby)
+    finally:
+        standby.close()
+
+
+def _standby_workers(args: argparse.Namespace):
+    """Worker processes started now, so that their imports overlap reading the comparison (the
+    run decides how many it uses; see :mod:`neurosim.fit_workers`)."""
+    from neurosim.fit_workers import MAX_AUTO_WORKERS, Standby
+    from neurosim.threads import choose_threads
+
+    if args.dry_run or args.workers == 1:
+        return Standby(0)
+    if args.workers == "auto":
+        return Standby(min(choose_threads(args.threads).intra_op, MAX_AUTO_WORKERS) - 1)
+    return Standby(args.workers - 1)
+
+
+def _run(args: argparse.Namespace, config, standby) -> int:
     analyses = _analyses(args.analyses or [])  # before training: an unknown name lists the valid ones
     _configure_threads(args)
     if args.dry_run:
@@ -52,7 +72,9 @@ def command_run(args: argparse.Namespace) -> int:
     from neurosim.runner import run_comparison
 
     mode = "off" if args.quiet else ("bar" if sys.stderr.isatty() else "log")
-    run_dir = run_comparison(config, root=args.out, progress=progress_factory(mode))
+    run_dir = run_comparison(
+        config, root=args.out, progress=progress_factory(mode), workers=args.workers, standby=standby
+    )
     print(f"results: {run_dir / 'results.nc'}")
     _run_analyses(run_dir, analyses, args.stimuli)
     if not args.no_report:
@@ -97,6 +119,8 @@ def command_sweep(args: argparse.Namespace) -> int:
 
 def _analyses(names: list[str]) -> list[tuple[str, Callable]]:
     """The named analyses; an unknown name raises UserError listing the valid ones."""
+    if not names:  # the registry loads every analysis (and rsatoolbox): ~1 s saved on a plain run
+        return []
     from neurosim.analysis.registry import ANALYSES
 
     return [(name, ANALYSES.get(name)) for name in names]
@@ -224,6 +248,15 @@ def _analysis_arguments(command: argparse.ArgumentParser, default: list[str] | N
     )
 
 
+def _workers(text: str) -> int | str:
+    """``--workers``: a positive integer or ``auto``."""
+    if text == "auto":
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}")
+    return int(text)
+
+
 def _threads_argument(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--threads",
@@ -268,6 +301,14 @@ def parser() -> argparse.ArgumentParser:
         "and create nothing",
     )
     _threads_argument(run)
+    run.add_argument(
+        "--workers",
+        type=_workers,
+        default="auto",
+        metavar="N",
+        help="processes that train fits at once, sharing the threads (default auto: one per thread "
+        "on a CPU, at most 4; 1 on a GPU)",
+    )
     _analysis_arguments(run, default=None)
     run.set_defaults(handler=command_run)
 

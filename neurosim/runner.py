@@ -15,6 +15,7 @@ the output folder, the task, and every member's model (built once, pair policies
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -27,6 +28,7 @@ import xarray as xr
 from neurosim.config import MODEL_SUPPLIED, ComparisonConfig, MemberConfig, identity_task, identity_training
 from neurosim.device import device_description, resolve_device, seeded
 from neurosim.errors import UserError
+from neurosim.fit_workers import Standby, choose_workers, stop_workers
 from neurosim.metrics import ledger
 from neurosim.models import MODELS, NeurosimModel
 from neurosim.models.convergence import NOT_CHECKED
@@ -46,6 +48,7 @@ from neurosim.run_folder import (
     write_results,
 )
 from neurosim.tasks import TASKS, Task
+from neurosim.threads import shared_threads
 from neurosim.training import Trainer
 
 log = logging.getLogger(__name__)
@@ -246,6 +249,8 @@ def run_comparison(
     root: str | Path = "runs",
     progress: ProgressFactory | None = None,
     directory: str | Path | None = None,
+    workers: int | str = 1,
+    standby: Standby | None = None,
 ) -> Path:
     """Fit every member for every seed (skipping finished fits) and write ``results.nc``.
 
@@ -254,6 +259,9 @@ def run_comparison(
         root: parent of the run directory (see :func:`run_directory`).
         progress: makes a per-fit progress callback from a label.
         directory: an explicit run directory instead of ``root/<name>-<hash>`` (sweep cells).
+        workers: processes that train fits at once, this one included, sharing this process's
+            torch threads (:mod:`neurosim.fit_workers`), or ``"auto"``.
+        standby: worker processes started earlier, used before any new one is started.
 
     Returns:
         The run directory.
@@ -276,7 +284,8 @@ def run_comparison(
         fits[(member.name, seed)] = dataset
         log.info("%s: test accuracy %.4f", label, float(dataset.final_test_accuracy))
 
-    fit_under_locks(config, directory, fit)
+    with parallel_fits(config, directory, device, workers, standby) as helpers:
+        fit_under_locks(config, directory, fit, helpers=helpers)
     attrs = run_attributes(config, task.description, device_description(device))
     write_results(directory, config, lambda member, seed: fit_hash(config, member, seed), attrs, fits)
     return directory
@@ -305,16 +314,56 @@ def rebuild_results(directory: str | Path) -> Path:
     return directory / "results.nc"
 
 
+@contextlib.contextmanager
+def parallel_fits(
+    config: ComparisonConfig,
+    directory: Path,
+    device: torch.device,
+    workers: int | str,
+    standby: Standby | None,
+):
+    """While the block runs, ``workers - 1`` worker processes train the run's fits too, and this
+    process and each worker use an equal share of this process's torch threads (restored after).
+    The block gets the workers' pids. The workers are waited for at the end of the block, or
+    stopped if it raises."""
+    n = choose_workers(workers, torch.get_num_threads(), len(config.members) * len(config.seeds), device.type)
+    standby = standby or Standby(0)
+    if n == 1:
+        standby.dismiss()
+        yield set()
+        return
+    with shared_threads(n) as share:
+        log.info("training with %d processes of %d thread%s each", n, share, "s" * (share > 1))
+        processes = standby.assign(n - 1, directory, list(config.seeds), share)
+        finished = False
+        try:
+            yield {process.pid for process in processes}
+            finished = True
+        finally:
+            stop_workers(processes, wait=finished)
+
+
 def fit_under_locks(
-    config: ComparisonConfig, directory: Path, fit: Callable[[MemberConfig, int], None]
+    config: ComparisonConfig,
+    directory: Path,
+    fit: Callable[[MemberConfig, int], None],
+    wait_for_others: bool = True,
+    helpers: set[int] = frozenset(),
+    last_first: bool = False,
 ) -> None:
     """Call ``fit(member, seed)`` for every member and seed, each while holding the fit's lock.
 
-    Fits held by another process are skipped at first (with a message) and waited for once
-    nothing else is left; then ``fit`` runs with the lock held, finding the finished fit (or the
-    checkpoint of a holder that died).
+    Fits held by another process are skipped at first (with a message) and, with
+    ``wait_for_others``, waited for once nothing else is left; then ``fit`` runs with the lock
+    held, finding the finished fit (or the checkpoint of a holder that died). Without it (a
+    worker, :mod:`neurosim.worker`), they are left to their holders. Fits held by ``helpers``
+    (this run's worker pids) are skipped without a message. ``last_first`` takes the fits in
+    reverse order: a worker does, so that it and the main process start at opposite ends and the
+    run does not end with both on the same member's long fits.
     """
     pending = [(member, seed) for member in config.members for seed in config.seeds]
+    if last_first:
+        pending.reverse()
     announced: set[tuple[str, int]] = set()
     while pending:
         for member, seed in list(pending):
@@ -324,10 +373,15 @@ def fit_under_locks(
                 pending.remove((member, seed))
             elif (member.name, seed) not in announced:
                 announced.add((member.name, seed))
-                who = _who(lock.holder())
+                holder = lock.holder()
+                if holder is not None and holder.pid in helpers:
+                    continue
+                who = _who(holder)
                 log.info(
                     "%s seed %d is being trained by %s; doing the other fits first", member.name, seed, who
                 )
+        if pending and not wait_for_others:
+            return
         if pending:  # every fit left is another process's: wait for the first
             member, seed = pending.pop(0)
             lock = fit_lock(directory, member.name, seed)

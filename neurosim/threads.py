@@ -18,10 +18,11 @@ The choice and the reason for it are remembered so provenance can record them
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -246,6 +247,26 @@ def configure_threads(requested: int | None = None) -> ThreadChoice:
         choice.source,
     )
     return choice
+
+
+@contextlib.contextmanager
+def shared_threads(processes: int) -> Iterator[int]:
+    """While the block runs, this process uses its share of its threads when ``processes``
+    processes split them (at least 1; :mod:`neurosim.fit_workers`); the share is recorded as the
+    source of the choice, and the former choice is restored afterwards. Yields the share."""
+    before = _applied or ThreadChoice(
+        torch.get_num_threads(), torch.get_num_interop_threads(), NOT_CONFIGURED
+    )
+    share = max(1, before.intra_op // processes)
+    apply_threads(
+        ThreadChoice(
+            share, min(share, before.inter_op), f"{before.source}; {share} per fit process of {processes}"
+        )
+    )
+    try:
+        yield share
+    finally:
+        apply_threads(before)
 
 
 def current_threads() -> dict[str, str]:

@@ -31,22 +31,24 @@ class Setting:
 
 
 def run_on_validation(
-    base: dict, setting: Setting, members: Sequence[str], root: str | Path = "runs/tuning"
+    base: dict, setting: Setting, members: Sequence[str] | None, root: str | Path = "runs/tuning"
 ) -> Path:
     """Run ``members`` of the raw comparison ``base`` under ``setting``, evaluated on validation;
     returns the run folder.
 
     ``base`` is run with ``extra_models = members`` (no pairs, so only the members being tuned
-    train), ``task.evaluate_on = "validation"`` and the setting's overrides.
+    train), or whole (``members = None``), with ``task.evaluate_on = "validation"`` and the
+    setting's overrides.
     """
     raw = copy.deepcopy(base)
-    raw["pairs"], raw["extra_models"] = [], list(members)
-    raw.pop("pair_members", None)
-    raw["models"] = {name: table for name, table in raw.get("models", {}).items() if name in members}
+    if members is not None:
+        raw["pairs"], raw["extra_models"] = [], list(members)
+        raw.pop("pair_members", None)
+        raw["models"] = {name: table for name, table in raw.get("models", {}).items() if name in members}
     raw.setdefault("task", {})["evaluate_on"] = "validation"
     for key, value in setting.overrides.items():
         apply_override(raw, f"{key}={override_text(value)}")
-    return run_comparison(resolve(raw), root=root)
+    return run_comparison(resolve(raw), root=root, workers="auto")
 
 
 def validation_accuracy(
@@ -70,6 +72,32 @@ def best(outcomes: list[tuple[Setting, dict[str, np.ndarray]]], member: str) -> 
     return max(outcomes, key=lambda outcome: float(np.mean(outcome[1][member])))[0]
 
 
+#: A budget is cut only where that costs less than this in mean validation accuracy.
+TOLERANCE = 0.01
+
+
+def cheapest_within_tolerance(
+    outcomes: list[tuple[Setting, dict[str, np.ndarray]]],
+    member: str,
+    learnt: dict[str, bool] | None = None,
+    tolerance: float = TOLERANCE,
+) -> Setting:
+    """The first setting of ``outcomes`` (ordered cheapest first) whose mean validation accuracy
+    of ``member`` is within ``tolerance`` of the best setting's (:func:`best`), among the settings
+    whose fits all learnt by their convergence diagnostic (``learnt``: by setting label) when any
+    did. A budget is cut only where it costs less than ``tolerance`` and the rule still converges;
+    with 3 seeds a test of the difference is too weak to decide (an interval 4 points wide)."""
+    candidates = outcomes
+    if learnt is not None and any(learnt[setting.label] for setting, _ in outcomes):
+        candidates = [outcome for outcome in outcomes if learnt[outcome[0].label]]
+    top = best(outcomes, member)
+    target = float(np.mean(next(accuracy for setting, accuracy in outcomes if setting is top)[member]))
+    for setting, accuracy in candidates:
+        if float(np.mean(accuracy[member])) >= target - tolerance:
+            return setting
+    return best(candidates, member)
+
+
 def table(outcomes: list[tuple[Setting, dict[str, np.ndarray]]], members: Sequence[str]) -> str:
     """A Markdown table: one row per setting, mean [95 % CI] validation accuracy per member."""
 
@@ -82,36 +110,57 @@ def table(outcomes: list[tuple[Setting, dict[str, np.ndarray]]], members: Sequen
     return "\n".join(lines)
 
 
-def pass_budgets(members: Sequence[str], passes: Sequence[int], training_images: int) -> list[Setting]:
+def pass_budgets(members: Sequence[str], passes: Sequence[float], training_images: int) -> list[Setting]:
     """One setting per number of passes, each stated as images presented
-    (``unsupervised_samples = passes * training_images`` for every member), so that a validation
-    fit on fewer images takes the updates the shipped fit takes."""
-    return [
-        Setting(
-            f"{n} passes (unsupervised_samples = {n * training_images})",
-            {f"models.{m}.training.unsupervised_samples": n * training_images for m in members},
-        )
-        for n in passes
-    ]
+    (``unsupervised_samples = round(passes * training_images)`` for every member), so that a
+    validation fit on fewer images takes the updates the shipped fit takes."""
+    settings = []
+    for n in passes:
+        samples = round(n * training_images)
+        overrides = {f"models.{m}.training.unsupervised_samples": samples for m in members}
+        settings.append(Setting(f"{n:g} passes (unsupervised_samples = {samples})", overrides))
+    return settings
 
 
 def print_choice(
-    outcomes: list[tuple[Setting, dict[str, np.ndarray]]], members: Sequence[str], heading: str
+    outcomes: list[tuple[Setting, dict[str, np.ndarray]]],
+    members: Sequence[str],
+    heading: str,
+    learnt: dict[str, dict[str, bool]] | None = None,
 ) -> None:
-    """Print ``heading``, the :func:`table` of the outcomes and each member's best setting."""
+    """Print ``heading``, the :func:`table` of the outcomes and each member's best setting; for
+    budgets (settings ordered cheapest first, ``learnt[member][label]`` given), also the
+    :func:`cheapest_within_tolerance`."""
     print(heading)
     print(table(outcomes, members))
     for member in members:
-        print(f"{member}: {best(outcomes, member).label}")
+        line = f"{member}: best {best(outcomes, member).label}"
+        if learnt is not None:
+            chosen = cheapest_within_tolerance(outcomes, member, learnt[member])
+            line += f"; cheapest within {TOLERANCE:g} of it (among fits that learnt, if any): {chosen.label}"
+        print(line)
 
 
 def choose_passes(
-    comparison: Path, members: Sequence[str], passes: Sequence[int], training_images: int
+    comparison: Path, members: Sequence[str], passes: Sequence[float], training_images: int
 ) -> None:
     """Run :func:`pass_budgets` of ``members`` from a shipped comparison on validation (CPU) and
-    print the choice (:func:`print_choice`)."""
+    print the choice (:func:`print_choice`): the cheapest budget within :data:`TOLERANCE` of the
+    best, among those whose fits learnt (:func:`cheapest_within_tolerance`)."""
     from neurosim.config import load_raw
 
     base = load_raw(comparison) | {"device": "cpu"}
-    outcomes = study(base, pass_budgets(members, passes, training_images), members)
-    print_choice(outcomes, members, "validation accuracy, mean [95 % CI] over seeds")
+    settings = pass_budgets(members, sorted(passes), training_images)
+    outcomes = study(base, settings, members)
+    learnt = {member: {} for member in members}
+    for setting in settings:
+        results = open_dataset(run_on_validation(base, setting, members) / "results.nc")
+        for member in members:
+            learnt[member][setting.label] = bool((results.learnt.sel(model=member) == 1).all())
+    heading = "validation accuracy, mean [95 % CI] over seeds"
+    print_choice(outcomes, members, heading, learnt)
+    for member in members:
+        flags = ", ".join(
+            f"{label.split(' (')[0]}: {'yes' if ok else 'NO'}" for label, ok in learnt[member].items()
+        )
+        print(f"{member} learnt on every seed (convergence diagnostic): {flags}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.results import open_dataset
-from neurosim.tuning import Setting, best, study, table
+from neurosim.tuning import Setting, best, cheapest_within_tolerance, pass_budgets, study, table
 
 BASE = {
     "name": "tune",
@@ -31,3 +31,37 @@ def test_a_study_runs_each_setting_on_validation_and_picks_the_best(tmp_path):
     assert int(results.confusion.isel(model=0, seed=0).sum()) == 237, "tested on the validation split"
     rows = table(outcomes, ["linear"]).splitlines()
     assert rows[0] == "| setting | linear |" and rows[3].startswith(f"| lr 0.01 | {np.mean(good):.4f} [")
+
+
+def test_the_cheapest_budget_within_a_point_of_the_best_that_learnt_is_chosen():
+    def outcome(label: str, accuracy: list[float]) -> tuple[Setting, dict[str, np.ndarray]]:
+        return Setting(label, {}), {"m": np.asarray(accuracy)}
+
+    outcomes = [
+        outcome("1", [0.80, 0.81, 0.79]),  # mean 0.80: 10 points below the best
+        outcome("5", [0.90, 0.91, 0.90]),  # 0.9033: 0.67 points below
+        outcome("20", [0.91, 0.91, 0.91]),  # the best, 0.91
+        outcome("50", [0.905, 0.90, 0.90]),
+    ]
+    assert best(outcomes, "m").label == "20"
+    assert cheapest_within_tolerance(outcomes, "m").label == "5"
+    assert cheapest_within_tolerance(outcomes, "m", tolerance=0.005).label == "20"
+    # Budgets whose fits did not learn are passed over while another learnt ...
+    learnt = {"1": False, "5": False, "20": False, "50": True}
+    assert cheapest_within_tolerance(outcomes, "m", learnt).label == "50"
+    # ... and the best of those that learnt is taken when none is within the tolerance.
+    assert cheapest_within_tolerance(outcomes, "m", learnt | {"50": False, "1": True}).label == "1"
+    # If none learnt, accuracy alone decides.
+    assert cheapest_within_tolerance(outcomes, "m", dict.fromkeys(learnt, False)).label == "5"
+
+
+def test_pass_budgets_state_fractions_of_a_pass_as_whole_images():
+    settings = pass_budgets(["a", "b"], [0.5, 2], 1442)
+    assert [s.label for s in settings] == [
+        "0.5 passes (unsupervised_samples = 721)",
+        "2 passes (unsupervised_samples = 2884)",
+    ]
+    assert settings[0].overrides == {
+        "models.a.training.unsupervised_samples": 721,
+        "models.b.training.unsupervised_samples": 721,
+    }

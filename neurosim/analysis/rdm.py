@@ -25,10 +25,13 @@ stable the similarity is for other images of the same kind (Nili et al. 2014, PL
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
-from rsatoolbox.data import Dataset
-from rsatoolbox.rdm import RDMs, calc_rdm, compare
+
+if TYPE_CHECKING:  # rsatoolbox takes ~1 s to import: loaded by the functions that use it
+    from rsatoolbox.rdm import RDMs
 
 N_BOOTSTRAP = 100
 PER_CLASS = 10
@@ -45,6 +48,9 @@ def condition_indices(labels: torch.Tensor, per_class: int = PER_CLASS) -> np.nd
 def layer_rdms(activity: dict[str, torch.Tensor], conditions: np.ndarray) -> RDMs:
     """One correlation-distance RDM per layer (``activity``: ``{layer: [n_stimuli, ...]}``) over the
     given conditions; ``rdm_descriptors["layer"]`` names them."""
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm
+
     rdms = []
     for layer, recorded in activity.items():
         patterns = (
@@ -69,6 +75,8 @@ def rdm_similarity(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(estimate, low, high)``, each ``[layers of first, layers of second]``: the Pearson
     correlation of every pair of RDMs, and its 95 % bootstrap interval over conditions."""
+    from rsatoolbox.rdm import compare
+
     estimate = compare(first, second, method=COMPARISON)
     generator = np.random.default_rng(seed)
     n = first.n_cond

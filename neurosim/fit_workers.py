@@ -59,8 +59,10 @@ class Standby:
 
     def __init__(self, count: int) -> None:
         command = [sys.executable, "-m", "neurosim.worker", "--parent", str(os.getpid())]
+        # Their own session: Ctrl-C reaches the main process only, which stops them.
         self.processes = [
-            subprocess.Popen(command, stdin=subprocess.PIPE, text=True) for _ in range(max(0, count))
+            subprocess.Popen(command, stdin=subprocess.PIPE, text=True, start_new_session=True)
+            for _ in range(max(0, count))
         ]
         self.dismissed: list[subprocess.Popen] = []
 
@@ -72,8 +74,11 @@ class Standby:
         chosen, self.processes = self.processes[:count], self.processes[count:]
         order = json.dumps({"directory": str(directory), "seeds": list(seeds), "threads": threads})
         for process in chosen:
-            process.stdin.write(order + "\n")
-            process.stdin.close()
+            try:
+                process.stdin.write(order + "\n")
+                process.stdin.close()
+            except BrokenPipeError:  # it died starting up: its status is logged, its fits done here
+                pass
         self.dismiss()
         return chosen
 
@@ -81,14 +86,20 @@ class Standby:
         """Let every worker still waiting exit (its input ends without a run folder) without
         waiting for it: one still importing exits when it is done (:meth:`close` reaps it)."""
         for process in self.processes:
-            process.stdin.close()
+            try:
+                process.stdin.close()
+            except BrokenPipeError:
+                pass
         self.dismissed += self.processes
         self.processes = []
 
     def close(self) -> None:
-        """Dismiss the workers still waiting and wait for the dismissed ones to exit."""
+        """Stop the workers still waiting or dismissed (they have no fits; one may still be
+        importing, and a command that failed on bad input should not wait for it)."""
         self.dismiss()
         for process in self.dismissed:
+            if process.poll() is None:
+                process.terminate()
             process.wait()
         self.dismissed = []
 

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         work(Path(job["directory"]), [int(seed) for seed in job["seeds"]], args.parent)
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the main process reports it
+    except KeyboardInterrupt:  # an interrupt sent to the worker itself: stop like a kill would
         return 130
     return 0
 

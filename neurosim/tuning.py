@@ -52,16 +52,17 @@ def run_on_validation(
 
 
 def validation_accuracy(
-    base: dict, setting: Setting, members: Sequence[str], root: str | Path = "runs/tuning"
+    base: dict, setting: Setting, members: Sequence[str] | None, root: str | Path = "runs/tuning"
 ) -> dict[str, np.ndarray]:
-    """Final validation accuracy per seed of each of ``members`` under ``setting`` (see
-    :func:`run_on_validation`)."""
+    """Final validation accuracy per seed of each of ``members`` (every member of the comparison
+    when ``None``) under ``setting`` (see :func:`run_on_validation`)."""
     results = open_dataset(run_on_validation(base, setting, members, root) / "results.nc")
-    return {m: results.final_test_accuracy.sel(model=m).values for m in members}
+    names = [str(m) for m in results.model.values] if members is None else members
+    return {m: results.final_test_accuracy.sel(model=m).values for m in names}
 
 
 def study(
-    base: dict, settings: Sequence[Setting], members: Sequence[str], root: str | Path = "runs/tuning"
+    base: dict, settings: Sequence[Setting], members: Sequence[str] | None, root: str | Path = "runs/tuning"
 ) -> list[tuple[Setting, dict[str, np.ndarray]]]:
     """Every setting's validation accuracies (see :func:`validation_accuracy`)."""
     return [(s, validation_accuracy(base, s, members, root)) for s in settings]

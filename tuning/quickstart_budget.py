@@ -46,7 +46,8 @@ def main() -> None:
     print("validation accuracy, mean [95 % CI] over seeds, by shared budget")
     print(table(outcomes, members[: len(members) // 2]))
     print(table(outcomes, members[len(members) // 2 :]))
-    print("\n| budget | training time of all fits (s, one thread each, summed) | mean accuracy over members |\n|---|---|---|")
+    print("\n| budget | time of all fits (s, one thread each, summed) | mean accuracy over members |")
+    print("|---|---|---|")
     for setting, accuracy in outcomes:
         mean = np.mean([np.mean(values) for values in accuracy.values()])
         print(f"| {setting.label} | {seconds[setting.label]:.0f} | {mean:.4f} |")

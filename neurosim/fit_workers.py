@@ -10,10 +10,12 @@ than one process with two (``benchmarks/fit_workers.py`` measures it).
 
 Nothing depends on the workers finishing. A worker that fails or dies releases its lock (the
 kernel does, see :mod:`neurosim.results.lock`) and leaves at most a checkpoint; the main process
-then trains that fit itself, from the checkpoint, and the run's results are those of a run
-without workers (each fit is seeded by its own seed, whoever trains it). A worker exits once no
-fit is left that nobody holds, and when the main process is gone (it checks every second), so a
-killed run leaves no process behind; its finished fits stay and the same command resumes.
+then trains that fit itself, from the checkpoint. Each fit is seeded by its own seed, whoever
+trains it, so a run's results are those of a run without workers at the same threads per fit
+(torch's float sums may differ in the last bits between thread counts; fits record theirs). A
+worker exits once no fit is left that nobody holds, and when the main process is gone (it checks
+every second), so a killed run leaves no process behind; its finished fits stay and the same
+command resumes.
 
 A worker is the command ``python -m neurosim.worker --parent PID`` (:mod:`neurosim.worker`),
 started early by :class:`Standby` so that its imports overlap the main process's, and told its

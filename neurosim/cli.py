@@ -48,14 +48,15 @@ def command_run(args: argparse.Namespace) -> int:
 def _standby_workers(args: argparse.Namespace):
     """Worker processes started now, so that their imports overlap reading the comparison (the
     run decides how many it uses; see :mod:`neurosim.fit_workers`)."""
-    from neurosim.fit_workers import MAX_AUTO_WORKERS, Standby
+    from neurosim.fit_workers import Standby, choose_workers
     from neurosim.threads import choose_threads
 
-    if args.dry_run or args.workers == 1:
+    if args.dry_run:
         return Standby(0)
-    if args.workers == "auto":
-        return Standby(min(choose_threads(args.threads).intra_op, MAX_AUTO_WORKERS) - 1)
-    return Standby(args.workers - 1)
+    # As many as a CPU run would use (a GPU run dismisses them); the fit count is not known yet.
+    return Standby(
+        choose_workers(args.workers, choose_threads(args.threads).intra_op, sys.maxsize, "cpu") - 1
+    )
 
 
 def _run(args: argparse.Namespace, config, standby) -> int:

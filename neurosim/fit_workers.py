@@ -99,10 +99,7 @@ class Standby:
         """Stop the workers still waiting or dismissed (they have no fits; one may still be
         importing, and a command that failed on bad input should not wait for it)."""
         self.dismiss()
-        for process in self.dismissed:
-            if process.poll() is None:
-                process.terminate()
-            process.wait()
+        stop_workers(self.dismissed, wait=False)
         self.dismissed = []
 
 

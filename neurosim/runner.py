@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import torch
@@ -348,7 +349,7 @@ def fit_under_locks(
     directory: Path,
     fit: Callable[[MemberConfig, int], None],
     wait_for_others: bool = True,
-    helpers: set[int] = frozenset(),
+    helpers: AbstractSet[int] = frozenset(),
     last_first: bool = False,
 ) -> None:
     """Call ``fit(member, seed)`` for every member and seed, each while holding the fit's lock.

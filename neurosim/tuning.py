@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
 from neurosim.analysis.statistics import mean_ci
 from neurosim.config import apply_override, resolve
@@ -51,21 +52,23 @@ def run_on_validation(
     return run_comparison(resolve(raw), root=root, workers="auto")
 
 
-def validation_accuracy(
-    base: dict, setting: Setting, members: Sequence[str] | None, root: str | Path = "runs/tuning"
-) -> dict[str, np.ndarray]:
-    """Final validation accuracy per seed of each of ``members`` (every member of the comparison
-    when ``None``) under ``setting`` (see :func:`run_on_validation`)."""
-    results = open_dataset(run_on_validation(base, setting, members, root) / "results.nc")
-    names = [str(m) for m in results.model.values] if members is None else members
-    return {m: results.final_test_accuracy.sel(model=m).values for m in names}
+def validation_accuracy(results: xr.Dataset) -> dict[str, np.ndarray]:
+    """Final validation accuracy per seed of every member of a validation run's ``results``."""
+    return {str(m): results.final_test_accuracy.sel(model=m).values for m in results.model.values}
+
+
+def study_results(
+    base: dict, settings: Sequence[Setting], members: Sequence[str] | None, root: str | Path = "runs/tuning"
+) -> list[tuple[Setting, xr.Dataset]]:
+    """Every setting's validation run (see :func:`run_on_validation`), as its ``results.nc``."""
+    return [(s, open_dataset(run_on_validation(base, s, members, root) / "results.nc")) for s in settings]
 
 
 def study(
     base: dict, settings: Sequence[Setting], members: Sequence[str] | None, root: str | Path = "runs/tuning"
 ) -> list[tuple[Setting, dict[str, np.ndarray]]]:
-    """Every setting's validation accuracies (see :func:`validation_accuracy`)."""
-    return [(s, validation_accuracy(base, s, members, root)) for s in settings]
+    """Every setting's validation accuracies (see :func:`study_results`)."""
+    return [(s, validation_accuracy(results)) for s, results in study_results(base, settings, members, root)]
 
 
 def best(outcomes: list[tuple[Setting, dict[str, np.ndarray]]], member: str) -> Setting:
@@ -91,8 +94,7 @@ def cheapest_within_tolerance(
     candidates = outcomes
     if learnt is not None and any(learnt[setting.label] for setting, _ in outcomes):
         candidates = [outcome for outcome in outcomes if learnt[outcome[0].label]]
-    top = best(outcomes, member)
-    target = float(np.mean(next(accuracy for setting, accuracy in outcomes if setting is top)[member]))
+    target = max(float(np.mean(accuracy[member])) for _, accuracy in outcomes)  # the best's
     for setting, accuracy in candidates:
         if float(np.mean(accuracy[member])) >= target - tolerance:
             return setting
@@ -151,13 +153,14 @@ def choose_passes(
     from neurosim.config import load_raw
 
     base = load_raw(comparison) | {"device": "cpu"}
-    settings = pass_budgets(members, sorted(passes), training_images)
-    outcomes = study(base, settings, members)
-    learnt = {member: {} for member in members}
-    for setting in settings:
-        results = open_dataset(run_on_validation(base, setting, members) / "results.nc")
-        for member in members:
-            learnt[member][setting.label] = bool((results.learnt.sel(model=member) == 1).all())
+    runs = study_results(base, pass_budgets(members, sorted(passes), training_images), members)
+    outcomes = [(setting, validation_accuracy(results)) for setting, results in runs]
+    learnt = {
+        member: {
+            setting.label: bool((results.learnt.sel(model=member) == 1).all()) for setting, results in runs
+        }
+        for member in members
+    }
     heading = "validation accuracy, mean [95 % CI] over seeds"
     print_choice(outcomes, members, heading, learnt)
     for member in members:

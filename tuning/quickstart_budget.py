@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.config import load_raw
-from neurosim.results.storage import open_dataset
-from neurosim.tuning import Setting, run_on_validation, table
+from neurosim.tuning import Setting, study_results, table, validation_accuracy
 
 COMPARISON = Path(__file__).resolve().parents[1] / "comparisons" / "quickstart.toml"
 EPOCHS = (3, 5, 10, 20)
@@ -32,13 +31,10 @@ EPOCHS = (3, 5, 10, 20)
 
 def main() -> None:
     base = load_raw(COMPARISON) | {"device": "cpu"}
-    outcomes, seconds = [], {}
-    for epochs in EPOCHS:
-        setting = Setting(f"{epochs} epochs", {"training.epochs": epochs})
-        results = open_dataset(run_on_validation(base, setting, None) / "results.nc")
-        accuracy = {str(m): results.final_test_accuracy.sel(model=m).values for m in results.model.values}
-        outcomes.append((setting, accuracy))
-        seconds[setting.label] = float(results.wall_time.isel(checkpoint=-1).sum())
+    settings = [Setting(f"{epochs} epochs", {"training.epochs": epochs}) for epochs in EPOCHS]
+    runs = study_results(base, settings, None)
+    outcomes = [(setting, validation_accuracy(results)) for setting, results in runs]
+    seconds = {setting.label: float(results.wall_time.isel(checkpoint=-1).sum()) for setting, results in runs}
     members = list(outcomes[0][1])
     print("validation accuracy, mean [95 % CI] over seeds, by shared budget")
     print(table(outcomes, members[: len(members) // 2]))

@@ -9,7 +9,7 @@ fits alone, one thread each, summed; the quickstart runs them in two processes a
 and report).
 Every member gets the same epochs at each budget, so no twin is favoured.
 
-The shipped 5 epochs are not chosen here: the quickstart takes 52-57 s with them on a fresh
+The shipped 5 epochs are not chosen here: the quickstart takes 51-57 s with them on a fresh
 clone and 63 s with 10 (2 CPU cores, README); the fits' time printed here grows by 11-25 % from 5
 to 10 epochs (two studies on the developer machine: 62 -> 69 s and 60 -> 75 s; its speed varied
 by ~20 % from run to run, so the times are a guide). Run: ``python tuning/quickstart_budget.py``

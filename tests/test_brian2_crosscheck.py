@@ -21,7 +21,7 @@ brian2_reference = pytest.importorskip("neurosim.reference.brian2_diehl_cook")
 N_INPUTS, N_NEURONS = 196, 20
 
 
-def _setup(mode: str, seed: int, integration: str = "step_averaged"):
+def _setup(mode: str, seed: int, integration: str = "euler"):
     torch.manual_seed(seed)
     params = preset("paper", integration=integration)
     layer = DiehlCookLayer(N_INPUTS, N_NEURONS, params, mode=mode).double()
@@ -49,7 +49,8 @@ def _brian2(params, layer, steps, inputs, theta, learning):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("seed", "integration"), [(0, "step_averaged"), (1, "exponential_euler"), (2, "euler")]
+    ("seed", "integration"),
+    [(0, "step_averaged"), (1, "exponential_euler"), (2, "euler"), (3, "euler_unbounded")],
 )
 def test_exact_mode_matches_brian2_spikes_and_stdp(seed, integration):
     params, layer, steps, inputs = _setup("exact", seed, integration)

@@ -68,5 +68,7 @@ def test_a_run_without_a_terminal_logs_progress(tmp_path):
     comparison.write_text(
         'pairs = ["perceptron_linear"]\ndevice = "cpu"\n[task]\nn_per_class = 10\n[training]\nepochs = 2\n'
     )
-    process = run_cli("run", str(comparison), "--out", str(tmp_path / "runs"), "--no-report")
+    # One process: a standby worker may otherwise train the fit, and its log lines name the worker.
+    out = str(tmp_path / "runs")
+    process = run_cli("run", str(comparison), "--out", out, "--no-report", "--workers", "1")
     assert "linear seed 0: 100 % of " in process.stderr and "s left" in process.stderr

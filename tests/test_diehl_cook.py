@@ -59,8 +59,11 @@ def test_conductance_lif_exponential_euler_step_golden():
     # Stable where Euler is not: 100 inhibitory spikes at once (g_i = 1700) pull v to E_inh, not past it.
     state = integrate(_state(-60.0, 0.0, 1700.0), EXCITATORY, euler_constants(EXCITATORY, 0.5))
     assert -100.0 < state.v.item() < -60.0
-    euler = integrate(_state(-60.0, 0.0, 1700.0), EXCITATORY, euler_constants(EXCITATORY, 0.5, "euler"))
-    assert euler.v.item() < -250.0  # overshoots E_inh = -100 mV by far
+    unbounded = euler_constants(EXCITATORY, 0.5, "euler_unbounded")
+    assert integrate(_state(-60.0, 0.0, 1700.0), EXCITATORY, unbounded).v.item() < -250.0  # far past E_inh
+    # Bounded Euler stops at v_inf = (-65 + 1700 * (-100)) / 1701.
+    bounded = integrate(_state(-60.0, 0.0, 1700.0), EXCITATORY, euler_constants(EXCITATORY, 0.5, "euler"))
+    assert bounded.v.item() == pytest.approx((-65.0 - 170000.0) / 1701.0, abs=1e-12)
 
 
 def test_threshold_reset_and_refractory_period_golden():

@@ -24,7 +24,7 @@ def _present(simulator: str, params, n_slots: int, learning: bool, dtype, images
     return counts, weight, layer.theta.clone(), dict(layer.last_run)
 
 
-@pytest.mark.parametrize("integration", ["step_averaged", "euler", "exponential_euler"])
+@pytest.mark.parametrize("integration", ["euler", "euler_unbounded", "step_averaged", "exponential_euler"])
 @pytest.mark.parametrize("n_slots, learning", [(1, True), (3, True), (4, False)])
 def test_the_kernel_simulates_exactly_what_the_torch_simulation_does(integration, n_slots, learning):
     # Same events (one generator), same operations in the same order and precision: every spike
@@ -42,6 +42,23 @@ def test_the_kernel_simulates_exactly_what_the_torch_simulation_does(integration
         assert reference[3] == compiled[3]  # input, excitatory and inhibitory spikes, steps
         if learning:  # thresholds rise only with spikes while learning
             assert reference[2].max() > params.theta_start
+
+
+def test_the_kernel_bounds_euler_where_torch_does():
+    # One inhibitory spike of 1000 puts a = (1 + 1000) dt / tau_m = 5 on the excitatory membranes:
+    # bounded Euler ends the step at v_inf in both simulators, bit for bit, and that changes the
+    # outcome against unbounded Euler (the bound is exercised, not dormant).
+    images = torch.rand(7, 100, generator=torch.Generator().manual_seed(0)) * 0.6
+    outcomes = {}
+    for integration in ("euler", "euler_unbounded"):
+        params = preset("paper", integration=integration, weight_inh_exc=1000.0)
+        reference = _present("torch", params, 3, True, torch.float32, images)
+        compiled = _present("auto", params, 3, True, torch.float32, images)
+        for a, b in zip(reference[:3], compiled[:3], strict=True):
+            assert torch.equal(a, b)
+        outcomes[integration] = reference
+    assert outcomes["euler"][0].sum() > 20
+    assert not torch.equal(outcomes["euler"][1], outcomes["euler_unbounded"][1])
 
 
 def test_the_kernel_learns_what_the_exact_mode_learns_over_several_images():

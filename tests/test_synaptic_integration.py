@@ -81,3 +81,19 @@ def test_exponential_euler_inflates_the_psps():
         trace = _discrete("exponential_euler", synapse)
         assert low < trace.sum() * DT / area < high
         assert 1.05 < trace[np.argmax(np.abs(trace))] / peak < high
+
+
+def test_bounded_euler_ends_an_overloaded_step_at_the_equilibrium_and_is_euler_elsewhere():
+    """30 inhibitory spikes at once (g_i = 510, a = 511 dt / tau_m = 2.6): unbounded Euler carries
+    the membrane far past E_inh (-100 mV), bounded Euler stops at v_inf; with a <= 1 they agree to
+    the bit (the single IPSP)."""
+    zeros = torch.zeros(1, 1, dtype=torch.float64)
+    overloaded = ConductanceState(zeros + EXCITATORY.rest, zeros.clone(), zeros + 510.0, zeros.clone())
+    ends = {}
+    for method in ("euler", "euler_unbounded"):
+        ends[method] = integrate(overloaded, EXCITATORY, euler_constants(EXCITATORY, DT, method)).v.item()
+    v_inf = (EXCITATORY.rest + 510.0 * EXCITATORY.reversal_inhibitory) / 511.0
+    assert ends["euler"] == pytest.approx(v_inf, abs=1e-12)
+    assert ends["euler_unbounded"] < EXCITATORY.reversal_inhibitory - 20.0
+    single = _discrete("euler", "inhibitory")
+    np.testing.assert_array_equal(single, _discrete("euler_unbounded", "inhibitory"))

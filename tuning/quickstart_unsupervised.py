@@ -3,9 +3,9 @@
 Each budget is stated in images presented (``unsupervised_samples``), as passes over the 1,442
 training digits, so that the validation fits (trained on 1,205 of them) take the updates the
 shipped fit takes. Each model is run alone (its twins have no unsupervised phase), 3 seeds, and
-the choice is the cheapest budget within seed noise of the best
-(:func:`neurosim.tuning.cheapest_within_noise`): a larger budget is taken only where it
-measurably helps, since the quickstart has 60 s for every pair.
+the choice is the cheapest budget within 1 point of the best among those whose fits learnt
+(:func:`neurosim.tuning.cheapest_within_tolerance`): a larger budget is taken only where it
+helps, since the quickstart has 60 s for every pair.
 
 - SoftHebb MLP and CNN: their units start at the released code's radius and need steps to reach
   the unit sphere (one pass over the digits is about 46 steps).

@@ -12,7 +12,8 @@ numba installs, and caches the machine code next to the module.
 One step of one slot, as in the torch path (``N`` excitatory then ``N`` inhibitory neurons)::
 
     refractory_left <- max(refractory_left - 1, 0)
-    v <- v + dv * free                    (integrate: euler, exponential Euler or step-averaged)
+    v <- v + dv * free                    (integrate: euler bounded or not, exponential Euler or
+                                           step-averaged)
     g_e, g_i <- g_e * decay_e, g_i * decay_i
     theta <- theta * decay_theta          (learning only)
     spike <- v - threshold - theta > 0 and free
@@ -35,7 +36,7 @@ import numba
 import numpy as np
 
 #: Integration methods by code (numba specialises on values poorly; an int keeps one compilation).
-METHOD_CODES = {"euler": 0, "exponential_euler": 1, "step_averaged": 2}
+METHOD_CODES = {"euler": 0, "exponential_euler": 1, "step_averaged": 2, "euler_unbounded": 3}
 
 # Indices into the float32 vector ``scalars``.
 W_EXC_INH, W_INH_EXC, THETA_DECAY, THETA_PLUS, DECAY_PRE, DECAY_POST1, DECAY_POST2 = range(7)
@@ -60,11 +61,18 @@ def _integrate(v, g_exc, g_inh, refractory_left, population, method, rest_factor
         refractory_left[j] = left
         free = one - min(left, one)
         ge, gi, vj = g_exc[j], g_inh[j], v[j]
-        if method == 0:
+        if method == 0 or method == 3:
             dv = ge * (population[REVERSAL_EXC, j] - vj)
             dv += gi * (population[REVERSAL_INH, j] - vj)
             dv += population[REST, j] - vj
             dv *= free * population[DT_OVER_TAU, j]
+            # Bounded Euler (method 0): a step that would carry v past v_inf ends at it.
+            if method == 0 and (ge + gi + one) * population[DT_OVER_TAU, j] > one:
+                target = ge * population[REVERSAL_EXC, j]
+                target += gi * population[REVERSAL_INH, j]
+                target += population[REST, j]
+                target /= ge + gi + one
+                dv = (target - vj) * free
         else:
             if method == 2:
                 ge, gi = ge * population[MEAN_EXC, j], gi * population[MEAN_INH, j]

@@ -11,14 +11,22 @@ A spike when ``v > v_thresh + theta`` (and the neuron is not refractory); then `
 An incoming spike through a synapse of weight ``w`` adds ``w`` to ``g_e`` or ``g_i`` of its target.
 
 Discretisation, matched to Brian (checked against Brian2 in ``tests/test_brian2_crosscheck.py``):
-``step_averaged`` (the default: exact decays of ``g`` and ``theta``; ``v`` exact for each
-conductance held at its mean over the step), ``exponential_euler`` (the same, with the conductance
-at the start of the step) or forward ``euler``, all from the old values. The conductance at the
+forward ``euler`` (the default: the released code's Brian 1 applies it to every variable of these
+nonlinear equations; bounded where a step would overshoot, see :func:`integrate`), or
+``euler_unbounded`` (literally), ``step_averaged`` (exact decays of ``g`` and ``theta``; ``v``
+exact for each conductance held at its mean over the step) or ``exponential_euler`` (the same,
+with the conductance at the start of the step), all from the old values. The conductance at the
 start of a step is its largest value in the step, so a 1 ms synapse integrated with 0.5 ms steps
 by ``exponential_euler`` delivers ``(dt / tau) / (1 - exp(-dt / tau)) = 1.27`` times its charge
 (a left Riemann sum): EPSPs +27 % in peak and area, IPSPs +13 %, against dt -> 0
-(``tests/test_synaptic_integration.py``). The step mean ``g0 (tau / dt) (1 - exp(-dt / tau))`` delivers the
-exact charge; forward Euler is within a few per cent but unstable for large conductances. A step is
+(``tests/test_synaptic_integration.py``). The step mean ``g0 (tau / dt) (1 - exp(-dt / tau))``
+delivers the exact charge for one synapse. Forward Euler is within a few per cent for one synapse
+(its conductance decays by ``1 - dt / tau`` per step, 0.5 for the 1 ms synapse, which
+undercounts the charge as much as the start-of-step value overcounts it), and in the network it
+is the closer at dt = 0.5 ms: the inhibitory neuron that an excitatory spike drives crosses its
+threshold ~0.5 ms later in the continuous dynamics, at the next step under Euler, a step later
+under ``step_averaged``, whose slower inhibition lets 100 neurons fire 31 % more spikes per image
+than the dt -> 0 limit (Euler: 10 %; ``docs/repro.md``). A step is
 *update -> threshold -> synaptic input -> reset* (Brian2's schedule ``groups, thresholds,
 synapses, resets``), so a spike emitted at step ``t`` changes conductances at ``t`` and the
 membrane from ``t + 1``. A neuron that spiked at step ``s`` is refractory at steps
@@ -105,7 +113,9 @@ def initial_state(params: ConductanceLIFParams, shape: tuple[int, ...], device=N
     )
 
 
-METHODS = ("step_averaged", "exponential_euler", "euler")
+METHODS = ("euler", "euler_unbounded", "step_averaged", "exponential_euler")
+#: The forward Euler methods (conductances and theta decay by ``1 - dt / tau`` per step).
+EULER_METHODS = ("euler", "euler_unbounded")
 
 
 class EulerConstants(NamedTuple):
@@ -142,7 +152,7 @@ def euler_constants(
     refractory = params.refractory / dt
 
     def factor(tau):
-        return 1.0 - dt / tau if method == "euler" else _exact_decay(dt, tau)
+        return 1.0 - dt / tau if method in EULER_METHODS else _exact_decay(dt, tau)
 
     averaged = method == "step_averaged"
     return EulerConstants(
@@ -166,21 +176,29 @@ def integrate(
     at their values at the start of the step; for ``step_averaged``, at their means over the step,
     ``g_e a_e`` and ``g_i a_i`` with ``a = (tau / dt) (1 - exp(-dt / tau))``)::
 
-        euler:              v <- v + dt / tau_m [(E_rest - v) + g_e (E_exc - v) + g_i (E_inh - v)]
+        euler_unbounded:    v <- v + dt / tau_m [(E_rest - v) + g_e (E_exc - v) + g_i (E_inh - v)]
+                               = v + a (v_inf - v),   a = g dt / tau_m
+        euler:              the same, but v <- v_inf where a > 1
         exponential_euler:  v <- v_inf + (v - v_inf) exp(-g dt / tau_m)
 
-    Forward Euler is unstable once ``g dt / tau_m > 2``: with 0.5 ms steps, from about 24 inhibitory
-    spikes in one step onto an excitatory neuron (g_i = 17 each), which a network of a few hundred
-    neurons reaches as soon as many fire together, and then the membrane oscillates with growing
-    amplitude. Exponential Euler (Brian2's ``exponential_euler``) is exact for fixed conductances.
+    Forward Euler overshoots ``v_inf`` once ``a > 1`` and is unstable once ``a > 2``: with 0.5 ms
+    steps, from about 12 and 24 inhibitory spikes in one step onto an excitatory neuron (g_i = 17
+    each). A network of a few hundred neurons reaches that when many fire together; the membrane
+    then swings to hundreds of mV, every neuron fires, and the network never recovers (400 neurons
+    on the MNIST subset: from ~750 images on, 25,600 spikes per image). ``euler`` ends such a step
+    at ``v_inf`` (where a conductance-based membrane cannot pass) and is the unbounded method bit
+    for bit wherever ``a <= 1``. Exponential Euler (Brian2's ``exponential_euler``) is exact for
+    fixed conductances.
     """
     refractory_left = (state.refractory_left - 1.0).clamp_(min=0.0)
     v, g_exc, g_inh = state.v, state.g_exc, state.g_inh
-    if constants.method == "euler":
+    if constants.method in EULER_METHODS:
         dv = g_exc * (params.reversal_excitatory - v)
         dv += g_inh * (params.reversal_inhibitory - v)
         dv += params.rest - v
         dv *= free(refractory_left).mul_(constants.dt_over_tau)
+        if constants.method == "euler":
+            dv = _bounded(dv, v, g_exc, g_inh, params, constants, refractory_left)
     else:
         if constants.method == "step_averaged":
             g_exc, g_inh = g_exc * constants.excitatory_mean, g_inh * constants.inhibitory_mean
@@ -194,6 +212,22 @@ def integrate(
         dv *= free(refractory_left)
     g_exc, g_inh = state.g_exc * constants.excitatory_decay, state.g_inh * constants.inhibitory_decay
     return ConductanceState(v + dv, g_exc, g_inh, refractory_left)
+
+
+def _bounded(dv, v, g_exc, g_inh, params, constants, refractory_left) -> torch.Tensor:
+    """Forward Euler's step ``dv = a (v_inf - v)``, ``a = (1 + g_e + g_i) dt / tau_m``, with the
+    step bounded at ``v_inf`` where ``a > 1``: the step that would carry ``v`` past its equilibrium
+    (impossible for a conductance-based membrane: ``v_inf`` lies between the reversal potentials)
+    ends at it instead. Elsewhere ``dv`` is returned bit for bit."""
+    load = (g_exc + g_inh + 1.0) * constants.dt_over_tau
+    overloaded = load > 1.0
+    if not bool(overloaded.any()):
+        return dv
+    target = g_exc * params.reversal_excitatory
+    target += g_inh * params.reversal_inhibitory
+    target += params.rest
+    target /= g_exc + g_inh + 1.0
+    return torch.where(overloaded, (target - v) * free(refractory_left), dv)
 
 
 def free(refractory_left: torch.Tensor) -> torch.Tensor:
@@ -235,5 +269,5 @@ def decay_threshold(
     """Decay of the adaptive threshold over one step (part of the update phase): Euler factor
     ``1 - dt / tau`` or exact ``exp(-dt / tau)``; the increment, ``theta += theta_plus`` per spike,
     comes with the reset. Diehl & Cook: tau_theta = 1e7 ms, theta_plus = 0.05 mV."""
-    factor = 1.0 - dt / tau_theta if method == "euler" else math.exp(-dt / tau_theta)
+    factor = 1.0 - dt / tau_theta if method in EULER_METHODS else math.exp(-dt / tau_theta)
     return theta * factor

@@ -104,8 +104,11 @@ def _step_means(params: DiehlCookParams) -> dict:
 
 
 def brian2_method(params: DiehlCookParams) -> str:
-    """Brian2's state updater for the preset's ``integration``."""
-    return "exponential_euler" if params.integration == "step_averaged" else params.integration
+    """Brian2's state updater for the preset's ``integration``. Brian2's ``euler`` has no bound: it
+    and neurosim's ``euler`` agree wherever no membrane step overshoots (see
+    :func:`~neurosim.neurons.conductance_lif.integrate`)."""
+    methods = {"step_averaged": "exponential_euler", "euler_unbounded": "euler"}
+    return methods.get(params.integration, params.integration)
 
 
 def build_network(

@@ -218,15 +218,14 @@ def _bounded(dv, v, g_exc, g_inh, params, constants, refractory_left) -> torch.T
     """Forward Euler's step ``dv = a (v_inf - v)``, ``a = (1 + g_e + g_i) dt / tau_m``, with the
     step bounded at ``v_inf`` where ``a > 1``: the step that would carry ``v`` past its equilibrium
     (impossible for a conductance-based membrane: ``v_inf`` lies between the reversal potentials)
-    ends at it instead. Elsewhere ``dv`` is returned bit for bit."""
-    load = (g_exc + g_inh + 1.0) * constants.dt_over_tau
-    overloaded = load > 1.0
-    if not bool(overloaded.any()):
-        return dv
+    ends at it instead. Elsewhere ``dv`` is returned bit for bit. Selected per element, with no
+    test of whether any neuron is overloaded: such a test would wait for the device every step."""
+    total = g_exc + g_inh + 1.0
+    overloaded = total * constants.dt_over_tau > 1.0
     target = g_exc * params.reversal_excitatory
     target += g_inh * params.reversal_inhibitory
     target += params.rest
-    target /= g_exc + g_inh + 1.0
+    target /= total
     return torch.where(overloaded, (target - v) * free(refractory_left), dv)
 
 

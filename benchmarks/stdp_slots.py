@@ -1,8 +1,9 @@
 """Diehl & Cook's batched mode: accuracy against the number of slots, on the validation split.
 
-The batched mode simulates S images at once, each in a slot with its own copy of the weights,
-and sums the slots' STDP changes after the presentation (``models.diehl_cook.batch_size``). With
-one slot it is the sequential algorithm step for step (the exact mode); with more it is a
+The batched mode (``models.diehl_cook.mode = "batched"``) simulates S images at once
+(``batch_size``), each in a slot with its own copy of the weights, and sums the slots' STDP
+changes after the presentation. With one slot it is the sequential algorithm step for step (the
+exact mode, the model's default), which this script runs for S = 1; with more it is a
 mini-batch approximation whose cost in accuracy grows with S. This script measures that cost so
 that the default number of slots is chosen from it (the largest S whose mean is within 1 point of
 one slot), on validation, never on test:
@@ -57,7 +58,8 @@ def main() -> None:
     base = base_comparison(args.task, args.neurons, args.seeds, args.passes * training_images)
     accuracy, seconds = {}, {}
     for slots in args.slots:
-        setting = Setting(f"{slots} slots", {"models.diehl_cook.batch_size": slots})
+        mode = {"models.diehl_cook.mode": "batched"} if slots > 1 else {}  # one slot: the exact mode
+        setting = Setting(f"{slots} slots", mode | {"models.diehl_cook.batch_size": slots})
         results = open_dataset(run_on_validation(base, setting, ["diehl_cook"]) / "results.nc")
         member = results.sel(model="diehl_cook")
         accuracy[slots] = member.final_test_accuracy.values

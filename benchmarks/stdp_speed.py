@@ -14,13 +14,13 @@ Rows, all on the same images and device, in one run:
   compiled CPU kernel (``simulator = "auto"`` on a CPU) and by the torch simulation (what a GPU
   runs);
 - neurosim batched, at each ``--batch-sizes``, with each slot plasticity: ``online`` (every slot's
-  own weights change at every step, the recommended mode) and ``deferred`` (weights fixed within a
+  own weights change at every step) and ``deferred`` (weights fixed within a
   presentation, the changes applied after it).
 
 Prints ms per image, images per second and the speed-up over Brian2's per-image time.
 
     python benchmarks/stdp_speed.py [--neurons 100] [--images 400] [--exact-images 20]
-        [--brian2-images 100] [--batch-sizes 100,400] [--device auto] [--brian2-target cpp_standalone]
+        [--brian2-images 100] [--batch-sizes 3,20] [--device auto] [--brian2-target cpp_standalone]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import torch
 from hebbian_epoch import _synchronise, fashion_or_random
 
 from neurosim.device import device_description, resolve_device
-from neurosim.models.diehl_cook_layer import DiehlCookLayer, preset
+from neurosim.models.diehl_cook_layer import BATCHED_SLOTS, DiehlCookLayer, preset
 
 
 def neurosim_ms_per_image(
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=400, help="images per batched measurement")
     parser.add_argument("--exact-images", type=int, default=20)
     parser.add_argument("--brian2-images", type=int, default=100, help="0 skips Brian2")
-    parser.add_argument("--batch-sizes", default="100,400")
+    parser.add_argument("--batch-sizes", default=f"{BATCHED_SLOTS},20", help="the default slots and 20")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--brian2-target", default="cpp_standalone")
     args = parser.parse_args()

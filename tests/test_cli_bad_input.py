@@ -114,6 +114,12 @@ CASES = [
         [],
         "must last at least one step",
     ),
+    (
+        "slots without the batched mode",
+        'pairs = ["diehl_cook_mlp_kmeans"]\n[models.diehl_cook]\nbatch_size = 20\n',
+        [],
+        "set mode = 'batched'",
+    ),
 ]
 
 

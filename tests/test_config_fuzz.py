@@ -42,7 +42,12 @@ BASE = {
     "models": {
         "snn_mlp": {"hidden_sizes": [16], "n_steps": 2},
         "mlp_dc": {"hidden_sizes": [10]},
-        "diehl_cook": {"n_neurons": 10, "batch_size": 10, "constants": {"presentation": 50.0}},
+        "diehl_cook": {
+            "n_neurons": 10,
+            "mode": "batched",
+            "batch_size": 10,
+            "constants": {"presentation": 50.0},
+        },
         "kmeans": {"n_prototypes": 10},
         "mlp_ref": {"model": "mlp", "hidden_sizes": [8], "training": {"lr": 0.1}},
     },

@@ -11,7 +11,7 @@ import torch
 from neurosim.encoders import bernoulli_spike_events
 from neurosim.errors import UserError
 from neurosim.models import MODELS
-from neurosim.models.diehl_cook_layer import DiehlCookLayer, _Slots, preset
+from neurosim.models.diehl_cook_layer import BATCHED_SLOTS, DiehlCookLayer, _Slots, preset
 from neurosim.models.label_assignment import LabelAssignment
 from neurosim.neurons.conductance_lif import (
     EXCITATORY,
@@ -200,6 +200,15 @@ def test_unknown_preset_mode_and_constant_name_the_valid_choices():
         DiehlCookLayer(4, 2, preset("paper"), mode="fast")
     with pytest.raises(UserError, match="mean"):
         DiehlCookLayer(4, 2, preset("paper"), batch_combine="max")
+
+
+def test_the_default_is_the_sequential_algorithm_and_slots_need_the_batched_mode():
+    assert DiehlCookLayer(4, 2, preset("paper")).batch_size == 1
+    assert DiehlCookLayer(4, 2, preset("paper"), batch_size=1).mode == "exact"
+    assert DiehlCookLayer(4, 2, preset("paper"), mode="batched").batch_size == BATCHED_SLOTS
+    assert DiehlCookLayer(4, 2, preset("paper"), mode="batched", batch_size=20).batch_size == 20
+    with pytest.raises(UserError, match="mode = 'batched'"):
+        DiehlCookLayer(4, 2, preset("paper"), batch_size=20)
 
 
 def test_too_few_spikes_means_a_brighter_presentation_and_a_blank_image_gives_up():

@@ -5,7 +5,7 @@ same size, chosen on the validation split (50k train, 10k validation; the test s
 adaptation for Fashion-MNIST (not in the paper): its images' totals range from 15 to 590 (mean
 224), MNIST's, for which the paper's constants were made, average 103. The grid compares the
 paper (raw intensities, ``input_total = 0``) with the training images' mean total (224), at 100
-neurons, the ``paper`` preset with 20 online slots and the shipped budget (60,000 images
+neurons, the ``paper`` preset in the exact mode and the shipped budget (60,000 images
 presented: 1.2 passes over the 50k), seeds 0 and 1; the 400-neuron network takes the 100-neuron
 choice (not tuned at 400: ~4x the cost). The MLP twin gets two settings too, on its learning rate
 (the shared 1e-3 and 3e-3); k-means has no setting chosen by accuracy (its passes follow its

@@ -12,8 +12,7 @@ helps, since the quickstart has 60 s for every pair.
 - Krotov-Hopfield: 100 units, k = 2.
 - The Neocognitron: US2 and US3 generate planes in one pass or less (Fukushima trained on 3,000
   digits); fractions of a pass are whole images.
-- Diehl & Cook: 100 neurons in the batched mode at the model's default slots
-  (``benchmarks/stdp_slots.py``).
+- Diehl & Cook: 100 neurons in the model's default exact mode (the paper's sequential algorithm).
 
 Run: ``python tuning/quickstart_unsupervised.py [GROUP ...]`` with groups ``softhebb``,
 ``krotov``, ``neocognitron``, ``diehl_cook`` (default: all; about 10 min on 2 CPU cores).

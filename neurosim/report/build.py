@@ -442,11 +442,10 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     if energy is not None:
         energy_section(doc, energy, results, _pair_groups(energy), figure_dir)
     doc.heading("Confusion matrices (test set, all seeds)")
-    for member in members:
-        doc.figure(
-            figures.confusion_matrix(results, member, class_names, figure_dir / f"confusion_{member}.png"),
-            f"{member}: confusion matrix",
-        )
+    doc.figure(
+        figures.confusion_matrices(results, members, class_names, figure_dir / "confusion.png"),
+        "confusion matrix of every member, rows normalised",
+    )
     doc.heading(f"First-layer weights (seed {seeds[0]})")
     for member in members:
         doc.figure(

@@ -115,8 +115,8 @@ from neurosim.rules.stdp import depressed, normalise_columns, potentiated, trace
 MODES = ("exact", "batched")
 #: The batched mode's number of slots when ``batch_size`` is not given: the largest whose mean
 #: validation accuracy after one unlabelled pass is within 1 point of one slot's (the exact mode)
-#: on digits and on the MNIST 10k subset, 100 and 400 neurons (``benchmarks/stdp_slots.py``; the
-#: curve is in ``docs/repro.md``).
+#: on digits and on the MNIST 10k subset with 100 neurons, checked on the subset with 400
+#: (``benchmarks/stdp_slots.py``; the curves are in ``docs/repro.md``).
 BATCHED_SLOTS = 3
 COMBINES = ("sum", "mean")
 SLOT_PLASTICITY = ("online", "deferred")
@@ -316,7 +316,7 @@ class DiehlCookLayer(nn.Module):
         # The code's initialisation: (U[0, 1) + 0.01) * 0.3.
         self.weight = nn.Parameter((torch.rand(n_inputs, n_neurons) + 0.01) * 0.3, requires_grad=False)
         self.register_buffer("theta", torch.full((n_neurons,), float(params.theta_start)))
-        self._tables: dict = {}  # the compiled kernel's constant tables, per dtype (_kernel_tables)
+        self._tables: dict = {}  # the compiled kernel's constant tables (_kernel_tables)
         #: What the last call of :meth:`present` simulated (slot-steps, spikes), for operation counts.
         self.last_run = dict.fromkeys(
             ("steps", "input_steps", "input_spikes", "excitatory_spikes", "inhibitory_spikes"), 0
@@ -468,7 +468,7 @@ class DiehlCookLayer(nn.Module):
     def _kernel_tables(self, population: ConductanceLIFParams, neuron_dtype, trace_dtype) -> tuple:
         """The compiled kernel's constant tables for this layer's parameters: the population's in
         the neurons' dtype, the scalars in the traces' (the weights'). Built once per pair of
-        dtypes: rebuilding them took ~10 % of a presentation in the exact mode."""
+        dtypes, not at every presentation (one image in the exact mode)."""
         from neurosim.models import diehl_cook_kernel as kernel
 
         key = (self.params, self.n_neurons, str(neuron_dtype), str(trace_dtype))

@@ -162,7 +162,9 @@ def test_ledger_of_diehl_and_cook_counts_the_learning_simulation_and_stdp():
     n = 4
     # 16 inputs carry 16/784 of the paper's input weight: doubled, so that the neurons fire (with
     # the paper's sum they reach threshold in fewer than 1 of 5 images).
-    model = DiehlCookNetwork((16,), 3, n_neurons=n, batch_size=10, constants={"weight_sum_784": 156.0})
+    model = DiehlCookNetwork(
+        (16,), 3, n_neurons=n, mode="batched", batch_size=10, constants={"weight_sum_784": 156.0}
+    )
     config = TrainingConfig(epochs=1, batch_size=10, unsupervised_batch_size=10)
     ledgers, presented = training_ledger(model, task, config, seed=0, n_samples=10)
     assert presented["unsupervised"] == 20 and set(ledgers) == {"unsupervised", "features", "supervised"}

@@ -123,6 +123,14 @@ SLOT_PLASTICITY = ("online", "deferred")
 SIMULATORS = ("auto", "torch")
 
 
+def initial_input_weights(
+    n_inputs: int, n_neurons: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """The released code's initial input weights, ``(U[0, 1) + 0.01) * 0.3``, ``[D, N]`` float32
+    (from torch's global generator unless ``generator`` is given)."""
+    return (torch.rand(n_inputs, n_neurons, generator=generator) + 0.01) * 0.3
+
+
 @dataclass(frozen=True)
 class DiehlCookParams:
     """Every constant of the network and protocol (ms, mV, Hz)."""
@@ -313,8 +321,7 @@ class DiehlCookLayer(nn.Module):
         self.chunk_steps, self.encoding_seed = int(chunk_steps), int(encoding_seed)
         self.n_inputs, self.n_neurons = n_inputs, n_neurons
         self.weight_sum = params.weight_sum_784 * n_inputs / 784
-        # The code's initialisation: (U[0, 1) + 0.01) * 0.3.
-        self.weight = nn.Parameter((torch.rand(n_inputs, n_neurons) + 0.01) * 0.3, requires_grad=False)
+        self.weight = nn.Parameter(initial_input_weights(n_inputs, n_neurons), requires_grad=False)
         self.register_buffer("theta", torch.full((n_neurons,), float(params.theta_start)))
         self._tables: dict = {}  # the compiled kernel's constant tables (_kernel_tables)
         #: What the last call of :meth:`present` simulated (slot-steps, spikes), for operation counts.
@@ -468,10 +475,11 @@ class DiehlCookLayer(nn.Module):
     def _kernel_tables(self, population: ConductanceLIFParams, neuron_dtype, trace_dtype) -> tuple:
         """The compiled kernel's constant tables for this layer's parameters: the population's in
         the neurons' dtype, the scalars in the traces' (the weights'). Built once per pair of
-        dtypes, not at every presentation (one image in the exact mode)."""
+        dtypes, not at every presentation (one image in the exact mode); the parameters and the
+        population are fixed for the layer's life, so the dtypes are the whole key."""
         from neurosim.models import diehl_cook_kernel as kernel
 
-        key = (self.params, self.n_neurons, str(neuron_dtype), str(trace_dtype))
+        key = (neuron_dtype, trace_dtype)
         if key not in self._tables:
             p = self.params
             constants = euler_constants(population, p.dt, p.integration)

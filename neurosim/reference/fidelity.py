@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from neurosim.models.diehl_cook_layer import DiehlCookLayer, preset
+from neurosim.models.diehl_cook_layer import DiehlCookLayer, initial_input_weights, preset
 from neurosim.reference.brian2_released_protocol import RELEASED, ReleasedRun
 
 #: Largest differences at which the two engines agree (see the module docstring).
@@ -47,9 +47,10 @@ TOLERANCE = {
 
 
 def initial_weights(n_inputs: int, n_neurons: int, seed: int) -> np.ndarray:
-    """The released code's initial input weights, ``(U[0, 1) + 0.01) * 0.3``, ``[D, N]``."""
+    """The released code's initial input weights (the layer's initialisation) from ``seed``, as the
+    ``[D, N]`` float64 array both engines start from."""
     generator = torch.Generator().manual_seed(seed)
-    return ((torch.rand(n_inputs, n_neurons, generator=generator) + 0.01) * 0.3).double().numpy()
+    return initial_input_weights(n_inputs, n_neurons, generator).double().numpy()
 
 
 def run_neurosim(images: np.ndarray, weight: np.ndarray, seed: int, **constants) -> ReleasedRun:

@@ -30,11 +30,12 @@ from neurosim.tasks import TASKS, Task
 from neurosim.training import Trainer
 
 
-def fashion_or_random(n_images: int) -> tuple[Task, str]:
-    """Fashion-MNIST's first ``n_images`` training images, or random ones of that shape."""
+def fashion_or_random(n_images: int, task_name: str = "fashion_mnist") -> tuple[Task, str]:
+    """The first ``n_images`` training images of ``task_name`` (Fashion-MNIST unless given), or
+    random ones of that shape when the data is not installed."""
     try:
-        task = TASKS.get("fashion_mnist")()
-        x, y, source = task.x_train[:n_images], task.y_train[:n_images], "Fashion-MNIST"
+        task = TASKS.get(task_name)()
+        x, y, source = task.x_train[:n_images], task.y_train[:n_images], task.description
     except UserError:
         task = TASKS.get("digits")()  # only for the Task plumbing; the images are replaced
         generator = torch.Generator().manual_seed(0)

@@ -57,12 +57,18 @@ def test_models_do_not_move_themselves(name):
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", MODELS.list())
 def test_models_run_on_cuda_and_match_cpu(name):
+    if name == "diehl_cook":
+        pytest.skip(
+            "its forward draws Poisson spikes from a generator on the input's device, so CPU and "
+            "CUDA differ by design; tests/test_diehl_cook_cuda.py compares them on the same spikes"
+        )
     torch.manual_seed(0)
-    model = MODELS.get(name)((1, 28, 28), 10)
+    model = MODELS.get(name)((1, 28, 28), 10).eval()  # dropout is randomness, not a result
     x = torch.rand(5, 1, 28, 28)
     expected = model(x)
     model = model.cuda()
-    assert torch.allclose(model(x.cuda()).cpu(), expected, atol=1e-4)
+    # Relative too: logits of tens differ in their sixth digit between CPU and GPU sums.
+    assert torch.allclose(model(x.cuda()).cpu(), expected, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("name", PAIRS.list())

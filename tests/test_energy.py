@@ -352,3 +352,23 @@ def test_the_report_names_the_profiles_where_memory_flips_the_comparison():
     assert rows["loihi_2018"][3].startswith("unpriced (1 mac)") and rows["loihi_2018"][6] == "n/a / n/a"
     energy[1, :, :2, mac] = 1e6  # equal compute: a tie, not a winner
     assert pair_table(dataset, "bio", "twin")[0].rows[0][6] == "tie / n/a"
+
+
+@pytest.mark.gpu
+def test_nvml_measures_a_gpu_workload_within_the_boards_power():
+    """The board's NVML counter, through the measurement protocol, on 4096^2 matrix products: the
+    joules per call are positive, above the idle power's share and below 1 kW for the call's time."""
+    from neurosim.energy.measurement import NvmlCounter
+
+    counter = NvmlCounter()
+    a = torch.rand(4096, 4096, device="cuda")
+
+    def region() -> None:
+        a @ a
+
+    started = time.perf_counter()
+    result = measure_energy(region, counter, warmup=5, idle_seconds=0.5, min_window_seconds=0.5, repeats=3)
+    assert time.perf_counter() - started < 60
+    seconds_per_call = result.window_s / result.calls_per_window
+    assert 0 < result.dynamic_j < result.total_j < 1000 * seconds_per_call
+    assert result.idle_power_w > 0 and result.counter.startswith("NVML")

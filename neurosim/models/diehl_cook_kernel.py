@@ -32,6 +32,8 @@ events sorted by slot then step (``offsets [S + 1]``, ``steps [E]``, ``sources [
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -49,6 +51,43 @@ REFRACTORY_STEPS, REVERSAL_EXC, REVERSAL_INH = 8, 9, 10
 N_POPULATION_ROWS = 11
 
 
+def membrane_change(vj, ge, gi, free, population, j, method, rest_factor):
+    """The membrane change ``dv`` (mV) of neuron ``j`` over one step, from its potential ``vj`` and
+    conductances ``ge``, ``gi`` at the start of the step; ``free`` is 0 while it is refractory,
+    else 1; ``rest_factor``: ``1 - exp(-dt / tau)`` (:func:`rest_factors`, used by the exponential
+    methods when it has no conductance). Plain Python, compiled for the CPU here and for CUDA by
+    :mod:`~neurosim.models.diehl_cook_cuda`, so both kernels do the same float32 operations."""
+    one = np.float32(1.0)
+    if method == 0 or method == 3:
+        dv = ge * (population[REVERSAL_EXC, j] - vj)
+        dv += gi * (population[REVERSAL_INH, j] - vj)
+        dv += population[REST, j] - vj
+        dv *= free * population[DT_OVER_TAU, j]
+        # Bounded Euler (method 0): a step that would carry v past v_inf ends at it.
+        if method == 0 and (ge + gi + one) * population[DT_OVER_TAU, j] > one:
+            target = ge * population[REVERSAL_EXC, j]
+            target += gi * population[REVERSAL_INH, j]
+            target += population[REST, j]
+            target /= ge + gi + one
+            dv = (target - vj) * free
+        return dv
+    if method == 2:
+        ge, gi = ge * population[MEAN_EXC, j], gi * population[MEAN_INH, j]
+    total = ge + gi + one
+    target = ge * population[REVERSAL_EXC, j]
+    target += gi * population[REVERSAL_INH, j]
+    target += population[REST, j]
+    target /= total
+    # With no conductance left (total == 1 to the last bit, most steps of the inhibitory neurons
+    # and of the rest), the factor is the neuron's constant: the same bits, no exp.
+    if total == one:
+        return (target - vj) * rest_factor * free
+    return (target - vj) * (one - math.exp(total * -population[DT_OVER_TAU, j])) * free
+
+
+_membrane_change = numba.njit(cache=True, inline="always")(membrane_change)
+
+
 @numba.njit(cache=True, fastmath=False)
 def _integrate(v, g_exc, g_inh, refractory_left, population, method, rest_factor):
     """One update of every neuron of a slot, in place (before threshold, input and reset).
@@ -60,35 +99,7 @@ def _integrate(v, g_exc, g_inh, refractory_left, population, method, rest_factor
         left = max(refractory_left[j] - one, np.float32(0.0))
         refractory_left[j] = left
         free = one - min(left, one)
-        ge, gi, vj = g_exc[j], g_inh[j], v[j]
-        if method == 0 or method == 3:
-            dv = ge * (population[REVERSAL_EXC, j] - vj)
-            dv += gi * (population[REVERSAL_INH, j] - vj)
-            dv += population[REST, j] - vj
-            dv *= free * population[DT_OVER_TAU, j]
-            # Bounded Euler (method 0): a step that would carry v past v_inf ends at it.
-            if method == 0 and (ge + gi + one) * population[DT_OVER_TAU, j] > one:
-                target = ge * population[REVERSAL_EXC, j]
-                target += gi * population[REVERSAL_INH, j]
-                target += population[REST, j]
-                target /= ge + gi + one
-                dv = (target - vj) * free
-        else:
-            if method == 2:
-                ge, gi = ge * population[MEAN_EXC, j], gi * population[MEAN_INH, j]
-            total = ge + gi + one
-            target = ge * population[REVERSAL_EXC, j]
-            target += gi * population[REVERSAL_INH, j]
-            target += population[REST, j]
-            target /= total
-            # With no conductance left (total == 1 to the last bit, most steps of the inhibitory
-            # neurons and of the rest), the factor is the neuron's constant: the same bits, no exp.
-            if total == one:
-                dv = (target - vj) * rest_factor[j]
-            else:
-                dv = (target - vj) * (one - np.exp(total * -population[DT_OVER_TAU, j]))
-            dv *= free
-        v[j] = vj + dv
+        v[j] += _membrane_change(v[j], g_exc[j], g_inh[j], free, population, j, method, rest_factor[j])
         g_exc[j] *= population[DECAY_EXC, j]
         g_inh[j] *= population[DECAY_INH, j]
 
@@ -99,7 +110,7 @@ def rest_factors(population):
     :func:`_integrate` computes with ``g_e = g_i = 0`` (``total = 1``, and ``1 * x`` is ``x``)."""
     factors = np.empty(population.shape[1], dtype=population.dtype)
     for j in range(factors.shape[0]):
-        factors[j] = np.float32(1.0) - np.exp(-population[DT_OVER_TAU, j])
+        factors[j] = np.float32(1.0) - math.exp(-population[DT_OVER_TAU, j])
     return factors
 
 

@@ -58,8 +58,10 @@ batched simulation is used.
 
 **Simulators** (``simulator``): on a CPU, ``auto`` runs online and evaluation presentations
 through :mod:`~neurosim.models.diehl_cook_kernel` (the same steps compiled into one loop per slot,
-bit for bit the same results, ~100x faster with one slot); ``torch`` always runs the tensor
-simulation below, as on a GPU. Deferred slots always run in torch.
+bit for bit the same results, ~100x faster with one slot); on a CUDA device through
+:mod:`~neurosim.models.diehl_cook_cuda` (the same step as one CUDA kernel, a thread block per
+slot; float32 layers), or the torch simulation with a warning where that kernel cannot compile;
+``torch`` always runs the tensor simulation below. Deferred slots always run in torch.
 
 Integration: forward Euler for every variable, as Brian 1 integrates the released code's
 (nonlinear) equations, with one bound: a membrane step that would overshoot its equilibrium
@@ -468,25 +470,35 @@ class DiehlCookLayer(nn.Module):
         return (weight + change).clamp_(0.0, self.params.w_max)
 
     def _compiled(self, device: torch.device, deferred: bool) -> bool:
-        """Whether this presentation runs the compiled CPU kernel (:mod:`.diehl_cook_kernel`):
-        ``simulator = "auto"``, on the CPU, with online (or no) plasticity."""
-        return self.simulator == "auto" and device.type == "cpu" and not deferred and _compiled_available()
+        """Whether this presentation runs a compiled kernel, with ``simulator = "auto"`` and online
+        (or no) plasticity: on the CPU :mod:`.diehl_cook_kernel`; on a CUDA device
+        :mod:`.diehl_cook_cuda` (float32 layers of at most its ``MAX_NEURONS``)."""
+        if self.simulator != "auto" or deferred:
+            return False
+        if device.type == "cpu":
+            return _compiled_available()
+        float32 = self.weight.dtype == torch.float32 and self.theta.dtype == torch.float32
+        return device.type == "cuda" and float32 and _cuda_kernel_available(self.n_neurons)
 
-    def _kernel_tables(self, population: ConductanceLIFParams, neuron_dtype, trace_dtype) -> tuple:
-        """The compiled kernel's constant tables for this layer's parameters: the population's in
-        the neurons' dtype, the scalars in the traces' (the weights'). Built once per pair of
-        dtypes, not at every presentation (one image in the exact mode); the parameters and the
-        population are fixed for the layer's life, so the dtypes are the whole key."""
+    def _kernel_tables(self, population: ConductanceLIFParams, neuron_dtype, trace_dtype, device) -> tuple:
+        """The compiled kernels' constant tables for this layer's parameters, as tensors on
+        ``device``: the population's in the neurons' dtype, the scalars in the traces' (the
+        weights'). Built once per dtypes and device, not at every presentation (one image in the
+        exact mode); the parameters and the population are fixed for the layer's life, so these
+        are the whole key."""
         from neurosim.models import diehl_cook_kernel as kernel
 
-        key = (neuron_dtype, trace_dtype)
+        key = (neuron_dtype, trace_dtype, device)
         if key not in self._tables:
             p = self.params
             constants = euler_constants(population, p.dt, p.integration)
             theta_decay = decay_threshold(1.0, p.tau_theta, p.dt, p.integration)
+            as_numpy = {dtype: torch.zeros((), dtype=dtype).numpy().dtype for dtype in key[:2]}
+            population_table = kernel.population_table(population, constants, as_numpy[neuron_dtype])
+            scalar_table = kernel.scalar_table(p, theta_decay, as_numpy[trace_dtype])
             self._tables[key] = (
-                kernel.population_table(population, constants, neuron_dtype),
-                kernel.scalar_table(p, theta_decay, trace_dtype),
+                torch.from_numpy(population_table).to(device),
+                torch.from_numpy(scalar_table).to(device),
             )
         return self._tables[key]
 
@@ -499,37 +511,40 @@ class DiehlCookLayer(nn.Module):
         events: tuple[torch.Tensor, torch.Tensor],
         n_images: int,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`_presentation` by the compiled kernel: the same steps, slots in parallel. The
-        state tensors are shared with the kernel's arrays (CPU tensors), so it updates them."""
+        """:meth:`_presentation` by a compiled kernel: the same steps, slots in parallel. The
+        state tensors are shared with the kernel (same memory), so it updates them."""
         from neurosim.models import diehl_cook_kernel as kernel
 
-        p, n, d = self.params, self.n_neurons, self.n_inputs
+        p, n, d, device = self.params, self.n_neurons, self.n_inputs, weight.device
         n_slots = slots.theta.shape[0]
         step_of, index_of = events
         slot_of = index_of // d
-        order = torch.argsort(slot_of * p.presentation_steps + step_of)
-        offsets = torch.zeros(n_slots + 1, dtype=torch.int64)
+        # Stable: within a step the inputs keep their order, so the drive sums alike on every device.
+        order = torch.argsort(slot_of * p.presentation_steps + step_of, stable=True)
+        offsets = torch.zeros(n_slots + 1, dtype=torch.int64, device=device)
         offsets[1:] = torch.bincount(slot_of, minlength=n_slots).cumsum(0)
         slot_weight = weight.expand(n_slots, d, n).clone() if learning else weight.unsqueeze(0).contiguous()
         slots.neurons = type(slots.neurons)(*(tensor.contiguous() for tensor in slots.neurons))
         for name in ("theta", "pre", "post1", "post2"):
             setattr(slots, name, getattr(slots, name).contiguous())
-        counts = torch.zeros(n_slots, n, dtype=weight.dtype)
-        fired = torch.zeros(n_slots, 2 * n, dtype=torch.int64)
-        state = [t.numpy() for t in (*slots.neurons, slots.theta, slots.pre, slots.post1, slots.post2)]
-        population_table, scalar_table = self._kernel_tables(population, state[0].dtype, state[-1].dtype)
-        threads = torch.get_num_threads()  # the share neurosim.threads gave this process
-        kernel.use_threads(threads)
-        kernel.present_slots(
-            slot_weight.numpy(), *state, offsets.numpy(), step_of[order].numpy(),
-            (index_of[order] % d).numpy(), counts.numpy(), fired.numpy(),
-            population_table, scalar_table,
-            kernel.METHOD_CODES[p.integration], learning, p.presentation_steps,
-            p.presentation_steps + p.rest_steps,
-        )  # fmt: skip
-        # numba's OpenMP threading layer starts its pool with every core and so resets the
-        # OpenMP thread count that torch shares with it: torch keeps its own.
-        torch.set_num_threads(threads)
+        counts = torch.zeros(n_slots, n, dtype=weight.dtype, device=device)
+        fired = torch.zeros(n_slots, 2 * n, dtype=torch.int64, device=device)
+        state = (*slots.neurons, slots.theta, slots.pre, slots.post1, slots.post2)
+        tables = self._kernel_tables(population, state[0].dtype, state[-1].dtype, device)
+        arrays = (slot_weight, *state, offsets, step_of[order], index_of[order] % d, counts, fired, *tables)
+        constants = (kernel.METHOD_CODES[p.integration], learning, p.presentation_steps)
+        constants += (p.presentation_steps + p.rest_steps,)
+        if device.type == "cuda":
+            from neurosim.models import diehl_cook_cuda
+
+            diehl_cook_cuda.present_tensors(arrays, constants)
+        else:
+            threads = torch.get_num_threads()  # the share neurosim.threads gave this process
+            kernel.use_threads(threads)
+            kernel.present_slots(*(array.numpy() for array in arrays), *constants)
+            # numba's OpenMP threading layer starts its pool with every core and so resets the
+            # OpenMP thread count that torch shares with it: torch keeps its own.
+            torch.set_num_threads(threads)
         if learning:
             weight = self._combined(weight, slot_weight.sub_(weight).sum(dim=0), n_images)
         self.last_run["input_spikes"] += len(step_of)
@@ -681,6 +696,16 @@ class DiehlCookLayer(nn.Module):
         self.last_run["excitatory_spikes"] += int(fired[:, :n].sum())
         self.last_run["inhibitory_spikes"] += int(fired[:, n:].sum())
         return counts, weight
+
+
+@functools.cache
+def _cuda_kernel_available(n_neurons: int) -> bool:
+    """Whether the CUDA kernel can run a layer of ``n_neurons`` (numba's CUDA target answers)."""
+    try:
+        from neurosim.models import diehl_cook_cuda
+    except Exception:  # numba without a working CUDA target: the torch simulation runs instead
+        return False
+    return diehl_cook_cuda.available() and n_neurons <= diehl_cook_cuda.MAX_NEURONS
 
 
 @functools.cache

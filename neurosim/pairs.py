@@ -170,7 +170,7 @@ for _name, _bio, _twin, _keys, _description in (
         "hebbian_krotov_backprop",
         "hebbian_krotov",
         "krotov_backprop",
-        ("n_hidden", "power", "readout", "beta", "loss_power", "centre_inputs"),
+        ("n_hidden", "power", "readout", "beta", "loss_power", "centre_inputs", "inputs"),
         "Krotov & Hopfield's hidden units learnt by their local unsupervised rule (labels only at the "
         "top layer) vs. the same network with every weight learnt by backprop",
     ),
@@ -181,7 +181,7 @@ for _name, _bio, _twin, _keys, _description in (
         # Not feature_t_invert: for the twin, softmax(t W v) with a learnt W is a reparametrisation
         # (t only rescales W's initialisation and step size), so it keeps its own default, while the
         # Hebbian layer's unit-norm W needs the sharper readout temperature.
-        ("n_hidden",),
+        ("n_hidden", "inputs", "scale_features"),
         "one soft winner-take-all layer learnt by SoftHebb without labels, linear readout by backprop, "
         "vs. the same layers learnt end to end by backprop",
     ),

@@ -309,6 +309,43 @@ def test_krotov_twin_is_centred_when_the_hebbian_model_is():
     assert derived == {"n_hidden": 30, "centre_inputs": True}
 
 
+@pytest.mark.parametrize("name", ["hebbian_krotov", "softhebb_mlp"])
+def test_dense_hebbian_inputs_are_unit_length_by_default_and_raw_as_an_option(name):
+    x = torch.rand(4, 1, 8, 8) * torch.tensor([1.0, 2.0, 3.0, 4.0]).view(4, 1, 1, 1)
+    unit = MODELS.get(name)((1, 8, 8), 10, n_hidden=20)
+    raw = MODELS.get(name)((1, 8, 8), 10, n_hidden=20, inputs="raw")
+    assert torch.allclose(unit.hidden_input(x).norm(dim=1), torch.ones(4))
+    assert torch.equal(raw.hidden_input(x), x.flatten(1))
+    raw.hidden.weight.data = unit.hidden.weight.data.clone()
+    # The released codes' currents on raw pixels are ||x|| times the unit-length ones.
+    ratio = raw.competition_currents(x) / unit.competition_currents(x)
+    assert torch.allclose(ratio, x.flatten(1).norm(dim=1, keepdim=True).expand_as(ratio), rtol=1e-4)
+
+
+def test_softhebb_features_are_scaled_by_the_units_unless_told_not_to():
+    x = torch.rand(3, 64)
+    scaled = MODELS.get("softhebb_mlp")((64,), 10, n_hidden=50)
+    plain = MODELS.get("softhebb_mlp")((64,), 10, n_hidden=50, scale_features=False)
+    plain.load_state_dict(scaled.state_dict())
+    features = torch.softmax(5.0 * scaled.hidden(unit_length(x)), dim=1)
+    bias = scaled.readout.bias
+    assert torch.allclose(scaled(x) - bias, 50 * (plain(x) - bias), atol=1e-5)
+    assert torch.allclose(plain(x), scaled.readout(features), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("pair", "options"),
+    [
+        ("hebbian_krotov_backprop", {"n_hidden": 30, "inputs": "raw", "beta": 0.01}),
+        ("softhebb_mlp_backprop", {"n_hidden": 30, "inputs": "raw", "scale_features": False}),
+    ],
+)
+def test_twins_see_the_inputs_and_features_their_hebbian_model_sees(pair, options):
+    from neurosim.pairs import PAIRS
+
+    assert PAIRS.get(pair).twin_options(options, {}) == options
+
+
 def test_centred_krotov_learns_the_pool_mean_and_keeps_it_through_the_readout_phase():
     """The mean image is learnt in the unsupervised phase only; the top layer trains on frozen
     features and the model predicts exactly as those features do."""

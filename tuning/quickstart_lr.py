@@ -1,12 +1,11 @@
-"""Learning rates of the quickstart's members that do not take the shared 0.01, chosen on the
-validation split.
+"""LeNet-5's learning rate in the quickstart (the shared 0.01 does not suit its tanh units),
+chosen on the validation split.
 
-LeNet-5's tanh units and Krotov-Hopfield's readout (a power loss, m = 6) are trained with their
-own rates; Krotov's twin gets the same grid, so that neither member of that pair is tuned more
-than the other (the Neocognitron, LeNet-5's partner, learns without a rate; its thresholds were
-chosen on validation, see its module). Grid: 0.01 (the shared rate), 0.003, 0.001, 3 seeds, the
-whole comparison at its shipped budget (each model's options come from its pair). Run:
-``python tuning/quickstart_lr.py`` (about 3 min on 2 CPU cores).
+The Neocognitron, LeNet-5's partner, learns without a rate (its thresholds were chosen on
+validation, see its module). Krotov-Hopfield's readout rate and its twin's are chosen jointly with
+the model's inputs and beta (``tuning/krotov_inputs.py``). Grid: 0.01 (the shared rate), 0.003,
+0.001, 3 seeds, the whole comparison at its shipped budget (each model's options come from its
+pair). Run: ``python tuning/quickstart_lr.py`` (about 3 min on 2 CPU cores).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from neurosim.config import load_raw
 from neurosim.tuning import Setting, print_choice, study
 
 COMPARISON = Path(__file__).resolve().parents[1] / "comparisons" / "quickstart.toml"
-MEMBERS = ("lenet5", "hebbian_krotov", "krotov_backprop")
+MEMBERS = ("lenet5",)
 RATES = (0.01, 0.003, 0.001)
 
 

@@ -1,11 +1,12 @@
-"""What the dense Hebbian networks share: unit-length inputs, one hidden layer, one readout.
+"""What the dense Hebbian networks share: their inputs, one hidden layer, one readout.
 
 Krotov & Hopfield's network (:mod:`neurosim.models.krotov`) and the SoftHebb MLP
-(:mod:`neurosim.models.softhebb`) both map a unit-length input ``v = x / ||x||_2`` through a
-dense hidden layer without bias (``W: [H, D]``) to a readout. The bio model trains ``W`` with its
-Hebbian rule in the unsupervised phase (no labels) and the readout by backprop; its twin
-(``rule_options is None``) trains both layers end to end by backprop. Subclasses define what the
-readout sees (``forward``) and, if needed, the loss.
+(:mod:`neurosim.models.softhebb`) both map an input, scaled to unit length ``v = x / ||x||_2``
+(``inputs = "unit_length"``, neurosim's default for both) or as given (``"raw"``, the released
+codes' pixels in [0, 1]), through a dense hidden layer without bias (``W: [H, D]``) to a
+readout. The bio model trains ``W`` with its Hebbian rule in the unsupervised phase (no labels)
+and the readout by backprop; its twin (``rule_options is None``) trains both layers end to end by
+backprop. Subclasses define what the readout sees (``forward``) and, if needed, the loss.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from neurosim.errors import UserError, choices_message
 from neurosim.models.base import NeurosimModel, PlanStep
 from neurosim.models.convergence import Convergence, norm_convergence
+
+#: What the hidden layer sees: ``unit_length`` (each input scaled to Euclidean length 1) or ``raw``.
+INPUTS = ("unit_length", "raw")
 
 
 def unit_length(x: torch.Tensor) -> torch.Tensor:
@@ -37,6 +42,7 @@ class DenseHebbianNetwork(NeurosimModel):
         rule: registry key of the Hebbian rule.
         rule_options: the rule's options, or ``None`` for the backprop twin.
         readout_bias: whether the readout has a bias.
+        inputs: ``unit_length`` or ``raw`` (:data:`INPUTS`).
     """
 
     def __init__(
@@ -47,8 +53,12 @@ class DenseHebbianNetwork(NeurosimModel):
         rule: str,
         rule_options: dict | None,
         readout_bias: bool,
+        inputs: str = "unit_length",
     ) -> None:
         super().__init__()
+        if inputs not in INPUTS:
+            raise UserError(choices_message("inputs", inputs, INPUTS))
+        self.unit_length_inputs = inputs == "unit_length"
         self.hidden = nn.Linear(n_inputs, n_hidden, bias=False)
         self.readout = nn.Linear(n_hidden, n_classes, bias=readout_bias)
         self.rule, self.rule_options = rule, rule_options
@@ -62,8 +72,9 @@ class DenseHebbianNetwork(NeurosimModel):
         )
 
     def hidden_input(self, x: torch.Tensor) -> torch.Tensor:
-        """What the hidden layer sees, ``[B, D]``: the unit-length input."""
-        return unit_length(x)
+        """What the hidden layer sees, ``[B, D]``: the input flattened, at unit length unless
+        ``inputs = "raw"``."""
+        return unit_length(x) if self.unit_length_inputs else x.flatten(1)
 
     def competition_currents(self, x: torch.Tensor) -> torch.Tensor:
         """The currents ``[B, H]`` by which the rule's units compete: ``W v``."""

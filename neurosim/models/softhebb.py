@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -63,7 +64,7 @@ from torch import nn
 from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
 from neurosim.models.convergence import Convergence, combined, norm_convergence
-from neurosim.models.hebbian_dense import DenseHebbianNetwork, unit_length
+from neurosim.models.hebbian_dense import DenseHebbianNetwork
 from neurosim.models.registry import MODELS
 from neurosim.options import DropoutRate, PositiveFloat, Width
 
@@ -89,7 +90,8 @@ def radius_init(layer: nn.Module, radius: float, positive: bool) -> None:
 
 
 class SoftHebbMLP(DenseHebbianNetwork):
-    """Unit-length input -> soft winner-take-all layer -> ``K softmax(t u)`` -> linear readout."""
+    """Input (unit length, or raw) -> soft winner-take-all layer -> ``K softmax(t u)`` (or
+    ``softmax(t u)`` with ``scale_features = False``) -> linear readout."""
 
     def __init__(
         self,
@@ -99,15 +101,18 @@ class SoftHebbMLP(DenseHebbianNetwork):
         feature_t_invert: float,
         rule: dict | None,
         init_radius: float = 35.0,
+        inputs: str = "unit_length",
+        scale_features: bool = True,
     ) -> None:
-        super().__init__(n_inputs, n_classes, n_hidden, "softhebb", rule, readout_bias=True)
-        self.feature_t_invert = feature_t_invert
+        super().__init__(n_inputs, n_classes, n_hidden, "softhebb", rule, True, inputs)
+        self.feature_t_invert, self.scale_features = feature_t_invert, scale_features
         if rule is not None:
             radius_init(self.hidden, init_radius, positive=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        u = self.hidden(unit_length(x))
-        return self.readout(u.shape[1] * torch.softmax(self.feature_t_invert * u, dim=1))
+        u = self.hidden(self.hidden_input(x))
+        features = torch.softmax(self.feature_t_invert * u, dim=1)
+        return self.readout(u.shape[1] * features if self.scale_features else features)
 
 
 class SoftHebbCNN(NeurosimModel):
@@ -197,11 +202,16 @@ def softhebb_mlp(
     feature_t_invert: PositiveFloat = 5.0,
     init_radius: PositiveFloat = 35.0,
     lr_power: PositiveFloat = 0.2,
+    inputs: Literal["unit_length", "raw"] = "unit_length",
+    scale_features: bool = True,
 ) -> SoftHebbMLP:
     """One SoftHebb layer (preset 2SoftMlpMNIST) and a linear readout by backprop.
 
     ``lr_power`` is the exponent q of the norm-dependent rate ``eta |(||W_k|| - 1)|^q``: 0.2, the
-    released code's MLP default that 2SoftMlpMNIST keeps (its CNN presets use 0.5)."""
+    released code's MLP default that 2SoftMlpMNIST keeps (its CNN presets use 0.5). The released
+    preset itself is ``inputs = "raw"``, ``t_invert = 12``, ``scale_features = False`` (features
+    ``softmax(5 u)``) and steps of 32 images; neurosim's defaults (unit-length inputs, 100, ``K``
+    times the softmax) are adaptations measured in the ``softhebb_mlp`` repro card."""
     _check_positive(n_hidden=n_hidden, t_invert=t_invert, eta=eta, init_radius=init_radius)
     rule = {
         "eta": float(eta),
@@ -210,7 +220,14 @@ def softhebb_mlp(
         "lr_power": float(lr_power),
     }
     return SoftHebbMLP(
-        flat_size(input_shape), n_classes, int(n_hidden), float(feature_t_invert), rule, float(init_radius)
+        flat_size(input_shape),
+        n_classes,
+        int(n_hidden),
+        float(feature_t_invert),
+        rule,
+        float(init_radius),
+        inputs,
+        bool(scale_features),
     )
 
 
@@ -225,10 +242,13 @@ def softhebb_mlp_backprop(
     n_classes: int,
     n_hidden: Width = 2000,
     feature_t_invert: PositiveFloat = 5.0,
+    inputs: Literal["unit_length", "raw"] = "unit_length",
+    scale_features: bool = True,
 ) -> SoftHebbMLP:
     """The softhebb_mlp architecture trained end to end by backprop."""
     _check_positive(n_hidden=n_hidden)
-    return SoftHebbMLP(flat_size(input_shape), n_classes, int(n_hidden), float(feature_t_invert), None)
+    dimensions = (flat_size(input_shape), n_classes, int(n_hidden), float(feature_t_invert))
+    return SoftHebbMLP(*dimensions, None, inputs=inputs, scale_features=bool(scale_features))
 
 
 def _image_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:

@@ -11,6 +11,11 @@
 #   OUT=runs/gpu_checks NEUROSIM_DATA=/path/to/data bash benchmarks/gpu_checks.sh [quick]
 #
 # `quick` runs 6,000 images in stage 3 instead of 60,000.
+#
+# The Python it runs must hold neurosim's dependencies within their pins: on an image with numpy
+# >= 2.5 numba-cuda cannot compile a kernel (it registers np.row_stack, removed in 2.5) and the
+# Diehl & Cook rows fall back to the torch simulation with a warning; put a numpy < 2.4 first on
+# PYTHONPATH there.
 set -u
 OUT=${OUT:-runs/gpu_checks}
 IMAGES=60000

@@ -82,6 +82,19 @@ def test_the_cuda_kernel_is_the_cpu_kernel_on_numbas_simulator(integration):
     assert max(report.values()) <= tolerance, report
 
 
+def test_a_kernel_that_cannot_compile_warns_and_leaves_the_layer_to_torch(monkeypatch):
+    """As on the first GPU lease: numba-cuda 0.30 against numpy 2.5 fails at its first compile."""
+    from neurosim.models import diehl_cook_cuda
+
+    def broken(signature):
+        raise AttributeError("module 'numpy' has no attribute 'row_stack'")
+
+    monkeypatch.setattr(diehl_cook_cuda.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(diehl_cook_cuda._present, "compile", broken)
+    with pytest.warns(RuntimeWarning, match="row_stack.*the torch simulation runs instead"):
+        assert diehl_cook_cuda.available.__wrapped__() is False
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize(("mode", "batch_size"), [("exact", None), ("batched", 3)])
 def test_the_cuda_kernel_agrees_with_the_cpu_kernel_on_a_gpu(mode, batch_size):

@@ -63,7 +63,7 @@ from torch import nn
 from neurosim.errors import UserError, choices_message
 from neurosim.models.base import flat_size
 from neurosim.models.centring import RunningMeanCentring
-from neurosim.models.hebbian_dense import DenseHebbianNetwork, unit_length
+from neurosim.models.hebbian_dense import DenseHebbianNetwork
 from neurosim.models.registry import MODELS
 from neurosim.options import NonNegativeFloat, PositiveFloat, PositiveInt, Width
 from neurosim.rules.hebbian import krotov_currents
@@ -102,10 +102,10 @@ class KrotovHopfieldNetwork(DenseHebbianNetwork):
             self.fixed_point_p = hidden_rule["p"]
 
     def hidden_input(self, x: torch.Tensor) -> torch.Tensor:
-        """``v = x`` (``x - m`` with ``centre_inputs``), scaled to unit length with
-        ``inputs = "unit_length"``, ``[B, D]``."""
+        """The base class's input (:meth:`DenseHebbianNetwork.hidden_input`) of ``x - m`` with
+        ``centre_inputs``, of ``x`` otherwise, ``[B, D]``."""
         v = x.flatten(1) if self.centring is None else self.centring(x.flatten(1))
-        return unit_length(v) if self.unit_length_inputs else v
+        return super().hidden_input(v)
 
     def competition_currents(self, x: torch.Tensor) -> torch.Tensor:
         """The rule's currents ``<W_mu, v>_p = sum_i |W_mu,i|^(p-2) W_mu,i v_i``, ``[B, H]``."""

@@ -267,6 +267,17 @@ def _threads_argument(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _workers_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--workers",
+        type=_workers,
+        default="auto",
+        metavar="N",
+        help="processes that train fits at once, sharing the threads (default auto: one per thread "
+        "on a CPU, at most 4; 1 on a GPU)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     main_parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.split("\n")[0])
@@ -302,14 +313,7 @@ def parser() -> argparse.ArgumentParser:
         "and create nothing",
     )
     _threads_argument(run)
-    run.add_argument(
-        "--workers",
-        type=_workers,
-        default="auto",
-        metavar="N",
-        help="processes that train fits at once, sharing the threads (default auto: one per thread "
-        "on a CPU, at most 4; 1 on a GPU)",
-    )
+    _workers_argument(run)
     _analysis_arguments(run, default=None)
     run.set_defaults(handler=command_run)
 
@@ -333,7 +337,7 @@ def parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-report", action="store_true", help="skip writing the report")
     sweep.set_defaults(handler=command_sweep)
 
-    add_repro_parser(sub, _threads_argument)
+    add_repro_parser(sub, _threads_argument, _workers_argument)
 
     report = sub.add_parser(
         "report", help="rebuild the HTML/Markdown report of a run from its stored results"

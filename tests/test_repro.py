@@ -13,7 +13,7 @@ import xarray as xr
 
 from neurosim.errors import UserError
 from neurosim.repro.card import Band, find_card, list_cards, load_card
-from neurosim.repro.measure import CardOutcome, measurement, paired_delta, run_card
+from neurosim.repro.measure import CardOutcome, Execution, measurement, paired_delta, run_card
 from neurosim.tasks import TASKS
 from tests.conftest import REPO, run_cli
 
@@ -157,7 +157,7 @@ def test_card_run_report_and_resume(tmp_path):
     ablation = '[[ablations]]\nname = "short"\nwhat = "fewer passes"\noverrides = ["training.epochs=2"]\n'
     text = MINIMAL + ablation
     card = load_card(_card(tmp_path, text))
-    outcome = run_card(card, root=tmp_path / "out")
+    outcome = run_card(card, execution=Execution(tmp_path / "out"))
     assert outcome.within_band and outcome.measurement.accuracy.tolist() == [0.75, 0.75]
     (effect,) = outcome.ablations
     assert effect.delta.mean == pytest.approx(float(np.mean(effect.measurement.accuracy)) - 0.75)
@@ -170,10 +170,22 @@ def test_card_run_report_and_resume(tmp_path):
     assert "within band" in markdown and "fewer passes" in markdown and "git_sha" in markdown
     fits = sorted((outcome.measurement.run_dir / "fits").rglob("*.nc"))
     stamps = [path.stat().st_mtime_ns for path in fits]
-    again = run_card(card, root=tmp_path / "out", ablations=False)
+    again = run_card(card, execution=Execution(tmp_path / "out"), ablations=False)
     assert again.measurement.accuracy.tolist() == [0.75, 0.75]
     assert again.measurement.run_dir == outcome.measurement.run_dir and not again.ablations
     assert len(fits) == 2 and [path.stat().st_mtime_ns for path in fits] == stamps  # reused, not refitted
+
+
+def test_cli_device_and_workers_reach_the_runs(tmp_path):
+    """``--device`` replaces the card's device in every run (and so its hash); ``--workers 2`` trains
+    the two seeds in two processes and measures what one process does."""
+    path = _card(tmp_path, MINIMAL.replace("[protocol]\n", '[protocol]\ndevice = "auto"\n'))
+    process = run_cli("repro", str(path), "--out", str(tmp_path / "out"), "-q", "--device", "cpu", "--workers", "2")
+    assert "within band: mean 0.7500" in process.stdout, process.stdout
+    (run_dir,) = [p for p in (tmp_path / "out").iterdir() if p.name.startswith("repro_card-")]
+    assert json.loads((run_dir / "config.json").read_text())["device"] == "cpu"
+    default = load_card(path).comparison()
+    assert default.device == "auto" and run_dir.name != f"{default.name}-{default.hash()}"
 
 
 def test_cli_list_and_a_missed_band_exits_1(tmp_path):
@@ -214,7 +226,7 @@ def test_quick_card_within_its_measured_band(name, tmp_path):
     card = find_card(name)
     if _needs_mnist_10k(card) and not _mnist_10k_present():
         pytest.skip("the MNIST 10k subset is not present")
-    outcome = run_card(card, "quick", root=tmp_path)
+    outcome = run_card(card, "quick", Execution(tmp_path))
     summary = outcome.measurement.summary
     assert not math.isnan(summary.mean)
     assert outcome.within_band, f"{name} --quick: {summary.mean:.4f} outside {outcome.band}"

@@ -161,8 +161,11 @@ class Card:
             Ablation(a["name"], a["what"], tuple(a["overrides"])) for a in self.raw.get("ablations", [])
         )
 
-    def comparison(self, variant: str = "card", ablation: Ablation | None = None) -> ComparisonConfig:
-        """The resolved comparison of a variant, optionally with an ablation's overrides."""
+    def comparison(
+        self, variant: str = "card", ablation: Ablation | None = None, device: str | None = None
+    ) -> ComparisonConfig:
+        """The resolved comparison of a variant, optionally with an ablation's overrides and another
+        device than the card's (``auto``, ``cpu`` or ``cuda``; it is part of the run's hash)."""
         if variant not in self.variants():
             raise UserError(choices_message(f"variant of card {self.name!r}", variant, self.variants()))
         raw = copy.deepcopy(self.raw["protocol"])
@@ -172,6 +175,8 @@ class Card:
         if ablation is not None:
             raw["name"] += f"_{ablation.name}"
             overrides += ablation.overrides
+        if device is not None:
+            overrides.append(f'device="{device}"')
         for assignment in overrides:
             apply_override(raw, assignment)
         return resolve(raw)

@@ -12,7 +12,11 @@ from collections.abc import Callable
 from neurosim.errors import UserError
 
 
-def add_repro_parser(sub, threads_argument: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_repro_parser(
+    sub,
+    threads_argument: Callable[[argparse.ArgumentParser], None],
+    workers_argument: Callable[[argparse.ArgumentParser], None],
+) -> None:
     """Add the ``repro`` sub-command to the CLI's sub-parsers."""
     repro = sub.add_parser(
         "repro",
@@ -27,7 +31,11 @@ def add_repro_parser(sub, threads_argument: Callable[[argparse.ArgumentParser], 
     repro.add_argument("--no-ablations", action="store_true", help="skip the card's ablations")
     repro.add_argument("--out", default="runs/repro", help="folder for runs and card reports")
     repro.add_argument("-q", "--quiet", action="store_true", help="no progress")
+    repro.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), help="where to train (default: each card's own)"
+    )
     threads_argument(repro)
+    workers_argument(repro)
     repro.set_defaults(handler=command_repro)
 
 
@@ -52,20 +60,21 @@ def command_repro(args: argparse.Namespace) -> int:
     """Run cards; exit status 1 if a card misses its band (or a seed diverged), 0 otherwise."""
     from neurosim.progress import progress_factory
     from neurosim.report.document import Table
-    from neurosim.repro.measure import check_runs, run_card
+    from neurosim.repro.measure import Execution, check_runs, run_card
     from neurosim.repro.report import SUMMARY_HEADER, card_report, summary_row, verdict
     from neurosim.threads import configure_threads
 
     variant = "quick" if args.quick else ("paper_data" if args.paper_data else "card")
     cards = _cards(args.cards, variant)
     configure_threads(getattr(args, "threads", None))
-    for card in cards:  # every run of every card is checked before the first fit
-        check_runs(card, variant, not args.no_ablations, args.out)
     mode = "off" if args.quiet else ("bar" if sys.stderr.isatty() else "log")
+    execution = Execution(args.out, progress_factory(mode), args.workers, args.device)
+    ablations = not args.no_ablations
+    for card in cards:  # every run of every card is checked before the first fit
+        check_runs(card, variant, ablations, execution)
     outcomes = []
     for card in cards:
-        ablations = not args.no_ablations
-        outcome = run_card(card, variant, args.out, ablations, progress_factory(mode), checked=True)
+        outcome = run_card(card, variant, execution, ablations, checked=True)
         outcomes.append(outcome)
         print(f"{card.name}: {verdict(outcome)}")
         print(f"report: {card_report(outcome, args.out)}")

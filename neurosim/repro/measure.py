@@ -103,15 +103,22 @@ def _last_logged(row: np.ndarray) -> float:
     return float(finite[-1]) if len(finite) else math.nan
 
 
-def measure(
-    card: Card,
-    variant: str,
-    ablation: Ablation | None,
-    root: str | Path,
-    progress: ProgressFactory | None = None,
-) -> Measurement:
+@dataclass(frozen=True)
+class Execution:
+    """How a card's runs are executed, which does not change what they measure: where the runs go,
+    how progress is shown, processes that train fits at once (:mod:`neurosim.fit_workers`) and the
+    device (``None``: the card's own)."""
+
+    root: str | Path = "runs/repro"
+    progress: ProgressFactory | None = None
+    workers: int | str = 1
+    device: str | None = None
+
+
+def measure(card: Card, variant: str, ablation: Ablation | None, execution: Execution) -> Measurement:
     """Run (or resume) one variant of a card, with or without an ablation, and measure it."""
-    run_dir = run_comparison(card.comparison(variant, ablation), root=root, progress=progress)
+    config = card.comparison(variant, ablation, execution.device)
+    run_dir = run_comparison(config, execution.root, execution.progress, workers=execution.workers)
     return measurement(open_dataset(run_dir / "results.nc"), run_dir, card.model, card.metric)
 
 
@@ -129,30 +136,30 @@ def planned_runs(card: Card, variant: str, ablations: bool) -> list[Ablation | N
     return [None, *(card.ablations() if (variant == "card" and ablations) else ())]
 
 
-def check_runs(card: Card, variant: str, ablations: bool, root: str | Path) -> None:
+def check_runs(card: Card, variant: str, ablations: bool, execution: Execution) -> None:
     """Every check a run makes before it fits (data present, subsets, models build, the output
     folder), for every planned run: a card fails here, before its first fit, or not at all."""
     for ablation in planned_runs(card, variant, ablations):
-        dry_run(card.comparison(variant, ablation), root=root)
+        dry_run(card.comparison(variant, ablation, execution.device), root=execution.root)
 
 
 def run_card(
     card: Card,
     variant: str = "card",
-    root: str | Path = "runs/repro",
+    execution: Execution | None = None,
     ablations: bool = True,
-    progress: ProgressFactory | None = None,
     checked: bool = False,
 ) -> CardOutcome:
     """Run a card's variant and (for the ``card`` variant, unless ``ablations`` is false) each of its
     ablations; all of them are checked first (:func:`check_runs`) unless ``checked`` says the
     caller already did."""
+    execution = execution or Execution()
     planned = planned_runs(card, variant, ablations)[1:]
     if not checked:
-        check_runs(card, variant, ablations, root)
-    base = measure(card, variant, None, root, progress)
+        check_runs(card, variant, ablations, execution)
+    base = measure(card, variant, None, execution)
     effects = []
     for ablation in planned:
-        measured = measure(card, variant, ablation, root, progress)
+        measured = measure(card, variant, ablation, execution)
         effects.append(AblationEffect(ablation, measured, paired_delta(measured, base)))
     return CardOutcome(card, variant, card.band(variant), base, tuple(effects))

@@ -180,7 +180,8 @@ def test_cli_device_and_workers_reach_the_runs(tmp_path):
     """``--device`` replaces the card's device in every run (and so its hash); ``--workers 2`` trains
     the two seeds in two processes and measures what one process does."""
     path = _card(tmp_path, MINIMAL.replace("[protocol]\n", '[protocol]\ndevice = "auto"\n'))
-    process = run_cli("repro", str(path), "--out", str(tmp_path / "out"), "-q", "--device", "cpu", "--workers", "2")
+    options = ("-q", "--device", "cpu", "--workers", "2")
+    process = run_cli("repro", str(path), "--out", str(tmp_path / "out"), *options)
     assert "within band: mean 0.7500" in process.stdout, process.stdout
     (run_dir,) = [p for p in (tmp_path / "out").iterdir() if p.name.startswith("repro_card-")]
     assert json.loads((run_dir / "config.json").read_text())["device"] == "cpu"

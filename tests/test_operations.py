@@ -116,3 +116,50 @@ def test_hand_counted_s_cells_and_lenet_partial_convolution():
         c3(torch.ones(1, 2, 3, 3))  # binary input: accumulates; 3 connected kernels of 9 synapses
     row = counts.per_sample()[""]
     assert row["effective_acs"] == 27 and row["dense_macs"] == 2 * 2 * 9
+
+
+class _Scale(nn.Module):
+    """A layer with a parameter that no shipped counter knows (an elementwise gain)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gain
+
+
+def test_a_layer_no_counter_knows_is_an_error_until_a_counter_is_registered(monkeypatch):
+    from neurosim.metrics import layer_counters
+    from neurosim.metrics.layer_counters import LayerCounter, UncountableLayer, register_counter
+
+    model = nn.Sequential(nn.Linear(4, 4), _Scale())
+    message = r"layer '1' \(_Scale\) has parameters but no operation counter"
+    with pytest.raises(UncountableLayer, match=message):
+        with count_operations(model):
+            pytest.fail("the block must not run")
+    assert not model._forward_hooks and not model[0]._forward_hooks  # nothing left hooked
+
+    def gain_hook(session, name):
+        def hook(module, inputs, output):
+            session.counts_for(name, "elementwise").add("effective_macs", output.numel())
+
+        return hook
+
+    monkeypatch.setattr(layer_counters, "COUNTERS", list(layer_counters.COUNTERS))
+    register_counter(LayerCounter("gain", lambda m: isinstance(m, _Scale), gain_hook))
+    with pytest.raises(ValueError, match="already registered"):
+        register_counter(LayerCounter("gain", lambda m: False, gain_hook))
+    with count_operations(model) as counts:
+        model(torch.full((2, 4), 2.0))  # real inputs: MACs (ones would be spikes, ACs)
+    table = counts.per_sample()
+    assert table["1"]["effective_macs"] == 4.0 and table["0"]["effective_macs"] == 16.0
+
+
+@pytest.mark.parametrize("name", MODELS.list())
+def test_every_shipped_model_is_countable(name):
+    """No shipped model has a parameterised layer that the counters leave out."""
+    model = MODELS.get(name)((1, 28, 28), 10).eval()
+    with count_operations(model) as counts:
+        model(torch.rand(2, 1, 28, 28))
+    assert counts.samples == 2 and counts.layers

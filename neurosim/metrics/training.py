@@ -48,7 +48,8 @@ import torch
 from torch import nn
 
 from neurosim.config import TrainingConfig
-from neurosim.metrics.operations import LayerCounts, OperationCounts, count_operations
+from neurosim.metrics.counts import LayerCounts, OperationCounts
+from neurosim.metrics.operations import count_operations
 from neurosim.tasks import Task
 from neurosim.training.trainer import Trainer, epoch_order
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from neurosim.analysis.statistics import mean_ci, paired_test
+from neurosim.analysis.statistics import mean_ci, paired_test, t_half_width
 from neurosim.training.schedule import checkpoint_steps, samples_seen
 
 
@@ -23,12 +23,22 @@ def test_paired_test_sign_effect_and_degenerate_cases():
     assert math.isnan(paired_test([0.5, 0.6], [0.4, 0.5]).p_value)  # identical differences
 
 
+def test_t_half_width_by_hand():
+    # n = 2: t(0.975, 1) = 12.7062; columns [0, 2] and [1, 5] have s = sqrt(2) and 2 sqrt(2).
+    half = t_half_width(np.array([[0.0, 1.0], [2.0, 5.0]]), axis=0)
+    assert half == pytest.approx([12.7062, 2 * 12.7062], rel=1e-5)
+    assert t_half_width(np.array([[0.0, 2.0]]), axis=1) == pytest.approx([12.7062], rel=1e-5)
+
+
 def test_checkpoints_are_log_spaced_and_include_epoch_ends():
     steps = checkpoint_steps(n_samples=1000, batch_size=10, epochs=3, n_log=10)
-    assert steps[0] == 1 and steps[-1] == 300
-    assert {100, 200, 300} <= set(steps)
-    ratios = np.diff(np.log([s for s in steps if s not in (100, 200)]))
-    assert np.all(ratios > 0)
+    # 300 steps: 10 points 300^(k/9) rounded (1, 1.88, 3.55, 6.69, 12.6, 23.8, 44.8, 84.5, 159.2,
+    # 300), with the epoch ends 100 and 200.
+    assert steps == [1, 2, 4, 7, 13, 24, 45, 84, 100, 159, 200, 300]
+    log_points = np.array([s for s in steps if s not in (100, 200)], dtype=float)
+    ratios = log_points[1:] / log_points[:-1]
+    assert np.allclose(np.log(log_points[3:]), np.log(300) * np.arange(3, 10) / 9, atol=0.08)
+    assert ratios.min() > 1.5 and ratios.max() < 2.1  # one ratio 300^(1/9) = 1.885, up to rounding
 
 
 def test_many_epochs_get_log_spaced_epoch_ends():

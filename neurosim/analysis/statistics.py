@@ -43,6 +43,14 @@ class PairedTest:
     n: int
 
 
+def t_half_width(values: np.ndarray, axis: int = 0, confidence: float = 0.95) -> np.ndarray:
+    """Half-width of the Student-t confidence interval of the mean along ``axis``:
+    ``t((1 + confidence) / 2, n - 1) * s / sqrt(n)``, with ``s`` the sample standard deviation
+    (ddof 1) and ``n = values.shape[axis] >= 2``."""
+    n = values.shape[axis]
+    return stats.t.ppf((1 + confidence) / 2, n - 1) * values.std(axis=axis, ddof=1) / np.sqrt(n)
+
+
 def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Summary:
     """Mean and t-based confidence interval of ``values`` (NaNs ignored)."""
     data = np.asarray(values, dtype=float)
@@ -53,7 +61,7 @@ def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Summa
     mean = float(data.mean())
     if n == 1:
         return Summary(mean, math.nan, math.nan, 1)
-    half_width = float(stats.t.ppf((1 + confidence) / 2, n - 1) * data.std(ddof=1) / math.sqrt(n))
+    half_width = float(t_half_width(data, confidence=confidence))
     return Summary(mean, mean - half_width, mean + half_width, n)
 
 

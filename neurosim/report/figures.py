@@ -16,7 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
-from scipy import stats
+
+from neurosim.analysis.statistics import t_half_width
 
 DPI = 110
 
@@ -39,7 +40,7 @@ def learning_curves(results: xr.Dataset, members: list[str], title: str, path: P
         axis.plot(samples, mean, marker="o", markersize=3, label=member)
         n = accuracy.shape[0]
         if n > 1:
-            half = stats.t.ppf(0.975, n - 1) * accuracy.std(axis=0, ddof=1) / np.sqrt(n)
+            half = t_half_width(accuracy, axis=0)
             axis.fill_between(samples, mean - half, mean + half, alpha=0.2)
     axis.set_xscale("log")
     axis.set_xlabel("training samples seen (count, log scale)")
@@ -182,7 +183,7 @@ def robustness_curves(robustness: xr.Dataset, members: list[str], title: str, pa
             axis.plot(strength[keep], mean, marker="o", markersize=3, label=member)
             n = values.shape[1]
             if n > 1:
-                half = stats.t.ppf(0.975, n - 1) * values.std(axis=1, ddof=1) / np.sqrt(n)
+                half = t_half_width(values, axis=1)
                 axis.fill_between(strength[keep], mean - half, mean + half, alpha=0.2)
         axis.set_xlabel(labels.get(perturbation, "strength"))
         axis.set_ylabel("test accuracy (fraction correct)")

@@ -220,19 +220,33 @@ def test_the_worked_mnist_example_of_energy_md(steps):
 # --- measurement ---------------------------------------------------------------------------------
 
 
+class FakeClock:
+    """Seconds that pass only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class FakeCounter:
-    """A wrapping joule counter: ``idle_power`` W all the time plus ``per_call`` J per region call."""
+    """A wrapping joule counter on a fake clock: ``idle_power`` W all the time plus what the
+    region charges."""
 
     name = "fake"
 
-    def __init__(self, idle_power: float, wrap: float) -> None:
-        self.idle_power, self._wrap, self.calls, self._start = idle_power, wrap, 0, time.perf_counter()
+    def __init__(self, idle_power: float, wrap: float, clock: FakeClock) -> None:
+        self.idle_power, self._wrap, self.calls, self.clock = idle_power, wrap, 0.0, clock
 
     def charge(self, joules: float) -> None:
         self.calls += joules
 
     def read(self) -> float:
-        return (self.idle_power * (time.perf_counter() - self._start) + self.calls) % self._wrap
+        return (self.idle_power * self.clock() + self.calls) % self._wrap
 
     def wrap(self) -> float:
         return self._wrap
@@ -248,18 +262,22 @@ def test_energy_delta_corrects_wraparound():
 
 def test_measurement_subtracts_idle_power_and_survives_wraparound():
     # The counter wraps several times over the measurement, at most once within a window.
-    counter = FakeCounter(idle_power=10.0, wrap=40.0)
+    clock = FakeClock()
+    counter = FakeCounter(idle_power=10.0, wrap=40.0, clock=clock)
 
-    def region() -> None:
+    def region() -> None:  # 0.5 J above idle, 2 ms long
         counter.charge(0.5)
-        time.sleep(0.002)
+        clock.sleep(0.002)
 
-    result = measure_energy(region, counter, warmup=2, idle_seconds=0.05, min_window_seconds=0.05, repeats=3)
-    # Each call costs 0.5 J above idle; total adds idle power x the call's duration (>= 2 ms).
-    assert result.dynamic_j == pytest.approx(0.5, abs=0.03)
-    assert result.total_j > result.dynamic_j + 10.0 * 0.0015
-    assert result.idle_power_w == pytest.approx(10.0, rel=0.05)
-    assert result.window_s >= 0.05 and result.windows == 3 and result.calls_per_window >= 16
+    timing = {"idle_seconds": 0.05, "min_window_seconds": 0.05, "sleep": clock.sleep, "clock": clock}
+    result = measure_energy(region, counter, warmup=2, repeats=3, **timing)
+    # Windows of 1, 2, 4, ... calls until one lasts 50 ms: 32 calls (64 ms, 16.6 J; the counter
+    # wraps at 40 J, so between windows). Total per call: 0.5 J + 10 W x 2 ms = 0.52 J.
+    assert result.calls_per_window == 32 and result.windows == 3
+    assert result.window_s == pytest.approx(0.064) and result.idle_power_w == pytest.approx(10.0)
+    assert result.dynamic_j == pytest.approx(0.5) and result.total_j == pytest.approx(0.52)
+    assert result.dynamic_sd_j == pytest.approx(0.0, abs=1e-9)
+    assert counter.read() < 10.0 * clock() + counter.calls  # it did wrap
 
 
 def test_rapl_counter_reads_powercap_and_says_why_it_cannot(tmp_path: Path):

@@ -139,13 +139,15 @@ class MeasuredEnergy:
     counter: str
 
 
-def _window(region: Callable[[], None], counter, calls: int, sync: Callable[[], None]) -> tuple[float, float]:
+def _window(
+    region: Callable[[], None], counter, calls: int, sync: Callable[[], None], clock: Callable[[], float]
+) -> tuple[float, float]:
     sync()
-    start_energy, start = counter.read(), time.perf_counter()
+    start_energy, start = counter.read(), clock()
     for _ in range(calls):
         region()
     sync()
-    return energy_delta(start_energy, counter.read(), counter.wrap()), time.perf_counter() - start
+    return energy_delta(start_energy, counter.read(), counter.wrap()), clock() - start
 
 
 def measure_energy(
@@ -158,27 +160,27 @@ def measure_energy(
     repeats: int = 5,
     sync: Callable[[], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> MeasuredEnergy:
-    """Measure the joules of one call of ``region`` (see the module docstring for the protocol)."""
+    """Measure the joules of one call of ``region`` (see the module docstring for the protocol).
+    ``sleep`` and ``clock`` (seconds) are the wall clock's unless a test gives a fake one."""
     sync = sync or (torch.cuda.synchronize if torch.cuda.is_available() else lambda: None)
     for _ in range(warmup):
         region()
     sync()
-    idle_start, start = counter.read(), time.perf_counter()
+    idle_start, start = counter.read(), clock()
     sleep(idle_seconds)
-    idle_power = energy_delta(idle_start, counter.read(), counter.wrap()) / max(
-        time.perf_counter() - start, 1e-9
-    )
+    idle_power = energy_delta(idle_start, counter.read(), counter.wrap()) / max(clock() - start, 1e-9)
     # Calibrate the calls per window from one timed call, then double until the window is long enough.
     calls = 1
     while True:
-        energy, duration = _window(region, counter, calls, sync)
+        energy, duration = _window(region, counter, calls, sync, clock)
         if duration >= min_window_seconds:
             break
         calls *= 2
     totals, dynamics, durations = [energy / calls], [(energy - idle_power * duration) / calls], [duration]
     for _ in range(repeats - 1):
-        energy, duration = _window(region, counter, calls, sync)
+        energy, duration = _window(region, counter, calls, sync, clock)
         totals.append(energy / calls)
         dynamics.append((energy - idle_power * duration) / calls)
         durations.append(duration)

@@ -7,26 +7,30 @@ import torch
 
 from neurosim.config import TrainingConfig
 from neurosim.models import MODELS
-from neurosim.rules.perceptron import perceptron_delta, perceptron_sequential
+from neurosim.rules.perceptron import perceptron_sequential
 from neurosim.tasks import TASKS
 from neurosim.training import Trainer
 
 
 def test_golden_single_update_on_a_mistake():
+    """The rule the perceptron models train with, on one sample (a batch of one)."""
     weight = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
     bias = torch.tensor([0.0, 0.0, 0.5])
-    x = torch.tensor([2.0, 1.0])
+    x = torch.tensor([[2.0, 1.0]])
     # responses [2, 1, 0.5]: predicts class 0, target 2 -> move class 2 toward x, class 0 away.
-    d_weight, d_bias = perceptron_delta(weight, bias, x, target=2)
+    d_weight, d_bias, mistakes, updates = perceptron_sequential(weight, bias, x, torch.tensor([2]))
     assert d_weight.tolist() == [[-2.0, -1.0], [0.0, 0.0], [2.0, 1.0]]
     assert d_bias.tolist() == [-1.0, 0.0, 1.0]
+    assert mistakes == 1 and updates == 2 * (2 + 1)  # two units: 2 non-zero inputs and a bias each
     assert weight.tolist() == [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]  # pure: inputs untouched
+    assert bias.tolist() == [0.0, 0.0, 0.5]
 
 
 def test_golden_no_update_when_correct():
     weight = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    d_weight, d_bias = perceptron_delta(weight, torch.zeros(2), torch.tensor([2.0, 1.0]), target=0)
-    assert not d_weight.any() and not d_bias.any()
+    x = torch.tensor([[2.0, 1.0]])
+    d_weight, d_bias, mistakes, updates = perceptron_sequential(weight, torch.zeros(2), x, torch.tensor([0]))
+    assert not d_weight.any() and not d_bias.any() and mistakes == 0 and updates == 0
 
 
 def test_golden_sequence_and_running_average():

@@ -7,7 +7,7 @@ For responses ``s = W x + b`` (``W``: ``[C, D]``), target ``y`` and prediction `
 where ``e_k`` is the k-th unit vector. The rule is defined per sample: each presentation sees the
 weights left by the previous one. :func:`perceptron_sequential` therefore walks a batch in order
 and returns the summed change, so any batch size gives exactly the batch-size-1 trajectory (up to
-float rounding of the final addition).
+float rounding of the final addition); a batch of one is the single-sample rule.
 """
 
 from __future__ import annotations
@@ -17,25 +17,6 @@ from torch import nn
 
 from neurosim.rules.base import write_delta
 from neurosim.rules.registry import RULES
-
-
-def perceptron_delta(
-    weight: torch.Tensor, bias: torch.Tensor, x: torch.Tensor, target: int, eta: float = 1.0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weight and bias change for one sample (pure; inputs are not modified).
-
-    Shapes:
-        weight ``[C, D]``, bias ``[C]``, x ``[D]``; returns ``dW [C, D]``, ``db [C]``.
-    """
-    prediction = int(torch.argmax(torch.addmv(bias, weight, x)))
-    d_weight = torch.zeros_like(weight)
-    d_bias = torch.zeros_like(bias)
-    if prediction != target:
-        d_weight[target] += eta * x
-        d_weight[prediction] -= eta * x
-        d_bias[target] += eta
-        d_bias[prediction] -= eta
-    return d_weight, d_bias
 
 
 def perceptron_sequential(

@@ -30,7 +30,8 @@ class Pair:
         derive_twin_options: bio options -> twin options the policy fixes (the same for every twin).
         derive_options_by_twin: for pairs whose twins take different options: twin name -> a
             function like ``derive_twin_options`` (used instead of it for the twins it names).
-        check: raises ``ValueError`` if two built models do not satisfy the policy.
+        check: raises ``ValueError`` if two built models do not satisfy the policy (most are built
+            by :func:`same`).
     """
 
     name: str
@@ -62,23 +63,50 @@ def _normalise(value: object) -> object:
 
 PAIRS: Registry[Pair] = Registry("pair")
 
-
-def _same_linear_form(bio: NeurosimModel, twin: NeurosimModel) -> None:
-    bio_weights, twin_weights = bio.first_layer_weights(), twin.first_layer_weights()
-    if bio_weights.shape != twin_weights.shape:
-        raise ValueError(f"weight shapes differ: {tuple(bio_weights.shape)} vs {tuple(twin_weights.shape)}")
-    if bio.count_parameters()["trainable"] != twin.count_parameters()["trainable"]:
-        raise ValueError("trainable parameter counts differ")
+#: A pair's check: raises ``ValueError`` if two built models break its policy.
+Check = Callable[[NeurosimModel, NeurosimModel], None]
 
 
-def _same_hidden_width(bio: NeurosimModel, twin: NeurosimModel) -> None:
+def same(what: str, *measures: Callable[[NeurosimModel], object]) -> Check:
+    """A check that each of ``measures`` gives the bio model and its twin equal values;
+    ``ValueError("<what> differ: <bio's> vs <twin's>")`` names the first that does not."""
+
+    def check(bio: NeurosimModel, twin: NeurosimModel) -> None:
+        for measure in measures:
+            ours, theirs = measure(bio), measure(twin)
+            if ours != theirs:
+                raise ValueError(f"{what} differ: {ours} vs {theirs}")
+
+    return check
+
+
+def _weight_shape(model: NeurosimModel) -> tuple[int, ...]:
+    return tuple(model.first_layer_weights().shape)
+
+
+def _trainable(model: NeurosimModel) -> int:
+    return model.count_parameters()["trainable"]
+
+
+def _units(model: NeurosimModel) -> int:
+    """Units of the first layer (association units, hidden units, excitatory neurons, prototypes)."""
+    return model.first_layer_weights().shape[0]
+
+
+def _weight_shapes(model: NeurosimModel) -> list[tuple[int, ...]]:
+    return [tuple(p.shape) for name, p in model.named_parameters() if name.endswith("weight")]
+
+
+def _retina(model: NeurosimModel) -> tuple[int, int]:
+    """(image_size, margin) of a model with its own retina."""
+    return (model.image_size, model.margin)
+
+
+def _one_hidden_layer(bio: NeurosimModel, twin: NeurosimModel) -> None:
     hidden = [name for name in twin.probe_points() if name.startswith("hidden")]
     if len(hidden) != 1:
         raise ValueError(f"twin must have exactly one hidden layer, has {len(hidden)}")
-    bio_units = bio.first_layer_weights().shape[0]
-    twin_units = twin.first_layer_weights().shape[0]
-    if bio_units != twin_units:
-        raise ValueError(f"hidden widths differ: {bio_units} association units vs {twin_units}")
+    same("hidden widths", _units)(bio, twin)
 
 
 for _bio in ("perceptron", "perceptron_averaged"):
@@ -93,16 +121,9 @@ for _bio in ("perceptron", "perceptron_averaged"):
                 f"{_bio.replace('_', ' ')} (error-correction rule, no gradients) vs. softmax "
                 "regression by backprop: the same C x (D + 1) linear map, only the learning rule differs"
             ),
-            check=_same_linear_form,
+            check=same("linear maps (weight shape, trainable parameters)", _weight_shape, _trainable),
         ),
     )
-
-
-def _same_layer_shapes(bio: NeurosimModel, twin: NeurosimModel) -> None:
-    shapes = [tuple(p.shape) for name, p in bio.named_parameters() if name.endswith("weight")]
-    twin_shapes = [tuple(p.shape) for name, p in twin.named_parameters() if name.endswith("weight")]
-    if shapes != twin_shapes:
-        raise ValueError(f"layer shapes differ: {shapes} vs {twin_shapes}")
 
 
 PAIRS.add(
@@ -119,7 +140,7 @@ PAIRS.add(
         derive_twin_options=lambda bio_options: {
             "hidden_sizes": [int(h) for h in bio_options.get("hidden_sizes", [1000])]
         },
-        check=_same_layer_shapes,
+        check=same("layer shapes", _weight_shapes),
     ),
 )
 
@@ -137,7 +158,7 @@ PAIRS.add(
         derive_twin_options=lambda bio_options: {
             key: bio_options[key] for key in ("channels", "kernel_size", "padding") if key in bio_options
         },
-        check=_same_layer_shapes,
+        check=same("layer shapes", _weight_shapes),
     ),
 )
 
@@ -155,7 +176,7 @@ PAIRS.add(
         derive_twin_options=lambda bio_options: {
             "hidden_sizes": [int(bio_options.get("n_association_units", 512))]
         },
-        check=_same_hidden_width,
+        check=_one_hidden_layer,
     ),
 )
 
@@ -203,17 +224,9 @@ for _name, _bio, _twin, _keys, _description in (
             held_equal="architecture",
             description=_description,
             derive_twin_options=_copy_options(*_keys),
-            check=_same_layer_shapes,
+            check=same("layer shapes", _weight_shapes),
         ),
     )
-
-
-def _same_retina(bio: NeurosimModel, twin: NeurosimModel) -> None:
-    if (bio.image_size, bio.margin) != (twin.image_size, twin.margin):
-        raise ValueError(
-            f"retinas differ: image_size/margin {bio.image_size}/{bio.margin} "
-            f"vs {twin.image_size}/{twin.margin}"
-        )
 
 
 PAIRS.add(
@@ -230,15 +243,9 @@ PAIRS.add(
             "on the same retina"
         ),
         derive_twin_options=_copy_options("image_size", "margin"),
-        check=_same_retina,
+        check=same("retinas (image_size, margin)", _retina),
     ),
 )
-
-
-def _same_units(bio: NeurosimModel, twin: NeurosimModel) -> None:
-    bio_units, twin_units = bio.first_layer_weights().shape[0], twin.first_layer_weights().shape[0]
-    if bio_units != twin_units:
-        raise ValueError(f"unit counts differ: {bio_units} excitatory neurons vs {twin_units}")
 
 
 PAIRS.add(
@@ -261,7 +268,7 @@ PAIRS.add(
                 **({"readout": bio_options["readout"]} if "readout" in bio_options else {}),
             },
         },
-        check=_same_units,
+        check=same("unit counts", _units),
     ),
 )
 

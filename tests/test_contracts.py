@@ -122,6 +122,12 @@ def test_pair_policy_violation_is_caught():
     wide = MODELS.get("mlp")((1, 8, 8), 10, hidden_sizes=[64, 64])
     with pytest.raises(ValueError, match="exactly one hidden layer"):
         pair.check(bio, wide)
+    dc = MODELS.get("diehl_cook")((1, 8, 8), 10, n_neurons=20)
+    with pytest.raises(ValueError, match=r"^unit counts differ: 20 vs 30$"):
+        PAIRS.get("diehl_cook_mlp_kmeans").check(dc, MODELS.get("kmeans")((1, 8, 8), 10, n_prototypes=30))
+    linear = PAIRS.get("perceptron_linear")
+    with pytest.raises(ValueError, match=r"linear maps .* differ: \(10, 64\) vs \(5, 64\)"):
+        linear.check(MODELS.get("perceptron")((1, 8, 8), 10), MODELS.get("linear")((1, 8, 8), 5))
 
 
 @pytest.mark.parametrize("name", config.list_comparisons())

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -57,6 +58,19 @@ epochs = 3
 batch_size = 32
 lr = 0.01
 """
+
+
+def clean_accuracy(run_dir: Path, n_stimuli: int) -> np.ndarray:
+    """Accuracy ``[model, seed]`` of a stored run's fitted models on its first ``n_stimuli`` test
+    images, computed here without any perturbation (what every curve must give at strength 0)."""
+    from neurosim.analysis.stored_run import load_run
+    from neurosim.runner import load_fitted_model
+    from neurosim.training.trainer import accuracy
+
+    config, task = load_run(run_dir)
+    x, y = task.x_test[:n_stimuli], task.y_test[:n_stimuli]
+    fitted = [[load_fitted_model(run_dir, m, task, s) for s in config.seeds] for m in config.members]
+    return np.array([[accuracy(model, x, y) for model in row] for row in fitted])
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import torch
 from neurosim.analysis.tolerance import analyse_tolerance, tolerance_strengths
 from neurosim.analysis.transforms import elastic, rotate, translate
 
-from .conftest import run_cli
+from .conftest import clean_accuracy, run_cli
 
 
 def test_translation_moves_every_image_by_exactly_k_pixels():
@@ -62,8 +62,9 @@ def test_tolerance_analysis_of_a_stored_run(stored_perceptron_run):
     accuracy = results.accuracy
     assert accuracy.dims == ("perturbation", "strength_index", "model", "seed")
     assert list(results.perturbation.values) == ["translation", "rotation", "elastic"]
-    clean = accuracy.sel(perturbation="translation", strength_index=0)
-    for perturbation in ("rotation", "elastic"):
+    # Strength 0 goes through each transformation and must give the untransformed accuracy.
+    clean = accuracy.sel(perturbation="translation", strength_index=0).copy(data=clean_accuracy(run_dir, 300))
+    for perturbation in ("translation", "rotation", "elastic"):
         np.testing.assert_array_equal(accuracy.sel(perturbation=perturbation, strength_index=0), clean)
     # A 2-pixel shift of an 8x8 digit is a quarter of the image: a linear map cannot tolerate it.
     assert (accuracy.sel(perturbation="translation", strength_index=2) < clean - 0.3).all()

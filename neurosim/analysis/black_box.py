@@ -128,7 +128,11 @@ def square_attack_accuracy(
     Square Attack left them (images it never broke stay correct). Counting only the attacked
     images would let an attack "repair" a misclassified image: the toolbox perturbs every image
     it starts from, and a model whose answer depends on the rest of its batch (Diehl & Cook's
-    Poisson inputs are drawn per batch) can answer an image differently in another batch."""
+    Poisson inputs are drawn per batch) can answer an image differently in another batch. At
+    ``eps = 0`` the attack would spend its queries on images it may not change: robust accuracy
+    there is the clean accuracy by definition."""
+    if eps == 0:
+        return accuracy(model, x, y)
     adversarial = square_attack(model, x, y, eps, **options)
     return float(((predict(model, x) == y) & (predict(model, adversarial) == y)).float().mean())
 
@@ -166,17 +170,13 @@ def analyse_attacks(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Datas
     for seed in config.seeds:
         models = {m.name: load_fitted_model(run_dir, m, task, seed) for m in config.members}
         for name, model in models.items():
-            clean = accuracy(model, x, y)
             source = models.get(sources.get(name, ""))
             transfer = [float("nan")] * len(PGD_EPSILONS)
             if source is not None and has_input_gradient(source, x, y):
-                transfer = accuracy_curve(
-                    PGD_EPSILONS, clean, partial(transfer_accuracy, model, source, x, y)
-                )
+                transfer = accuracy_curve(PGD_EPSILONS, partial(transfer_accuracy, model, source, x, y))
             square = [float("nan")] * len(PGD_EPSILONS)
             if tileable:
-                attacked = partial(square_attack_accuracy, model, x, y, seed=seed)
-                square = accuracy_curve(PGD_EPSILONS, clean, attacked)
+                square = accuracy_curve(PGD_EPSILONS, partial(square_attack_accuracy, model, x, y, seed=seed))
             curves[name].append({"square": square, "transfer": transfer})
     attrs = analysis_attrs("attacks", n, task, config)
     attrs["square_queries"] = MAX_QUERIES

@@ -44,7 +44,6 @@ from neurosim.analysis.strength_curves import (
     perturbed_accuracy,
 )
 from neurosim.models.base import NeurosimModel
-from neurosim.training.trainer import accuracy
 
 GAUSSIAN_SIGMAS = (0.0, 0.1, 0.2, 0.3, 0.5)
 SALT_PEPPER_FRACTIONS = (0.0, 0.05, 0.1, 0.2, 0.3)
@@ -106,9 +105,8 @@ def robustness_curves(
 ) -> dict[str, list[float]]:
     """Accuracy at every strength of every perturbation (NaN for the gradient attacks of a model
     without an input gradient)."""
-    clean = accuracy(model, x, y)
     curves = {
-        name: accuracy_curve(strengths[name], clean, perturbed_accuracy(model, x, y, perturb))
+        name: accuracy_curve(strengths[name], perturbed_accuracy(model, x, y, perturb))
         for name, perturb in (
             ("gaussian", gaussian_noise),
             ("salt_pepper", salt_and_pepper),
@@ -119,7 +117,7 @@ def robustness_curves(
     for attack in GRADIENT_ATTACKS:
         if attackable:
             attacked = partial(accuracy_under_attack, model, x, y, attack=attack)
-            curves[attack] = accuracy_curve(strengths[attack], clean, attacked)
+            curves[attack] = accuracy_curve(strengths[attack], attacked)
         else:
             curves[attack] = [float("nan")] * len(strengths[attack])
     return curves

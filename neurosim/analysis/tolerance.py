@@ -35,7 +35,6 @@ from neurosim.analysis.transforms import elastic, rotate, translate
 from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel
 from neurosim.tasks import Task
-from neurosim.training.trainer import accuracy
 
 ROTATION_DEGREES = (0.0, 10.0, 20.0, 30.0, 45.0)
 #: Elastic displacement (RMS) in pixels for a 28-pixel-wide image.
@@ -58,14 +57,13 @@ def tolerance_curves(
 ) -> dict[str, list[float]]:
     """Accuracy of ``model`` on ``x`` ``[N, C, H, W]`` at every strength of every transformation."""
     sigma = ELASTIC_SIGMA_PER_28 * x.shape[-1] / 28
-    clean = accuracy(model, x, y)
     transforms = {
         "translation": lambda images, pixels: translate(images, int(pixels)),
         "rotation": rotate,
         "elastic": lambda images, rms: elastic(images, rms, sigma),
     }
     return {
-        name: accuracy_curve(strengths[name], clean, perturbed_accuracy(model, x, y, transform))
+        name: accuracy_curve(strengths[name], perturbed_accuracy(model, x, y, transform))
         for name, transform in transforms.items()
     }
 

@@ -135,3 +135,18 @@ def test_every_shipped_comparison_parses(name):
     resolved = config.load(config.find_comparison(name))
     assert resolved.members and resolved.seeds
     assert resolved.version >= 1
+
+
+def test_a_model_without_its_contract_cannot_be_built():
+    class NoPlan(NeurosimModel):
+        def forward(self, x):
+            return x
+
+        def probe_points(self):
+            return {}
+
+        def first_layer_weights(self):
+            return torch.zeros(1, 1)
+
+    with pytest.raises(TypeError, match="learning_plan"):
+        NoPlan()

@@ -67,6 +67,12 @@ class OneFilter(NeurosimModel):
     def probe_points(self):
         return {"conv": self.conv}
 
+    def learning_plan(self):
+        return ()  # a fixed filter
+
+    def first_layer_weights(self):
+        return self.conv.weight.flatten(1)
+
 
 def _filter_tuning(kernel: torch.Tensor) -> tuple[float, float]:
     stimuli = gratings((1, 28, 28))

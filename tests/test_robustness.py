@@ -18,7 +18,7 @@ from neurosim.analysis.robustness import (
     salt_and_pepper,
 )
 from neurosim.models import MODELS
-from neurosim.models.base import NeurosimModel
+from neurosim.models.base import NeurosimModel, PlanStep
 
 from .conftest import clean_accuracy, run_cli
 
@@ -48,6 +48,15 @@ class Thresholded(NeurosimModel):
 
     def forward(self, x):
         return self.readout((x.flatten(1) > 0.5).float())
+
+    def learning_plan(self):
+        return (PlanStep("readout", self.readout, "backprop"),)
+
+    def probe_points(self):
+        return {"readout": self.readout}
+
+    def first_layer_weights(self):
+        return self.readout.weight
 
 
 def test_a_model_that_thresholds_its_input_has_no_input_gradient_and_a_linear_model_has_one():

@@ -20,6 +20,7 @@ once per fit instead of once per batch and epoch.
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -55,12 +56,14 @@ class PlanStep:
             raise ValueError(f"unknown phase {self.phase!r}; valid phases: {', '.join(PHASES)}")
 
 
-class NeurosimModel(nn.Module):
-    """Base class: adds the learning plan, probe points and receptive-field access to nn.Module."""
+class NeurosimModel(nn.Module, metaclass=ABCMeta):
+    """Base class: adds the learning plan, probe points and receptive-field access to nn.Module.
+    A model that lacks one of the abstract methods cannot be built (a clear ``TypeError`` naming
+    them, instead of a ``NotImplementedError`` when an analysis first asks)."""
 
+    @abstractmethod
     def learning_plan(self) -> tuple[PlanStep, ...]:
         """Which rule trains which parameter group."""
-        raise NotImplementedError
 
     #: Name of the training objective :meth:`loss` computes (stored with the results).
     loss_name = "cross_entropy"
@@ -93,9 +96,9 @@ class NeurosimModel(nn.Module):
         """
         return None
 
+    @abstractmethod
     def probe_points(self) -> dict[str, nn.Module]:
         """Named layers whose outputs analyses may record, input side first."""
-        raise NotImplementedError
 
     def convergence(self, x: torch.Tensor) -> Convergence | None:
         """Whether the model's local rules learnt, checked at the end of a fit with a sample of
@@ -104,9 +107,9 @@ class NeurosimModel(nn.Module):
         point to reach, such as the perceptron's)."""
         return None
 
+    @abstractmethod
     def first_layer_weights(self) -> torch.Tensor:
         """Weights from the input to the first layer's units, ``[units, D]`` (receptive fields)."""
-        raise NotImplementedError
 
     def count_parameters(self) -> dict[str, int]:
         """Number of trainable (by any rule) and fixed parameter values."""

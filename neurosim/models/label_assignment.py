@@ -21,6 +21,8 @@ Shapes: responses ``[B, N]`` (spike counts, one-hot prototype wins, ...); scores
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import torch
 from torch import nn
 
@@ -93,13 +95,13 @@ class AssignmentLabelled(NeurosimModel):
     supervised_passes = 1
     assignment: LabelAssignment
 
+    @abstractmethod
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Responses ``[B, N]`` of the unsupervised units."""
-        raise NotImplementedError
 
+    @abstractmethod
     def unsupervised_step(self) -> PlanStep:
         """The plan step that learns the features without labels."""
-        raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.assignment(self.features(x))

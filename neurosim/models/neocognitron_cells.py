@@ -52,6 +52,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neurosim.rules.competitive import generated_planes
+
 
 def s_cell_response(
     excitation: torch.Tensor, inhibition: torch.Tensor, v: torch.Tensor, theta: float
@@ -86,12 +88,6 @@ def spread(height: int, width: int, decay: float) -> torch.Tensor:
     normalised to sum 1 (all > 0)."""
     c = decay ** distance_from_centre(height, width)
     return c / c.sum()
-
-
-def generated_planes(weight: torch.Tensor) -> int:
-    """Cell-planes generated in ``weight`` ``[K, ...]``: learning generates planes in order, so the
-    generated ones are the prefix of planes with any non-zero weight."""
-    return int((weight.detach().flatten(1).abs().sum(1) > 0).sum())
 
 
 def difference_of_gaussians(radius: int, sigma_centre: float, sigma_surround: float) -> torch.Tensor:

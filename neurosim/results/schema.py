@@ -27,13 +27,26 @@ Every variable has CF ``units`` and ``long_name``; :func:`validate_fit` checks t
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
+import torch
 import xarray as xr
 
-if TYPE_CHECKING:
-    from neurosim.training import FitResult
+from neurosim.results.history import History
+
+
+class FitRecord(Protocol):
+    """What :func:`fit_dataset` reads of a fit (the trainer's :class:`~neurosim.training.FitResult`
+    has it): the per-checkpoint history, the loss's name, the test confusion matrix
+    ``[class_true, class_pred]``, the final test accuracy and the training-set size."""
+
+    history: History
+    loss_kind: str
+    confusion: torch.Tensor
+    final_test_accuracy: float
+    n_train: int
+
 
 PROVENANCE_KEYS = (
     "neurosim_version",
@@ -125,7 +138,7 @@ def operation_variables(
 
 
 def fit_dataset(
-    result: FitResult, first_layer_weights: np.ndarray, counts: dict[str, int], attrs: dict, operations: dict
+    result: FitRecord, first_layer_weights: np.ndarray, counts: dict[str, int], attrs: dict, operations: dict
 ) -> xr.Dataset:
     """Build the Dataset of one fit from the trainer's result, the model's weights and its
     operation counts (from :func:`operation_variables`)."""

@@ -44,9 +44,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neurosim.models.neocognitron_cells import generated_planes
 from neurosim.rules.base import write_delta
 from neurosim.rules.registry import RULES
+
+
+def generated_planes(weight: torch.Tensor) -> int:
+    """Cell-planes generated in ``weight`` ``[K, ...]``: learning generates planes in order, so the
+    generated ones are the prefix of planes with any non-zero weight."""
+    return int((weight.detach().flatten(1).abs().sum(1) > 0).sum())
 
 
 def patch(x: torch.Tensor, position: tuple[int, int], radius: int) -> torch.Tensor:

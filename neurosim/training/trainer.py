@@ -32,6 +32,7 @@ import torch
 from neurosim.config import TrainingConfig
 from neurosim.models.base import NeurosimModel
 from neurosim.models.convergence import Convergence
+from neurosim.results.history import History
 from neurosim.results.storage import UnreadableFile, load_torch, quarantine, save_torch
 from neurosim.rules import RULES
 from neurosim.tasks import Task
@@ -50,19 +51,6 @@ EVAL_BATCH = 4096
 FEATURE_CACHE_BYTES = 8 * 2**30
 #: Training images shown to a model's convergence diagnostic (units that win an image).
 CONVERGENCE_SAMPLE = 1000
-
-
-@dataclass
-class History:
-    """Per-checkpoint measurements of one fit (lists aligned by checkpoint)."""
-
-    step: list[int] = field(default_factory=list)
-    samples_seen: list[int] = field(default_factory=list)
-    epoch: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    wall_time: list[float] = field(default_factory=list)
 
 
 class _StopForward(Exception):

@@ -26,19 +26,18 @@ from pathlib import Path
 import torch
 import xarray as xr
 
-from neurosim.config import MODEL_SUPPLIED, ComparisonConfig, MemberConfig, identity_task, identity_training
-from neurosim.device import device_description, resolve_device, seeded
+from neurosim.config import ComparisonConfig, MemberConfig, identity_task, identity_training
+from neurosim.device import device_description, resolve_device
 from neurosim.errors import UserError
 from neurosim.fit_workers import Standby, choose_workers, stop_workers
 from neurosim.metrics import ledger
 from neurosim.models import MODELS, NeurosimModel
 from neurosim.models.convergence import NOT_CHECKED
-from neurosim.options import check_options
 from neurosim.pairs import PAIRS
 from neurosim.results.lock import FileLock, LockHolder
 from neurosim.results.provenance import git_sha, provenance
 from neurosim.results.schema import fit_dataset, operation_variables
-from neurosim.results.storage import load_torch, save_dataset, save_torch, write_text
+from neurosim.results.storage import save_dataset, save_torch, write_text
 from neurosim.run_folder import (
     check_out_folder,
     fit_lock,
@@ -48,57 +47,14 @@ from neurosim.run_folder import (
     stored_config,
     write_results,
 )
-from neurosim.tasks import TASKS, Task
+from neurosim.run_loading import build_model, load_task
+from neurosim.tasks import Task
 from neurosim.threads import shared_threads
 from neurosim.training import Trainer
 
 log = logging.getLogger(__name__)
 
 ProgressFactory = Callable[[str], Callable[[int, int], None] | None]
-
-
-def build_model(member: MemberConfig, task: Task, seed: int) -> NeurosimModel:
-    """Build a member's model on the CPU from its seed (identical weights on every device)."""
-    factory = MODELS.get(member.model)
-    check_options(factory, member.options, f"model {member.model!r}", f"models.{member.name}", MODEL_SUPPLIED)
-    with seeded(seed):
-        try:
-            return factory(task.input_shape, task.n_classes, **member.options)
-        except (MemoryError, RuntimeError) as error:
-            if not isinstance(error, MemoryError) and not _is_allocation_failure(error):
-                raise
-            raise UserError(
-                f"model {member.name!r} ({member.model}) with options {member.options} needs more memory "
-                "than this machine can give; choose smaller sizes"
-            ) from None
-
-
-def _is_allocation_failure(error: RuntimeError) -> bool:
-    """torch reports a failed allocation as a RuntimeError (or its OutOfMemoryError subclass)."""
-    text = str(error).lower()
-    phrases = ("not enough memory", "out of memory", "can't allocate", "cannot allocate")
-    return isinstance(error, torch.OutOfMemoryError) or any(phrase in text for phrase in phrases)
-
-
-def load_fitted_model(directory: str | Path, member: MemberConfig, task: Task, seed: int) -> NeurosimModel:
-    """A finished fit's trained model (``fits/<member>/seed<k>.model.pt``), on the CPU, in eval mode."""
-    path = fit_path(directory, member.name, seed, ".model.pt")
-    if not path.is_file():
-        raise UserError(
-            f"{path} does not exist: the fit of {member.name} seed {seed} has not finished, or was stored "
-            "by a neurosim that did not keep trained models; delete its seed file and rerun the comparison"
-        )
-    model = build_model(member, task, seed)
-    model.load_state_dict(load_torch(path))
-    return model.eval()
-
-
-def load_task(config: ComparisonConfig) -> Task:
-    """Build the comparison's task; bad options name the valid ones."""
-    factory = TASKS.get(config.task.name)
-    check_options(factory, config.task.options, f"task {config.task.name!r}", "task.options")
-    task = factory(**config.task.options)
-    return task.validation_task() if config.task.evaluate_on == "validation" else task
 
 
 def check_pairs(config: ComparisonConfig, task: Task) -> None:

@@ -64,8 +64,8 @@ def clean_accuracy(run_dir: Path, n_stimuli: int) -> np.ndarray:
     """Accuracy ``[model, seed]`` of a stored run's fitted models on its first ``n_stimuli`` test
     images, computed here without any perturbation (what every curve must give at strength 0)."""
     from neurosim.analysis.stored_run import load_run
-    from neurosim.runner import load_fitted_model
-    from neurosim.training.trainer import accuracy
+    from neurosim.evaluation import accuracy
+    from neurosim.run_loading import load_fitted_model
 
     config, task = load_run(run_dir)
     x, y = task.x_test[:n_stimuli], task.y_test[:n_stimuli]

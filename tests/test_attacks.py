@@ -6,10 +6,10 @@ import torch
 
 from neurosim.analysis.attacks import accuracy_under_attack, fgsm, pgd_linf
 from neurosim.config import TrainingConfig
+from neurosim.evaluation import accuracy
 from neurosim.models import MODELS
 from neurosim.tasks import TASKS
 from neurosim.training import Trainer
-from neurosim.training.trainer import accuracy
 
 
 @pytest.fixture(scope="module")

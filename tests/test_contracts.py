@@ -8,7 +8,8 @@ from neurosim.errors import UserError
 from neurosim.models import MODELS, NeurosimModel
 from neurosim.pairs import PAIRS
 from neurosim.rules import RULES
-from neurosim.runner import build_model, check_pairs, load_task
+from neurosim.run_loading import build_model, load_task
+from neurosim.runner import check_pairs
 
 SHAPES = [((1, 8, 8), 10), ((2,), 2), ((1, 28, 28), 10)]
 CONVOLUTIONAL = ("cnn", "snn_cnn", "softhebb_cnn", "softhebb_cnn_backprop", "lenet5", "neocognitron")

@@ -14,7 +14,7 @@ from neurosim.config import MemberConfig, TrainingConfig
 from neurosim.report.validity import chance_band, validity_warnings
 from neurosim.results import open_dataset
 from neurosim.results.schema import validate_fit
-from neurosim.runner import build_model
+from neurosim.run_loading import build_model
 from neurosim.tasks import TASKS
 from neurosim.training import Trainer
 from neurosim.training.divergence import (

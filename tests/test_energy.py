@@ -298,7 +298,7 @@ def test_rapl_counter_reads_powercap_and_says_why_it_cannot(tmp_path: Path):
 
 def test_energy_analysis_of_a_stored_run_prices_its_exact_counts(stored_perceptron_run):
     from neurosim.analysis.stored_run import load_run
-    from neurosim.runner import load_fitted_model
+    from neurosim.run_loading import load_fitted_model
 
     result = analyse_energy(stored_perceptron_run, n_stimuli=100, measure=False)
     assert result.energy.dims == ("model", "seed", "profile", "term")

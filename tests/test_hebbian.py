@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from neurosim.config import TrainingConfig
+from neurosim.evaluation import accuracy
 from neurosim.models import MODELS
 from neurosim.models.hebbian_dense import unit_length
 from neurosim.rules import RULES
@@ -21,7 +22,6 @@ from neurosim.rules.hebbian import (
 )
 from neurosim.tasks import TASKS
 from neurosim.training import Trainer
-from neurosim.training.trainer import accuracy
 
 CPU = torch.device("cpu")
 

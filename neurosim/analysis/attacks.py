@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import torch
 
+from neurosim.evaluation import accuracy
 from neurosim.models.base import NeurosimModel
-from neurosim.training.trainer import accuracy
 
 BOUNDS = (0.0, 1.0)
 

@@ -42,9 +42,9 @@ from neurosim.analysis.attacks import BOUNDS, adversarial_examples
 from neurosim.analysis.robustness import PGD_EPSILONS, has_input_gradient
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.analysis.strength_curves import accuracy_curve, strength_curves_dataset
+from neurosim.evaluation import accuracy, predict
 from neurosim.models.base import NeurosimModel
-from neurosim.runner import load_fitted_model
-from neurosim.training.trainer import accuracy, predict
+from neurosim.run_loading import load_fitted_model
 
 #: Queries per image of the Square Attack: a budget, not convergence (the paper allows 10,000 on
 #: ImageNet). At 500 the Fashion-MNIST mlp falls from 0.88 to 0.19 at eps 0.1 (250 images, 3 seeds),

@@ -48,7 +48,7 @@ from neurosim.energy.profiles import EVIDENCE, hardware_profiles
 from neurosim.metrics import ledger
 from neurosim.metrics.training import PHASES, training_ledger
 from neurosim.models.base import NeurosimModel
-from neurosim.runner import build_model, load_fitted_model
+from neurosim.run_loading import build_model, load_fitted_model
 
 MEASURED_BATCHES = (1, 32, 1024)
 #: Where in the fit the training ledger is measured: the model it started from, the trained one.

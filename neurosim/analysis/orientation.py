@@ -40,7 +40,7 @@ from neurosim.analysis.activity import record_activity
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel
-from neurosim.runner import load_fitted_model
+from neurosim.run_loading import load_fitted_model
 
 N_ORIENTATIONS = 16
 PERIODS_PER_28 = (4.0, 6.0, 8.0, 12.0)

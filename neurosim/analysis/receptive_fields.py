@@ -34,7 +34,7 @@ import xarray as xr
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.orientation import first_layer_responses
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
-from neurosim.runner import load_fitted_model
+from neurosim.run_loading import load_fitted_model
 
 N_NOISE = 10000
 MAX_UNITS = 64

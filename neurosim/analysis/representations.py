@@ -42,7 +42,7 @@ from neurosim.analysis.cka import KINDS
 from neurosim.analysis.rdm import N_BOOTSTRAP, PER_CLASS, condition_indices, layer_rdms, rdm_similarity
 from neurosim.analysis.sparseness import fraction_active, participation_ratio, vinje_gallant_sparseness
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
-from neurosim.runner import load_fitted_model
+from neurosim.run_loading import load_fitted_model
 
 MEASURES = (
     "fraction_active_population",  # its mean over stimuli equals the lifetime one's over units

@@ -16,7 +16,7 @@ from neurosim.config import ComparisonConfig
 from neurosim.errors import UserError
 from neurosim.results.provenance import provenance
 from neurosim.results.storage import open_dataset, save_dataset
-from neurosim.runner import load_task
+from neurosim.run_loading import load_task
 from neurosim.tasks import Task
 
 

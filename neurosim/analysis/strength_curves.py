@@ -16,10 +16,10 @@ import torch
 import xarray as xr
 
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis
+from neurosim.evaluation import accuracy
 from neurosim.models.base import NeurosimModel
-from neurosim.runner import load_fitted_model
+from neurosim.run_loading import load_fitted_model
 from neurosim.tasks import Task
-from neurosim.training.trainer import accuracy
 
 Strengths = dict[str, tuple[float, ...]]
 #: ``(model, x, y, strengths) -> {perturbation: [accuracy at each strength]}``

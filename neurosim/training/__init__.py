@@ -1,5 +1,6 @@
-"""Training: the common loop for backprop and local rules, its schedule and resume."""
+"""Training: the common loop for backprop and local rules, its schedule and resume (evaluation of a
+model: :mod:`neurosim.evaluation`)."""
 
-from neurosim.training.trainer import FitResult, History, Trainer, accuracy, predict
+from neurosim.training.trainer import FitResult, History, Trainer
 
-__all__ = ["FitResult", "History", "Trainer", "accuracy", "predict"]
+__all__ = ["FitResult", "History", "Trainer"]

@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from neurosim.config import TrainingConfig
+from neurosim.evaluation import accuracy, in_eval_batches, predict
 from neurosim.models.base import NeurosimModel
 from neurosim.models.convergence import Convergence
 from neurosim.results.history import History
@@ -46,7 +47,6 @@ from neurosim.training.schedule import checkpoint_steps, samples_seen, steps_per
 
 log = logging.getLogger(__name__)
 
-EVAL_BATCH = 4096
 #: Frozen features (see NeurosimModel.frozen_split) up to this size are kept in memory for a fit.
 FEATURE_CACHE_BYTES = 8 * 2**30
 #: Training images shown to a model's convergence diagnostic (units that win an image).
@@ -76,33 +76,6 @@ class FitResult:
 
 
 ProgressCallback = Callable[[int, int], None]
-
-
-@torch.no_grad()
-def in_eval_batches(model: NeurosimModel, function: Callable, x: torch.Tensor) -> torch.Tensor:
-    """``function`` over ``x`` ``[N, ...]`` in batches, with ``model`` in eval mode and no gradients;
-    the results are concatenated along dim 0 and the model's mode is restored."""
-    was_training = model.training
-    model.eval()
-    out = torch.cat([function(x[i : i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)])
-    model.train(was_training)
-    return out
-
-
-def predict(model: NeurosimModel, x: torch.Tensor, forward: Callable | None = None) -> torch.Tensor:
-    """Predicted classes for ``x`` ``[N, ...]`` in eval mode; returns ``[N]``.
-
-    ``forward`` replaces ``model`` as the function of ``x`` (e.g. a head on stored features).
-    """
-    forward = forward or model
-    return in_eval_batches(model, lambda batch: forward(batch).argmax(dim=1), x)
-
-
-def accuracy(
-    model: NeurosimModel, x: torch.Tensor, y: torch.Tensor, forward: Callable | None = None
-) -> float:
-    """Fraction of ``x`` classified as ``y``."""
-    return float((predict(model, x, forward) == y).float().mean())
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:

@@ -92,10 +92,13 @@ def _configure_threads(args: argparse.Namespace) -> None:
 
 def command_sweep(args: argparse.Namespace) -> int:
     from neurosim.config import find_comparison, parse_value
+    from neurosim.extras import missing
     from neurosim.report import build_report
     from neurosim.sweep import run_sweep
 
     _configure_threads(args)
+    if args.cluster == "slurm" and (error := missing("slurm")) is not None:
+        raise UserError(error)  # before any sweep folder is created
     options = {}
     for assignment in args.cluster_option or []:
         key, separator, value = assignment.partition("=")
@@ -119,12 +122,19 @@ def command_sweep(args: argparse.Namespace) -> int:
 
 
 def _analyses(names: list[str]) -> list[tuple[str, Callable]]:
-    """The named analyses; an unknown name raises UserError listing the valid ones."""
+    """The named analyses; an unknown name, or one whose extra is not installed, raises UserError
+    (listing the valid names, or naming the extra)."""
     if not names:  # the registry loads every analysis (and rsatoolbox): ~1 s saved on a plain run
         return []
-    from neurosim.analysis.registry import ANALYSES
+    from neurosim.analysis.registry import ANALYSES, ANALYSIS_EXTRAS
+    from neurosim.extras import missing
 
-    return [(name, ANALYSES.get(name)) for name in names]
+    chosen = [(name, ANALYSES.get(name)) for name in names]
+    for name, _ in chosen:
+        error = missing(ANALYSIS_EXTRAS[name]) if name in ANALYSIS_EXTRAS else None
+        if error is not None:
+            raise UserError(error)
+    return chosen
 
 
 def _run_analyses(run_dir, analyses: list[tuple[str, Callable]], n_stimuli: int) -> None:

@@ -18,7 +18,10 @@ from neurosim.analysis.black_box import (
     transfer_accuracy,
     transfer_sources,
 )
+from neurosim.extras import missing
 from tests.conftest import clean_accuracy, run_cli
+
+needs_art = pytest.mark.skipif(missing("attacks") is not None, reason="needs the attacks extra")
 
 
 class TwoClassLinear(nn.Module):
@@ -52,6 +55,7 @@ def _problem(n: int = 100, d: int = 64) -> tuple[TwoClassLinear, torch.Tensor, t
     return model, x, y, float(margins.min() / w.abs().sum())
 
 
+@needs_art
 def test_square_attack_stays_in_the_ball_and_cannot_beat_the_certified_radius():
     model, x, y, certified = _problem()
     eps = 0.9 * certified  # below every image's smallest L-infinity distance to the boundary
@@ -61,6 +65,7 @@ def test_square_attack_stays_in_the_ball_and_cannot_beat_the_certified_radius():
     assert square_attack_accuracy(model, x, y, eps, max_queries=200) == 1.0
 
 
+@needs_art
 def test_square_attack_breaks_what_a_large_enough_budget_allows_even_without_gradients():
     model, x, y, _ = _problem()
     w, b = model.w, model.b
@@ -87,6 +92,7 @@ def test_transfer_sources_pair_each_bio_model_with_its_twin():
 
 
 @pytest.mark.slow
+@needs_art
 def test_attacks_analysis_of_a_stored_run(stored_perceptron_run):
     result = analyse_attacks(stored_perceptron_run, n_stimuli=60)
     accuracy = result.accuracy

@@ -16,6 +16,7 @@ import torch
 from neurosim.encoders import bernoulli_spike_events
 from neurosim.models.diehl_cook_layer import DiehlCookLayer, preset
 
+pytest.importorskip("brian2")  # the reference extra
 brian2_reference = pytest.importorskip("neurosim.reference.brian2_diehl_cook")
 
 N_INPUTS, N_NEURONS = 196, 20

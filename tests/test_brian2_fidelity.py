@@ -16,6 +16,7 @@ from neurosim.errors import UserError
 from neurosim.reference.fidelity import TOLERANCE, compare, initial_weights, run_neurosim
 from neurosim.tasks import TASKS
 
+pytest.importorskip("brian2")  # the reference extra
 released = pytest.importorskip("neurosim.reference.brian2_released_protocol")
 
 IMAGES = 300  # one seed (the benchmark: the same 300 images x 3 seeds)

@@ -214,3 +214,31 @@ def test_analyse_and_data_errors(tmp_path):
     assert_one_line_error(run_cli("analyse", str(tmp_path), check=False), "holds no results.nc")
     assert_one_line_error(run_cli("data", "fetch", "nope", check=False), "unknown dataset 'nope'")
     assert_one_line_error(run_cli("run", "no_such_comparison", check=False), "unknown comparison")
+
+
+@pytest.mark.parametrize(
+    ("module", "arguments", "extra"),
+    [
+        ("art", ["run", "{comparison}", "--out", "{out}", "--analyses", "attacks"], "attacks"),
+        ("dask_jobqueue", ["sweep", "{comparison}", "--out", "{out}", "--cluster", "slurm"], "slurm"),
+    ],
+)
+def test_a_missing_extra_is_named_before_anything_is_created(
+    tmp_path, monkeypatch, capsys, module, arguments, extra
+):
+    """Without an extra's module, a command that needs it fails at once with one line naming the
+    extra that installs it, and creates nothing (the module is hidden from the import system)."""
+    import importlib.util
+
+    from neurosim.cli import main
+
+    found = importlib.util.find_spec
+    hidden = lambda name, *rest: None if name == module else found(name, *rest)  # noqa: E731
+    monkeypatch.setattr(importlib.util, "find_spec", hidden)
+    comparison = tmp_path / "c.toml"
+    comparison.write_text(VALID)
+    out = tmp_path / "out"
+    status = main([a.format(comparison=comparison, out=out) for a in arguments])
+    error = capsys.readouterr().err
+    assert status == 2 and not out.exists()
+    assert f"pip install 'neurosim[{extra}]'" in error and error.count("\n") == 1, error

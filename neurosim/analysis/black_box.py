@@ -43,6 +43,7 @@ from neurosim.analysis.robustness import PGD_EPSILONS, has_input_gradient
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.analysis.strength_curves import accuracy_curve, strength_curves_dataset
 from neurosim.evaluation import accuracy, predict
+from neurosim.extras import require
 from neurosim.models.base import NeurosimModel
 from neurosim.run_loading import load_fitted_model
 
@@ -88,6 +89,7 @@ def square_attack(
     """Adversarial versions of ``x`` found by the L-infinity Square Attack with score access only.
     (The toolbox attacks images ``[B, C, H, W]`` with ``H, W >= 2``; a vector input of ``D`` values is
     attacked as an ``H x D/H`` image, ``H`` the largest divisor of ``D`` up to ``sqrt(D)``.)"""
+    require("attacks")
     from art.attacks.evasion import SquareAttack
     from art.estimators.classification import BlackBoxClassifierNeuralNetwork
 

@@ -24,3 +24,6 @@ ANALYSES.add("orientation", analyse_orientation)
 ANALYSES.add("energy", analyse_energy)
 ANALYSES.add("attacks", analyse_attacks)
 ANALYSES.add("receptive_fields", analyse_receptive_fields)
+
+#: Analyses that need a package extra (:mod:`neurosim.extras`), checked before a run trains.
+ANALYSIS_EXTRAS = {"attacks": "attacks"}

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurosim.extras import require
 from neurosim.models.diehl_cook_layer import DiehlCookParams
 from neurosim.neurons.conductance_lif import step_mean
 
@@ -116,6 +117,7 @@ def build_network(
 ):
     """The groups and synapses on ``input_group`` (any Brian2 group of ``D`` sources); returns
     ``(objects, excitatory, input_synapses, spike_monitor)``."""
+    require("reference")
     from brian2 import NeuronGroup, SpikeMonitor, Synapses, ms, mV
 
     e, i = params.excitatory, params.inhibitory
@@ -167,6 +169,7 @@ def run_spike_train(
 ) -> Brian2Result:
     """One run of ``n_steps`` from rest on the given input spikes (input ``spike_inputs[k]`` fires at
     step ``spike_steps[k]``), starting from ``weight [D, N]`` and ``theta [N]`` (mV)."""
+    require("reference")
     from brian2 import Network, SpikeGeneratorGroup, defaultclock, ms, prefs, start_scope
 
     start_scope()
@@ -209,6 +212,7 @@ def run_protocol(
     side of a comparison must leave them out too (``min_spikes = 0``)."""
     import time
 
+    require("reference")
     from brian2 import (
         Hz,
         Network,

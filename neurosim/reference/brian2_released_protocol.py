@@ -48,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 # The released rule, as the spike-for-spike reference writes it (eqs_stdp_ee, pre and post).
+from neurosim.extras import require
 from neurosim.reference.brian2_diehl_cook import STDP_MODEL, STDP_ON_POST, STDP_ON_PRE, weights_of
 
 #: The released script's constants (training mode), in its units (mV, ms, Hz).
@@ -145,7 +146,7 @@ def run_released_protocol(
     ``weight [D, N]`` with the released script's loop; Brian2's random numbers (Poisson inputs,
     delays) from ``seed``. ``max_presentations`` only guards against a blank image (the script
     would loop forever on one); no MNIST digit comes near it."""
-    import brian2
+    brian2 = require("reference")
     from brian2 import Hz, Network, defaultclock, ms, prefs, start_scope
 
     start_scope()

@@ -16,6 +16,7 @@ import logging
 import os
 
 from neurosim.errors import UserError, choices_message
+from neurosim.extras import require
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,8 @@ def default_workers() -> int:
 
 def slurm_cluster(options: dict | None = None):
     """A ``dask_jobqueue.SLURMCluster`` with neurosim's defaults updated by ``options`` (not yet scaled)."""
-    try:
-        from dask_jobqueue import SLURMCluster
-    except ImportError as error:  # pragma: no cover - dask-jobqueue is a dependency
-        raise UserError("--cluster slurm needs dask-jobqueue (pip install dask-jobqueue)") from error
-    return SLURMCluster(**{**SLURM_DEFAULTS, **(options or {})})
+    jobqueue = require("slurm")
+    return jobqueue.SLURMCluster(**{**SLURM_DEFAULTS, **(options or {})})
 
 
 def make_client(

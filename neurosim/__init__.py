@@ -4,6 +4,21 @@ A *comparison* (TOML under ``comparisons/``) names a task and pairs of models: a
 inspired model and its conventional twin, with what is held equal between them. Running it fits
 every member over several seeds and stores one labelled xarray Dataset per fit; a report is
 rebuilt from those stored results alone.
+
+From Python: ``neurosim.run``, ``neurosim.sweep``, ``neurosim.open_results``, ``neurosim.report``,
+``neurosim.load_task`` and ``neurosim.create_model`` (:mod:`neurosim.api`).
 """
 
 __version__ = "0.1.0"
+
+#: The Python interface (:mod:`neurosim.api`), imported on first use so that ``import neurosim``
+#: stays light (the command line imports what each command needs).
+__all__ = ["create_model", "load_task", "open_results", "report", "run", "sweep"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from neurosim import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'neurosim' has no attribute {name!r}")

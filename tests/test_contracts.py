@@ -151,3 +151,20 @@ def test_a_model_without_its_contract_cannot_be_built():
 
     with pytest.raises(TypeError, match="learning_plan"):
         NoPlan()
+
+
+def test_every_rule_and_model_objective_is_registered_and_an_unknown_one_fails_before_training():
+    from neurosim.config import TrainingConfig
+    from neurosim.objectives import OBJECTIVES
+    from neurosim.tasks import TASKS
+    from neurosim.training import Trainer
+
+    for name in RULES.list():
+        assert RULES.get(name).objective in OBJECTIVES, name
+    for name in MODELS.list():
+        assert MODELS.get(name)((1, 28, 28), 10).loss_name in OBJECTIVES, name
+    model = MODELS.get("mlp")((1, 8, 8), 10, hidden_sizes=[4])
+    model.loss_name = "my_own_loss"
+    task = TASKS.get("digits")()
+    with pytest.raises(UserError, match="unknown training objective 'my_own_loss'"):
+        Trainer(model, task, TrainingConfig(epochs=1), 0, torch.device("cpu"))

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurosim.models.convergence import Convergence
+from neurosim.objectives import CROSS_ENTROPY
 
 PHASES = ("unsupervised", "supervised")
 
@@ -65,8 +66,9 @@ class NeurosimModel(nn.Module, metaclass=ABCMeta):
     def learning_plan(self) -> tuple[PlanStep, ...]:
         """Which rule trains which parameter group."""
 
-    #: Name of the training objective :meth:`loss` computes (stored with the results).
-    loss_name = "cross_entropy"
+    #: Name of the training objective :meth:`loss` computes (stored with the results; registered
+    #: with :func:`neurosim.objectives.objective` where the objective is defined).
+    loss_name = CROSS_ENTROPY
 
     #: Version of what a fit of this model learns from a given configuration. A fit's identity
     #: is its configuration, so a code change that alters what the same configuration learns

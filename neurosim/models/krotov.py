@@ -65,10 +65,17 @@ from neurosim.models.base import flat_size
 from neurosim.models.centring import RunningMeanCentring
 from neurosim.models.hebbian_dense import DenseHebbianNetwork
 from neurosim.models.registry import MODELS
+from neurosim.objectives import CROSS_ENTROPY, objective
 from neurosim.options import NonNegativeFloat, PositiveFloat, PositiveInt, Width
 from neurosim.rules.hebbian import krotov_currents
 
 READOUTS = ("power_tanh", "linear")
+
+
+#: The top layer's loss of the readout ``power_tanh`` (Krotov & Hopfield 2019, eq. 12).
+POWER_LOSS = objective(
+    "power_loss", "mean over samples of sum_classes |c - t|^m (Krotov & Hopfield's top-layer loss)"
+)
 
 
 class KrotovHopfieldNetwork(DenseHebbianNetwork):
@@ -94,7 +101,7 @@ class KrotovHopfieldNetwork(DenseHebbianNetwork):
     ) -> None:
         super().__init__(n_inputs, n_classes, n_hidden, "krotov_hopfield", hidden_rule, False, inputs)
         self.power, self.readout_kind, self.beta, self.loss_power = power, readout, beta, loss_power
-        self.loss_name = "power_loss" if readout == "power_tanh" else "cross_entropy"
+        self.loss_name = POWER_LOSS if readout == "power_tanh" else CROSS_ENTROPY
         self.centring = RunningMeanCentring(n_inputs) if centre_inputs else None
         if hidden_rule is not None:
             nn.init.normal_(self.hidden.weight, 0.0, 1.0)

@@ -32,6 +32,7 @@ from neurosim.models.base import NeurosimModel, PlanStep, flat_size
 from neurosim.models.cnn import conv_stack
 from neurosim.models.registry import MODELS
 from neurosim.neurons import LIF, LIFParams, LIFState
+from neurosim.objectives import CROSS_ENTROPY, objective
 from neurosim.options import (
     Fraction,
     KernelSize,
@@ -47,6 +48,12 @@ READOUTS = ("membrane_mean", "spike_count", "membrane_per_step")
 Readout = Literal["membrane_mean", "spike_count", "membrane_per_step"]
 
 
+#: snnTorch tutorial 5's loss (the readout ``membrane_per_step``).
+PER_STEP_CROSS_ENTROPY = objective(
+    "per_step_cross_entropy", "mean over samples of sum_t CE(U_t) over the time steps (snnTorch tutorial 5)"
+)
+
+
 class SpikingNetwork(NeurosimModel):
     """What the spiking models share: the readout, accumulated step by step (no records kept)."""
 
@@ -55,7 +62,7 @@ class SpikingNetwork(NeurosimModel):
     @property
     def loss_name(self) -> str:  # type: ignore[override]
         """The objective's name in results: tutorial 5's per-step loss, or cross-entropy."""
-        return "per_step_cross_entropy" if self.readout == "membrane_per_step" else "cross_entropy"
+        return PER_STEP_CROSS_ENTROPY if self.readout == "membrane_per_step" else CROSS_ENTROPY
 
     def _per_step(self) -> bool:
         """Whether this forward pass returns tutorial 5's per-step membranes (training only)."""

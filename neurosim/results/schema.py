@@ -33,6 +33,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from neurosim.objectives import describe
 from neurosim.results.history import History
 
 
@@ -91,13 +92,6 @@ FIT_VARIABLES = {
 TIMING_VARIABLES = ("wall_time",)
 RUN_VARIABLES = tuple(v for v, dims in FIT_VARIABLES.items() if not set(dims) & {"unit", "input", "layer"})
 
-LOSS_NAMES = {
-    "cross_entropy": "mean cross-entropy of the training batches since the previous checkpoint",
-    "online_error_rate": "fraction of training samples misclassified when presented (perceptron rule)",
-    "power_loss": "mean over samples of sum_classes |c - t|^m (Krotov & Hopfield's top-layer loss)",
-    "per_step_cross_entropy": "mean over samples of sum_t CE(U_t) over the time steps (snnTorch tutorial 5)",
-}
-
 
 def _var(dims: tuple[str, ...], data: object, units: str, long_name: str, **attrs: str) -> xr.Variable:
     return xr.Variable(dims, np.asarray(data), attrs={"units": units, "long_name": long_name, **attrs})
@@ -151,7 +145,7 @@ def fit_dataset(
             h.train_loss,
             "1",
             "training objective",
-            description=LOSS_NAMES.get(result.loss_kind, result.loss_kind),
+            description=describe(result.loss_kind),
         ),
         "wall_time": _var(("checkpoint",), h.wall_time, "s", "wall-clock time since the fit started"),
         "final_test_accuracy": _var((), result.final_test_accuracy, "1", "test accuracy after training"),
@@ -253,10 +247,15 @@ def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict) -> xr
     first = fits[(members[0], seeds[0])]
     for name in RUN_VARIABLES:
         combined[name].attrs = first[name].attrs
-    kinds = sorted({fits[(m, seeds[0])].attrs["loss_kind"] for m in members})
+    # Each fit stored its objective's description (fit_dataset), so no model code is needed here.
+    descriptions = {
+        fits[(m, seeds[0])].attrs["loss_kind"]: fits[(m, seeds[0])]["train_loss"].attrs.get("description", "")
+        for m in members
+    }
+    kinds = sorted(descriptions)
     combined["train_loss"].attrs["description"] = (
         "each model's own objective (coordinate loss_kind): "
-        + "; ".join(f"{kind}: {LOSS_NAMES.get(kind, kind)}" for kind in kinds)
+        + "; ".join(f"{kind}: {descriptions[kind]}" for kind in kinds)
     )
     diverged = [[fit_status(fits[(m, s)].attrs) == "diverged" for s in seeds] for m in members]
     combined["diverged"] = _var(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neurosim.rules.base import write_delta
+from neurosim.rules.base import ONLINE_ERROR_RATE, write_delta
 from neurosim.rules.registry import RULES
 
 
@@ -18,7 +18,7 @@ class LabelAssignmentRule:
     examples the assignment so far misclassifies (before adding them)."""
 
     name = "label_assignment"
-    objective = "online_error_rate"
+    objective = ONLINE_ERROR_RATE
     last_updates = 0
 
     @torch.no_grad()

@@ -6,6 +6,7 @@ group bound to ``backprop`` and steps those groups with the configured optimizer
 
 from __future__ import annotations
 
+from neurosim.objectives import CROSS_ENTROPY
 from neurosim.rules.registry import RULES
 
 
@@ -14,4 +15,4 @@ class Backprop:
     """Marker rule: the parameter group is trained end to end by autograd."""
 
     name = "backprop"
-    objective = "cross_entropy"
+    objective = CROSS_ENTROPY

@@ -14,13 +14,22 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from neurosim.objectives import objective
+
+#: The supervised local rules' objective: their mistakes, counted as each sample is presented.
+ONLINE_ERROR_RATE = objective(
+    "online_error_rate",
+    "fraction of training samples misclassified when presented (the rule learns from its mistakes)",
+)
+
 
 class LocalRule(Protocol):
     """A learning rule computed from locally available activity, not from a global gradient."""
 
     #: Registry key of the rule.
     name: str
-    #: What :meth:`write_grads` reports as its per-sample objective (for the train-loss curve).
+    #: What :meth:`write_grads` reports as its per-sample objective (for the train-loss curve): a
+    #: name registered with :func:`neurosim.objectives.objective` where the rule defines it.
     objective: str
     #: Plasticity updates of the last :meth:`write_grads` call: synapse changes summed over the
     #: batch's samples (a rule that sums per-sample changes does one update per synapse a sample

@@ -44,7 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neurosim.rules.base import write_delta
+from neurosim.objectives import objective
+from neurosim.rules.base import ONLINE_ERROR_RATE, write_delta
 from neurosim.rules.registry import RULES
 
 
@@ -124,7 +125,7 @@ class UnsupervisedCompetitiveRule:
     """
 
     name = "neocognitron_unsupervised"
-    objective = "planes_generated"
+    objective = objective("planes_generated", "cell-planes generated per training image (US2, US3)")
     last_updates = 0
 
     def __init__(
@@ -222,7 +223,7 @@ class SupervisedCompetitiveRule:
     """
 
     name = "neocognitron_supervised"
-    objective = "online_error_rate"
+    objective = ONLINE_ERROR_RATE
     last_updates = 0
 
     def __init__(self, theta: float = 0.8, q: float = 1e4) -> None:

@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neurosim.objectives import objective
 from neurosim.rules.base import write_delta
 from neurosim.rules.registry import RULES
 
@@ -142,12 +143,16 @@ def _apply(module: nn.Module, delta_rows: torch.Tensor) -> None:
     write_delta(module.weight, delta_rows.reshape(module.weight.shape))
 
 
+#: The Hebbian rules follow no objective they could report (the curve stays at 0).
+NO_OBJECTIVE = objective("none", "no objective: the Hebbian rule reports none (0)")
+
+
 @RULES.register("oja")
 class OjaRule:
     """Oja's rule on a dense or convolutional layer."""
 
     name = "oja"
-    objective = "none"
+    objective = NO_OBJECTIVE
     last_updates = 0
 
     def __init__(self, eta: float = 0.01) -> None:
@@ -173,7 +178,7 @@ class KrotovHopfieldRule:
     """
 
     name = "krotov_hopfield"
-    objective = "none"
+    objective = NO_OBJECTIVE
     last_updates = 0
 
     def __init__(self, eps0: float = 0.04, p: float = 3.0, k: int = 7, delta: float = 0.4) -> None:
@@ -201,7 +206,7 @@ class SoftHebbRule:
     """
 
     name = "softhebb"
-    objective = "none"
+    objective = NO_OBJECTIVE
     last_updates = 0
 
     def __init__(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from neurosim.objectives import objective
 from neurosim.rules.base import write_delta
 from neurosim.rules.registry import RULES
 
@@ -45,7 +46,9 @@ class MiniBatchKMeansRule:
     """See the module docstring; trains a :class:`~neurosim.models.kmeans.Prototypes` module."""
 
     name = "minibatch_kmeans"
-    objective = "inertia"
+    objective = objective(
+        "inertia", "squared distance of each training sample to its prototype after the step, per sample"
+    )
     last_updates = 0
 
     @torch.no_grad()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neurosim.rules.base import write_delta
+from neurosim.rules.base import ONLINE_ERROR_RATE, write_delta
 from neurosim.rules.registry import RULES
 
 
@@ -62,7 +62,7 @@ class PerceptronRule:
     """Error-correction rule for a :class:`~neurosim.models.perceptron.PerceptronReadout`."""
 
     name = "perceptron"
-    objective = "online_error_rate"
+    objective = ONLINE_ERROR_RATE
 
     def __init__(self, eta: float = 1.0) -> None:
         self.eta, self.last_updates = eta, 0

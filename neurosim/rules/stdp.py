@@ -28,6 +28,7 @@ import math
 import torch
 from torch import nn
 
+from neurosim.objectives import objective
 from neurosim.rules.base import write_delta
 from neurosim.rules.registry import RULES
 
@@ -72,7 +73,7 @@ class DiehlCookSTDPRule:
     state, not weights). The objective is the number of excitatory spikes per batch."""
 
     name = "diehl_cook_stdp"
-    objective = "excitatory_spikes"
+    objective = objective("excitatory_spikes", "excitatory spikes per presented training image")
     last_updates = 0
 
     @torch.no_grad()

@@ -33,6 +33,7 @@ from neurosim.config import TrainingConfig
 from neurosim.evaluation import accuracy, in_eval_batches, predict
 from neurosim.models.base import NeurosimModel
 from neurosim.models.convergence import Convergence
+from neurosim.objectives import describe
 from neurosim.results.history import History
 from neurosim.results.storage import UnreadableFile, load_torch, quarantine, save_torch
 from neurosim.rules import RULES
@@ -176,6 +177,7 @@ class Trainer:
             # the backward pass then stops at the readout).
             parameter.requires_grad_(False)
         self.loss_kind = model.loss_name if backprop_params else self.local_steps[0][1].objective
+        describe(self.loss_kind)  # an objective nobody registered fails here, before any training
         if self.unsupervised_steps and config.unsupervised_pool == "all" and n_per_class is not None:
             self.x_pool = task.x_train.to(device)
         else:

@@ -86,7 +86,7 @@ class TaskConfig:
     """Labelled training examples per class (nested subsets); ``None`` (or ``"all"``) uses all."""
     subset_seed: Seed = 0
     """Seed of the subset draw, fixed across model seeds so every seed sees the same examples."""
-    options: dict = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     """Keyword options of the task factory (e.g. ``n_bits`` for parity)."""
     evaluate_on: Literal["test", "validation"] = "test"
     """The split every accuracy is measured on: ``test``, or ``validation`` to choose settings
@@ -177,7 +177,7 @@ class MemberConfig:
     """Member name, unique in the comparison (used in results and reports)."""
     model: str
     """Registry key of the model."""
-    options: dict
+    options: dict[str, Any]
     """Keyword options of the model factory."""
     training: TrainingConfig
     """Training settings after the member's overrides."""
@@ -210,7 +210,7 @@ class ComparisonConfig:
     members: tuple[MemberConfig, ...]
     """Every model fitted, bio models and twins first, then references."""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-serialisable), the 'resolved config' stored with results."""
         return dataclasses.asdict(self)
 
@@ -218,11 +218,11 @@ class ComparisonConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict) -> ComparisonConfig:
+    def from_dict(cls, data: dict[str, Any]) -> ComparisonConfig:
         """Inverse of :meth:`to_dict` (a run's stored ``config.json``). Training keys added after
         the run was stored take their defaults."""
 
-        def training(table: dict) -> TrainingConfig:
+        def training(table: dict[str, Any]) -> TrainingConfig:
             known = set(_field_names(TrainingConfig))
             return TrainingConfig(**{k: v for k, v in table.items() if k in known})
 
@@ -281,12 +281,12 @@ class ComparisonConfig:
         raise UserError(choices_message("member", name, [m.name for m in self.members]))
 
 
-def identity_training(training: dict) -> dict:
+def identity_training(training: dict[str, Any]) -> dict[str, Any]:
     """The training table as it enters identities: late keys at their default are left out."""
     return {k: v for k, v in training.items() if LATE_TRAINING_KEYS.get(k, object()) != v}
 
 
-def identity_task(task: dict) -> dict:
+def identity_task(task: dict[str, Any]) -> dict[str, Any]:
     """The task table as it enters identities: late keys at their default are left out."""
     return {k: v for k, v in task.items() if LATE_TASK_KEYS.get(k, object()) != v}
 
@@ -298,13 +298,13 @@ def _field_names(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
 
-def _training(table: dict, base: TrainingConfig, where: str) -> TrainingConfig:
+def _training(table: dict[str, Any], base: TrainingConfig, where: str) -> TrainingConfig:
     """``base`` with a training table's overrides, each checked against its field's type."""
     validate(table_adapter(partial_of(TrainingConfig)), table, where)
     return dataclasses.replace(base, **table)
 
 
-def _task(table: dict) -> TaskConfig:
+def _task(table: dict[str, Any]) -> TaskConfig:
     """The task table, its name a registered task and its options the factory's."""
     from neurosim.tasks import TASKS
 
@@ -323,7 +323,7 @@ def _task(table: dict) -> TaskConfig:
     )
 
 
-def _pair_renames(table: dict, pair_names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+def _pair_renames(table: dict[str, Any], pair_names: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """``[pair_members.<pair>]``: ``<model key> = "<member name>"`` gives a pair's member its own
     name, so that two pairs may use the same model with different options (a 100-unit MLP twin
     beside a 512-unit one); ``[models.<member name>]`` then holds its options."""
@@ -342,7 +342,7 @@ def _pair_renames(table: dict, pair_names: tuple[str, ...]) -> dict[str, dict[st
     return renames
 
 
-def _check_top_level(raw: dict) -> None:
+def _check_top_level(raw: dict[str, Any]) -> None:
     """Keys and types of the file's top level, before anything is looked up."""
     if "version" in raw and (type(raw["version"]) is not int or raw["version"] != CONFIG_VERSION):
         raise UserError(
@@ -358,7 +358,7 @@ def _check_top_level(raw: dict) -> None:
         )
 
 
-def resolve(raw: dict) -> ComparisonConfig:
+def resolve(raw: dict[str, Any]) -> ComparisonConfig:
     """Validate a raw comparison table (every key, type and range, every model's and task's
     options) and resolve its members and pair policies. Nothing is created."""
     from neurosim.pairs import PAIRS
@@ -403,11 +403,13 @@ def resolve(raw: dict) -> ComparisonConfig:
 class _Members:
     """The members of a comparison as :func:`resolve` collects them from ``[models]`` tables."""
 
-    def __init__(self, model_tables: dict, training: TrainingConfig) -> None:
+    def __init__(self, model_tables: dict[str, Any], training: TrainingConfig) -> None:
         self.model_tables, self.training = model_tables, training
         self.members: dict[str, MemberConfig] = {}
 
-    def table(self, member: str, model: str | None = None, pair: str | None = None):
+    def table(
+        self, member: str, model: str | None = None, pair: str | None = None
+    ) -> tuple[str, dict[str, Any], TrainingConfig]:
         """``(model key, options, training)`` of a member from its ``[models.<member>]`` table."""
         from neurosim.models import MODELS
 
@@ -433,7 +435,7 @@ class _Members:
         self,
         member: str,
         model_key: str,
-        options: dict,
+        options: dict[str, Any],
         training: TrainingConfig,
         pair: str | None,
         role: str,
@@ -486,7 +488,7 @@ def parse_value(text: str) -> Any:
         return UnparsedText(text)
 
 
-def apply_override(raw: dict, assignment: str) -> None:
+def apply_override(raw: dict[str, Any], assignment: str) -> None:
     """Apply one ``dotted.key=value`` override to a raw comparison table, in place."""
     if "=" not in assignment:
         raise UserError(f"--set expects key=value, got {assignment!r}")
@@ -502,7 +504,7 @@ def apply_override(raw: dict, assignment: str) -> None:
     table[parts[-1]] = parse_value(text.strip())
 
 
-def load_raw(path: str | Path, what: str = "comparison file") -> dict:
+def load_raw(path: str | Path, what: str = "comparison file") -> dict[str, Any]:
     """Read a TOML file (a comparison, or ``what`` else); every error is one line naming the file
     (syntax errors also the line)."""
     path = Path(path)
@@ -548,7 +550,7 @@ def find_comparison(name_or_path: str) -> Path:
 
 def list_comparisons() -> list[str]:
     """Names of the shipped comparisons."""
-    names = set()
+    names: set[str] = set()
     for directory in shipped_comparison_dirs():
         if directory.is_dir():
             names.update(p.stem for p in directory.glob("*.toml"))

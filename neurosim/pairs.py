@@ -11,10 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel
 from neurosim.registry import Registry
+
+#: A model's options, by name.
+Options = dict[str, Any]
+#: A policy's rule for a twin's options: the bio model's options -> the options it fixes.
+Derive = Callable[[Options], Options]
 
 
 @dataclass(frozen=True)
@@ -39,13 +45,15 @@ class Pair:
     twins: tuple[str, ...]
     held_equal: str
     description: str
-    derive_twin_options: Callable[[dict], dict] = field(default=lambda bio_options: {})
+    derive_twin_options: Derive = field(default=lambda bio_options: {})
     check: Callable[[NeurosimModel, NeurosimModel], None] = field(default=lambda bio, twin: None)
-    derive_options_by_twin: dict[str, Callable[[dict], dict]] = field(default_factory=dict)
+    derive_options_by_twin: dict[str, Derive] = field(default_factory=dict)
 
-    def twin_options(self, bio_options: dict, twin_options: dict, twin: str | None = None) -> dict:
+    def twin_options(self, bio_options: Options, twin_options: Options, twin: str | None = None) -> Options:
         """The options of ``twin`` with the policy's values filled in; conflicts raise UserError."""
-        fixed = self.derive_options_by_twin.get(twin, self.derive_twin_options)(bio_options)
+        derive = self.derive_twin_options if twin is None else self.derive_options_by_twin.get(twin)
+        derive = derive or self.derive_twin_options
+        fixed = derive(bio_options)
         merged = dict(twin_options)
         for key, value in fixed.items():
             if key in twin_options and _normalise(twin_options[key]) != _normalise(value):
@@ -99,7 +107,7 @@ def _weight_shapes(model: NeurosimModel) -> list[tuple[int, ...]]:
 
 def _retina(model: NeurosimModel) -> tuple[int, int]:
     """(image_size, margin) of a model with its own retina."""
-    return (model.image_size, model.margin)
+    return (cast(int, model.image_size), cast(int, model.margin))
 
 
 def _one_hidden_layer(bio: NeurosimModel, twin: NeurosimModel) -> None:
@@ -181,7 +189,7 @@ PAIRS.add(
 )
 
 
-def _copy_options(*keys: str) -> Callable[[dict], dict]:
+def _copy_options(*keys: str) -> Derive:
     """A policy that gives the twin the bio model's values of ``keys`` (where the bio sets them)."""
     return lambda bio_options: {key: bio_options[key] for key in keys if key in bio_options}
 
@@ -273,11 +281,12 @@ PAIRS.add(
 )
 
 
-def stored_pair_members(attrs: dict) -> dict[str, list[str]]:
+def stored_pair_members(attrs: dict[str, Any]) -> dict[str, list[str]]:
     """``{pair: [bio member, twin members]}`` of stored results (their ``pair_members`` attribute;
     results stored before members could be renamed name them by the pair's model keys)."""
     if "pair_members" in attrs:
-        return json.loads(attrs["pair_members"])
+        members: dict[str, list[str]] = json.loads(attrs["pair_members"])
+        return members
     names = filter(None, attrs.get("pairs", "").split(","))
     return {name: [PAIRS.get(name).bio, *PAIRS.get(name).twins] for name in names}
 

@@ -27,7 +27,7 @@ Every variable has CF ``units`` and ``long_name``; :func:`validate_fit` checks t
 from __future__ import annotations
 
 import json
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -108,7 +108,7 @@ OPERATION_LONG_NAMES = {
 
 def operation_variables(
     per_layer: dict[str, dict[str, float]], kinds: dict[str, str], n_samples: int
-) -> dict:
+) -> dict[str, Any]:
     """Variables for :func:`fit_dataset` from :meth:`OperationCounts.per_sample` (per test sample)."""
     layers = list(per_layer)
     note = {"protocol": f"exact counts, mean over the first {n_samples} test samples, per sample"}
@@ -132,7 +132,11 @@ def operation_variables(
 
 
 def fit_dataset(
-    result: FitRecord, first_layer_weights: np.ndarray, counts: dict[str, int], attrs: dict, operations: dict
+    result: FitRecord,
+    first_layer_weights: np.ndarray,
+    counts: dict[str, int],
+    attrs: dict[str, Any],
+    operations: dict[str, Any],
 ) -> xr.Dataset:
     """Build the Dataset of one fit from the trainer's result, the model's weights and its
     operation counts (from :func:`operation_variables`)."""
@@ -222,12 +226,12 @@ def validate_fit(dataset: xr.Dataset) -> None:
         raise ValueError("results schema violated: " + "; ".join(problems))
 
 
-def fit_status(attrs: dict) -> str:
+def fit_status(attrs: dict[str, Any]) -> str:
     """``finished`` or ``diverged`` (fits stored before divergence was detected: ``finished``)."""
     return str(attrs.get("status", "finished"))
 
 
-def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict) -> xr.Dataset:
+def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict[str, Any]) -> xr.Dataset:
     """Stack fits ``{(member, seed): Dataset}`` into one Dataset with ``model`` and ``seed`` dims.
 
     Members must share the checkpoint grid (the same budget, enforced by the config); a fit with

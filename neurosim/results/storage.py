@@ -67,9 +67,13 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
 def write_text(path: str | Path, text: str) -> Path:
     """Write a text file atomically."""
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return atomic_write(path, lambda tmp: _write(tmp, text))
 
 
 def save_torch(path: str | Path, obj: object) -> Path:

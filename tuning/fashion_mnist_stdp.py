@@ -9,7 +9,7 @@ neurons, the ``paper`` preset in the exact mode and the shipped budget (60,000 i
 presented: 1.2 passes over the 50k), seeds 0 and 1; the 400-neuron network takes the 100-neuron
 choice (not tuned at 400: ~4x the cost). The MLP twin gets two settings too, on its learning rate
 (the shared 1e-3 and 3e-3); k-means has no setting chosen by accuracy (its passes follow its
-inertia). Run: ``python tuning/fashion_mnist_stdp.py`` (needs Fashion-MNIST).
+inertia). Run: ``python tuning/fashion_mnist_stdp.py`` (25 min on 2 CPU cores; needs Fashion-MNIST).
 """
 
 from __future__ import annotations

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-COUNTS = ("dense_macs", "effective_macs", "effective_acs", "neuron_updates", "spikes")
+from neurosim.results.schema import OPERATION_NAMES
+
+#: Per-inference work, summed over calls: the counts every fit stores per layer (one list, the
+#: results schema's).
+COUNTS = OPERATION_NAMES
 #: Memory events, summed over calls like :data:`COUNTS`.
 MEMORY_COUNTS = (
     "weight_reads",

@@ -7,7 +7,7 @@ validation) with 3-epoch probes, seed 0.
   (about 40 min on 2 CPU cores).
 - ``mlp``: the spiking MLP keeps snnTorch tutorial 5's network (T = 25, beta 0.95); its learning
   rate (the tutorial's 5e-4 among them), its rate-encoded variant's and its twin's, 4 settings
-  each on the same grid (about 15 min).
+  each on the same grid (20 min).
 
 Run: ``python tuning/fashion_mnist_snn.py [cnn] [mlp]`` (default both; needs Fashion-MNIST).
 """

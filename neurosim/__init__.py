@@ -5,7 +5,7 @@ inspired model and its conventional twin, with what is held equal between them. 
 every member over several seeds and stores one labelled xarray Dataset per fit; a report is
 rebuilt from those stored results alone.
 
-From Python: ``neurosim.run``, ``neurosim.sweep``, ``neurosim.open_results``, ``neurosim.report``,
+From Python: ``neurosim.run``, ``neurosim.run_sweep``, ``neurosim.open_results``, ``neurosim.build_report``,
 ``neurosim.load_task`` and ``neurosim.create_model`` (:mod:`neurosim.api`).
 """
 
@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 #: The Python interface (:mod:`neurosim.api`), imported on first use so that ``import neurosim``
 #: stays light (the command line imports what each command needs).
-__all__ = ["create_model", "load_task", "open_results", "report", "run", "sweep"]
+__all__ = ["build_report", "create_model", "load_task", "open_results", "run", "run_sweep"]
 
 
 def __getattr__(name: str):

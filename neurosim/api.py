@@ -3,12 +3,16 @@ functions that return paths and datasets instead of printing them.
 
     import neurosim
     run_dir = neurosim.run("quickstart", overrides=["training.epochs=3"], seeds=[0])
-    sweep_dir = neurosim.sweep("sample_efficiency", grid=["task.n_per_class=1,10"])
+    sweep_dir = neurosim.run_sweep("sample_efficiency", grid=["task.n_per_class=1,10"])
     results = neurosim.open_results(run_dir)       # xarray Dataset [model, seed, checkpoint]
     results.final_test_accuracy.mean("seed")
-    neurosim.report(run_dir)                       # the HTML report's path
+    neurosim.build_report(run_dir)                 # the HTML report's path
     task = neurosim.load_task("digits")             # train/test tensors, input_shape, n_classes
     model = neurosim.create_model("snn_mlp", task.input_shape, task.n_classes, n_steps=10)
+
+The names ``run_sweep`` and ``build_report`` (not ``sweep`` and ``report``): ``neurosim.sweep``
+and ``neurosim.report`` are subpackages, and importing a subpackage sets the package's attribute of
+that name, so a function there would be replaced by the module as soon as anything imports it.
 
 Every function validates its input before it creates anything, as the command line does, and
 raises :class:`neurosim.errors.UserError` (one line) on bad input.
@@ -56,7 +60,7 @@ def run(
     return run_comparison(config, root=out, workers=workers)
 
 
-def sweep(
+def run_sweep(
     comparison: str | Path,
     grid: Sequence[str] = (),
     overrides: Sequence[str] = (),
@@ -74,9 +78,9 @@ def sweep(
         workers: local worker processes (default: the cores, or the GPUs).
     """
     from neurosim.config import find_comparison
-    from neurosim.sweep import run_sweep
+    from neurosim.sweep import run_sweep as sweep_grid
 
-    return run_sweep(find_comparison(str(comparison)), list(grid), list(overrides), out, workers=workers)
+    return sweep_grid(find_comparison(str(comparison)), list(grid), list(overrides), out, workers=workers)
 
 
 def open_results(run_dir: str | Path) -> xr.Dataset:
@@ -88,12 +92,12 @@ def open_results(run_dir: str | Path) -> xr.Dataset:
     return open_dataset(path)
 
 
-def report(run_dir: str | Path) -> Path:
+def build_report(run_dir: str | Path) -> Path:
     """Rebuild the HTML and Markdown report of a run or sweep folder from its stored results;
     returns the HTML file's path."""
-    from neurosim.report import build_report
+    from neurosim.report import build_report as build
 
-    return build_report(Path(run_dir))
+    return build(Path(run_dir))
 
 
 def load_task(name: str, **options: object) -> Task:

@@ -13,6 +13,10 @@ from tests.conftest import REPO, TINY_STORED_RUN
 
 
 def test_run_open_results_and_report(tmp_path):
+    # The subpackages neurosim.report and neurosim.sweep, once imported, must not hide a function.
+    import neurosim.report
+    import neurosim.sweep
+
     comparison = tmp_path / "tiny.toml"
     comparison.write_text(TINY_STORED_RUN)
     run_dir = neurosim.run(comparison, overrides=["training.epochs=2"], seeds=[1], out=tmp_path / "runs")
@@ -20,7 +24,7 @@ def test_run_open_results_and_report(tmp_path):
     assert results.seed.values.tolist() == [1] and '"epochs": 2' in results.attrs["config"]
     assert set(results.model.values) == {"perceptron", "linear"}
     assert 0.5 < float(results.final_test_accuracy.min()) <= 1.0
-    html = neurosim.report(run_dir)
+    html = neurosim.build_report(run_dir)
     assert html.name == "report.html" and "perceptron" in html.read_text()
     again = neurosim.run(comparison, overrides=["training.epochs=2"], seeds=[1], out=tmp_path / "runs")
     assert again == run_dir  # the same folder, its fits reused

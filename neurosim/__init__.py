@@ -9,15 +9,15 @@ From Python: ``neurosim.run``, ``neurosim.run_sweep``, ``neurosim.open_results``
 ``neurosim.load_task`` and ``neurosim.create_model`` (:mod:`neurosim.api`).
 """
 
-__version__ = "0.1.0"
+from neurosim.version import __version__
 
 #: The Python interface (:mod:`neurosim.api`), imported on first use so that ``import neurosim``
 #: stays light (the command line imports what each command needs).
-__all__ = ["build_report", "create_model", "load_task", "open_results", "run", "run_sweep"]
+__all__ = ["__version__", "build_report", "create_model", "load_task", "open_results", "run", "run_sweep"]
 
 
 def __getattr__(name: str):
-    if name in __all__:
+    if name in __all__[1:]:
         from neurosim import api
 
         return getattr(api, name)

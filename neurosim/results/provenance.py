@@ -12,8 +12,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-import neurosim
 from neurosim.threads import current_threads
+from neurosim.version import __version__
 
 
 @functools.cache
@@ -47,7 +47,7 @@ def git_sha() -> str:
 def provenance(device_name: str) -> dict[str, str]:
     """Attributes describing the software, machine and time of a result."""
     return {
-        "neurosim_version": neurosim.__version__,
+        "neurosim_version": __version__,
         "git_sha": git_sha(),
         "torch_version": str(torch.__version__),
         "numpy_version": np.__version__,

@@ -16,7 +16,7 @@ Krotov's centred inputs and SoftHebb's batch of 10 (both chosen by whether the u
 comparison's header gives the evidence), and the shared 10 readout epochs. The full comparison
 trains on the 60k; these fits train on 50k with the same images presented. Seeds 0 and 1, the
 shipped budgets. Run: ``python tuning/fashion_mnist_hebbian.py [krotov] [softhebb]`` (default
-both; about 25 min on 2 CPU cores; needs Fashion-MNIST).
+both; about 60 min on 2 CPU cores; needs Fashion-MNIST).
 """
 
 from __future__ import annotations

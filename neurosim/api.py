@@ -29,6 +29,16 @@ from neurosim.models.base import NeurosimModel
 from neurosim.tasks import Task
 
 
+def run_overrides(overrides: Sequence[str], seeds: Sequence[int] | None, device: str | None) -> list[str]:
+    """``--set`` assignments with ``--seeds`` and ``--device`` added as assignments of their own."""
+    assignments = list(overrides)
+    if seeds is not None:
+        assignments.append("seeds=[" + ", ".join(str(int(s)) for s in seeds) + "]")
+    if device is not None:
+        assignments.append(f'device="{device}"')
+    return assignments
+
+
 def run(
     comparison: str | Path,
     overrides: Sequence[str] = (),
@@ -51,12 +61,7 @@ def run(
     from neurosim.config import find_comparison, load
     from neurosim.runner import run_comparison
 
-    assignments = list(overrides)
-    if seeds is not None:
-        assignments.append("seeds=[" + ", ".join(str(int(s)) for s in seeds) + "]")
-    if device is not None:
-        assignments.append(f'device="{device}"')
-    config = load(find_comparison(str(comparison)), assignments)
+    config = load(find_comparison(str(comparison)), run_overrides(overrides, seeds, device))
     return run_comparison(config, root=out, workers=workers)
 
 
@@ -104,21 +109,14 @@ def load_task(name: str, **options: object) -> Task:
     """A registered task (``neurosim list tasks``) built with its own options (a comparison's
     ``[task.options]``; subsets and validation splits are the comparison's, see
     :func:`neurosim.run_loading.load_task`)."""
-    from neurosim.options import check_options
-    from neurosim.tasks import TASKS
+    from neurosim.run_loading import create_task
 
-    factory = TASKS.get(name)
-    check_options(factory, options, f"task {name!r}", "task.options")
-    return factory(**options)
+    return create_task(name, options)
 
 
 def create_model(name: str, input_shape: tuple[int, ...], n_classes: int, **options: object) -> NeurosimModel:
     """A registered model (``neurosim list models``) for inputs of ``input_shape`` and
     ``n_classes`` classes, untrained, on the CPU; unknown options name the valid ones."""
-    from neurosim.config import MODEL_SUPPLIED
-    from neurosim.models import MODELS
-    from neurosim.options import check_options
+    from neurosim.run_loading import create_model as create
 
-    factory = MODELS.get(name)
-    check_options(factory, options, f"model {name!r}", f"models.{name}", MODEL_SUPPLIED)
-    return factory(tuple(input_shape), int(n_classes), **options)
+    return create(name, input_shape, n_classes, options, f"models.{name}")

@@ -31,12 +31,9 @@ ANALYSIS_HELP = {
 
 def command_run(args: argparse.Namespace) -> int:
     from neurosim import config as config_module
+    from neurosim.api import run_overrides
 
-    overrides = list(args.set or [])
-    if args.seeds:
-        overrides.append("seeds=[" + ", ".join(str(s) for s in args.seeds) + "]")
-    if args.device:
-        overrides.append(f'device="{args.device}"')
+    overrides = run_overrides(args.set or [], args.seeds, args.device)
     path = config_module.find_comparison(args.comparison)
     standby = _standby_workers(args)
     try:

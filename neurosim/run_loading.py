@@ -18,20 +18,30 @@ from neurosim.run_folder import fit_path
 from neurosim.tasks import TASKS, Task
 
 
+def create_model(
+    model: str, input_shape: tuple[int, ...], n_classes: int, options: dict, where: str
+) -> NeurosimModel:
+    """A registered model, untrained, on the CPU, its options checked against its factory
+    (``where``: the config key they came from, for the error message)."""
+    factory = MODELS.get(model)
+    check_options(factory, options, f"model {model!r}", where, MODEL_SUPPLIED)
+    try:
+        return factory(tuple(input_shape), int(n_classes), **options)
+    except (MemoryError, RuntimeError) as error:
+        if not isinstance(error, MemoryError) and not _is_allocation_failure(error):
+            raise
+        raise UserError(
+            f"{where} (model {model!r}, options {options}) needs more memory than this machine can "
+            "give; choose smaller sizes"
+        ) from None
+
+
 def build_model(member: MemberConfig, task: Task, seed: int) -> NeurosimModel:
     """Build a member's model on the CPU from its seed (identical weights on every device)."""
-    factory = MODELS.get(member.model)
-    check_options(factory, member.options, f"model {member.model!r}", f"models.{member.name}", MODEL_SUPPLIED)
     with seeded(seed):
-        try:
-            return factory(task.input_shape, task.n_classes, **member.options)
-        except (MemoryError, RuntimeError) as error:
-            if not isinstance(error, MemoryError) and not _is_allocation_failure(error):
-                raise
-            raise UserError(
-                f"model {member.name!r} ({member.model}) with options {member.options} needs more memory "
-                "than this machine can give; choose smaller sizes"
-            ) from None
+        return create_model(
+            member.model, task.input_shape, task.n_classes, member.options, f"models.{member.name}"
+        )
 
 
 def _is_allocation_failure(error: RuntimeError) -> bool:
@@ -54,9 +64,14 @@ def load_fitted_model(directory: str | Path, member: MemberConfig, task: Task, s
     return model.eval()
 
 
+def create_task(name: str, options: dict) -> Task:
+    """A registered task built with its own options; bad options name the valid ones."""
+    factory = TASKS.get(name)
+    check_options(factory, options, f"task {name!r}", "task.options")
+    return factory(**options)
+
+
 def load_task(config: ComparisonConfig) -> Task:
-    """Build the comparison's task; bad options name the valid ones."""
-    factory = TASKS.get(config.task.name)
-    check_options(factory, config.task.options, f"task {config.task.name!r}", "task.options")
-    task = factory(**config.task.options)
+    """Build the comparison's task (its validation split when it evaluates on validation)."""
+    task = create_task(config.task.name, config.task.options)
     return task.validation_task() if config.task.evaluate_on == "validation" else task

@@ -9,7 +9,7 @@ are stored like any other (``runs/tuning/...``), so a study resumes where it sto
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +74,18 @@ def study(
 def best(outcomes: list[tuple[Setting, dict[str, np.ndarray]]], member: str) -> Setting:
     """The setting with the highest mean validation accuracy of ``member`` (the first on a tie)."""
     return max(outcomes, key=lambda outcome: float(np.mean(outcome[1][member])))[0]
+
+
+def best_sharing(
+    outcomes: list[tuple[Setting, dict[str, np.ndarray]]],
+    member: str,
+    chosen: Setting,
+    shared: Callable[[str], str],
+) -> Setting:
+    """``member``'s best setting among those whose label has the same ``shared`` part as
+    ``chosen``'s: a twin's own best rate, say, once its bio model has chosen the matched keys."""
+    same = [outcome for outcome in outcomes if shared(outcome[0].label) == shared(chosen.label)]
+    return best(same, member)
 
 
 #: A budget is cut only where that costs less than this in mean validation accuracy.

@@ -65,3 +65,18 @@ def test_pass_budgets_state_fractions_of_a_pass_as_whole_images():
         "models.a.training.unsupervised_samples": 721,
         "models.b.training.unsupervised_samples": 721,
     }
+
+
+def test_best_sharing_picks_the_twins_best_among_the_bio_models_matched_keys():
+    from neurosim.tuning import best_sharing
+
+    def outcome(label, bio, twin):
+        return (Setting(label, {}), {"bio": np.array([bio]), "twin": np.array([twin])})
+
+    outcomes = [
+        outcome("beta 1, lr 1", 0.9, 0.5),
+        outcome("beta 1, lr 2", 0.8, 0.7),
+        outcome("beta 2, lr 1", 0.1, 0.99),  # the twin's best overall, but another beta
+    ]
+    chosen = outcomes[0][0]
+    assert best_sharing(outcomes, "twin", chosen, lambda label: label.split(",")[0]).label == "beta 1, lr 2"

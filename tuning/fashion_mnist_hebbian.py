@@ -25,10 +25,8 @@ import itertools
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from neurosim.config import load_raw, resolve
-from neurosim.tuning import Setting, best, print_choice, study, table
+from neurosim.tuning import Setting, best, best_sharing, print_choice, study, table
 
 COMPARISON = Path(__file__).resolve().parents[1] / "comparisons" / "fashion_mnist_hebbian.toml"
 PROBE = {"seeds": [0, 1], "device": "cpu"}
@@ -61,10 +59,9 @@ def krotov(base: dict) -> None:
     print(table(outcomes, (KROTOV, KROTOV_TWIN)))
     chosen = best(outcomes, KROTOV)
     print(f"{KROTOV}: best {chosen.label}")
-    beta = chosen.label.split(",")[0]
-    same_beta = [outcome for outcome in outcomes if outcome[0].label.split(",")[0] == beta]
-    twin = max(same_beta, key=lambda outcome: float(np.mean(outcome[1][KROTOV_TWIN])))[0]
-    print(f"{KROTOV_TWIN}: best rate with {beta}: {twin.label}")
+    beta = lambda label: label.split(",")[0]  # noqa: E731
+    twin = best_sharing(outcomes, KROTOV_TWIN, chosen, beta)
+    print(f"{KROTOV_TWIN}: best rate with {beta(chosen.label)}: {twin.label}")
 
 
 def softhebb(base: dict) -> None:

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from neurosim.config import load_raw
-from neurosim.tuning import Setting, best, study, table
+from neurosim.tuning import Setting, best, best_sharing, study, table
 
 COMPARISON = Path(__file__).resolve().parents[1] / "comparisons" / "quickstart.toml"
 BIO, TWIN = "hebbian_krotov", "krotov_backprop"
@@ -51,10 +49,9 @@ def main() -> None:
     print(table(outcomes, (BIO, TWIN)))
     chosen = best(outcomes, BIO)
     print(f"{BIO}: best {chosen.label}")
-    shared = chosen.label.rsplit(", lr", 1)[0]
-    same_inputs = [outcome for outcome in outcomes if outcome[0].label.rsplit(", lr", 1)[0] == shared]
-    twin = max(same_inputs, key=lambda outcome: float(np.mean(outcome[1][TWIN])))[0]
-    print(f"{TWIN}: best rate with {shared}: {twin.label}")
+    inputs_and_beta = lambda label: label.rsplit(", lr", 1)[0]  # noqa: E731
+    twin = best_sharing(outcomes, TWIN, chosen, inputs_and_beta)
+    print(f"{TWIN}: best rate with {inputs_and_beta(chosen.label)}: {twin.label}")
 
 
 if __name__ == "__main__":

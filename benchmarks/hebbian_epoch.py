@@ -25,9 +25,11 @@ from neurosim.config import TrainingConfig
 from neurosim.device import device_description, resolve_device, seeded
 from neurosim.errors import UserError
 from neurosim.models import MODELS
+from neurosim.models.base import TrainingBatch
 from neurosim.pairs import PAIRS
 from neurosim.tasks import TASKS, Task
-from neurosim.training import Trainer
+from neurosim.training import Trainer, TrainingCallback
+from neurosim.training.capture import input_of
 
 
 def fashion_or_random(n_images: int, task_name: str = "fashion_mnist") -> tuple[Task, str]:
@@ -55,12 +57,12 @@ def hebbian_epoch_seconds(name: str, task: Task, batch_size: int, device: torch.
     with seeded(0):
         model = MODELS.get(name)(task.input_shape, task.n_classes).to(device)
     trainer = Trainer(model, task, TrainingConfig(batch_size=batch_size, unsupervised_epochs=1), 0, device)
-    warm_up = trainer.x_pool[:batch_size]
-    for step, rule in trainer.unsupervised_steps:  # first calls allocate; keep them out of the timing
-        rule.write_grads(step.module, trainer._input_of(step.module, warm_up), None)
+    warm_up = trainer.data.x_pool[:batch_size]
+    for step, rule in trainer.unsupervised.steps:  # first calls allocate; keep them out of the timing
+        rule.write_grads(step.module, input_of(model, step.module, warm_up), None)
     _synchronise(device)
     start = time.perf_counter()
-    trainer._unsupervised_phase(0, 0.0, None, None)
+    trainer.unsupervised.run(trainer.unsupervised_schedule(), 0, 0.0, TrainingCallback())
     _synchronise(device)
     return time.perf_counter() - start
 
@@ -70,13 +72,15 @@ def backprop_epoch_seconds(name: str, task: Task, batch_size: int, device: torch
     with seeded(0):
         model = MODELS.get(name)(task.input_shape, task.n_classes).to(device)
     trainer = Trainer(model, task, TrainingConfig(batch_size=batch_size), 0, device)
-    trainer._capture_inputs()
-    trainer._train_step(trainer.x_train[:batch_size], trainer.y_train[:batch_size])
-    _synchronise(device)
-    start = time.perf_counter()
-    for i in range(0, len(trainer.y_train), batch_size):
-        trainer._train_step(trainer.x_train[i : i + batch_size], trainer.y_train[i : i + batch_size])
-    _synchronise(device)
+    x, y, quiet = trainer.data.x_train, trainer.data.y_train, TrainingCallback()
+    with trainer.supervised.capture() as capture:
+        trainer.supervised.step(TrainingBatch(x[:batch_size], y[:batch_size], model), capture, 0.0, quiet)
+        _synchronise(device)
+        start = time.perf_counter()
+        for i in range(0, len(y), batch_size):
+            batch = TrainingBatch(x[i : i + batch_size], y[i : i + batch_size], model)
+            trainer.supervised.step(batch, capture, 0.0, quiet)
+        _synchronise(device)
     return time.perf_counter() - start
 
 

@@ -25,8 +25,9 @@ from hebbian_epoch import _synchronise, backprop_epoch_seconds, fashion_or_rando
 from neurosim.config import TrainingConfig
 from neurosim.device import device_description, resolve_device, seeded
 from neurosim.models import MODELS
+from neurosim.models.base import TrainingBatch
 from neurosim.tasks import Task
-from neurosim.training import Trainer
+from neurosim.training import Trainer, TrainingCallback
 
 
 def neocognitron_stage_seconds(task: Task, batch_size: int, device: torch.device) -> dict[str, float]:
@@ -37,16 +38,19 @@ def neocognitron_stage_seconds(task: Task, batch_size: int, device: torch.device
     trainer = Trainer(model, task, config, 0, device)
     _synchronise(device)
     start = time.perf_counter()
-    trainer._unsupervised_phase(0, 0.0, None, None)
+    trainer.unsupervised.run(trainer.unsupervised_schedule(), 0, 0.0, TrainingCallback())
     _synchronise(device)
     unsupervised = time.perf_counter() - start
     start = time.perf_counter()
-    trainer._use_frozen_features()
+    view = trainer.feature_view(trainer.data.x_train, trainer.data.x_test)
     _synchronise(device)
     features = time.perf_counter() - start
     start = time.perf_counter()
-    for i in range(0, len(trainer.y_train), batch_size):
-        trainer._train_step(trainer.inputs_train[i : i + batch_size], trainer.y_train[i : i + batch_size])
+    y = trainer.data.y_train
+    with trainer.supervised.capture() as capture:
+        for i in range(0, len(y), batch_size):
+            batch = TrainingBatch(view.inputs_train[i : i + batch_size], y[i : i + batch_size], view.forward)
+            trainer.supervised.step(batch, capture, 0.0, TrainingCallback())
     _synchronise(device)
     top = time.perf_counter() - start
     return {

@@ -16,9 +16,11 @@ import torch
 
 from neurosim.config import TrainingConfig
 from neurosim.device import device_description, resolve_device, seeded
+from neurosim.errors import UserError
 from neurosim.models import MODELS
+from neurosim.models.base import TrainingBatch
 from neurosim.tasks import TASKS
-from neurosim.training import Trainer
+from neurosim.training import Trainer, TrainingCallback
 
 
 def time_steps(name: str, task, batch_size: int, steps: int, device: torch.device, repeats: int = 3) -> float:
@@ -28,22 +30,24 @@ def time_steps(name: str, task, batch_size: int, steps: int, device: torch.devic
     trainer = Trainer(model, task, TrainingConfig(batch_size=batch_size), seed=0, device=device)
     # Consecutive fresh batches: error-driven rules (the perceptron) cost more while they still
     # make mistakes, so repeating one memorised batch would flatter them.
+    x, y = trainer.data.x_train, trainer.data.y_train
     batches = [
-        (trainer.x_train[i : i + batch_size], trainer.y_train[i : i + batch_size])
+        TrainingBatch(x[i : i + batch_size], y[i : i + batch_size], model)
         for i in range(0, (steps + 1) * batch_size, batch_size)
     ]
-    trainer._capture_inputs()
-    trainer._train_step(*batches[-1])
+    quiet = TrainingCallback()
     timings = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        for x, y in batches[:steps]:
-            trainer._train_step(x, y)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        timings.append((time.perf_counter() - start) / steps * 1e3)
+    with trainer.supervised.capture() as capture:
+        trainer.supervised.step(batches[-1], capture, 0.0, quiet)
+        for _ in range(repeats):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            for batch in batches[:steps]:
+                trainer.supervised.step(batch, capture, 0.0, quiet)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            timings.append((time.perf_counter() - start) / steps * 1e3)
     return statistics.median(timings)
 
 
@@ -56,7 +60,12 @@ def main() -> None:
     args = parser.parse_args()
     device = resolve_device(args.device)
     task = TASKS.get(args.task)()
-    results = {name: time_steps(name, task, args.batch_size, args.steps, device) for name in MODELS.list()}
+    results: dict[str, float] = {}
+    for name in MODELS.list():
+        try:
+            results[name] = time_steps(name, task, args.batch_size, args.steps, device)
+        except UserError as error:  # a model that refuses the task at its defaults (e.g. too small)
+            print(f"{name}: skipped ({error})")
     baseline = results["linear"]
     print(
         f"task {args.task}, batch {args.batch_size}, device {device_description(device)}, "

@@ -23,9 +23,9 @@ from neurosim.models.convergence import (
 )
 from neurosim.results import open_dataset
 from neurosim.tasks import TASKS
-from neurosim.training import Trainer
+from neurosim.training import Trainer, TrainingCallback
 
-from .conftest import run_cli
+from .conftest import run_cli, tiny_comparison
 
 CPU = torch.device("cpu")
 
@@ -94,28 +94,19 @@ def test_models_without_a_local_rule_have_nothing_to_check():
     assert result.convergence is None
 
 
-UNDER_TRAINED = """
-version = 1
-name = "under_trained"
-seeds = [0]
-device = "cpu"
-pairs = ["hebbian_krotov_backprop"]
-[task]
-name = "digits"
-[training]
-epochs = 2
-batch_size = 32
-lr = 0.003
-[models.hebbian_krotov]
-n_hidden = 100
-k = 2
-[models.hebbian_krotov.training]
-unsupervised_samples = 1442
-[models.krotov_backprop]
-n_hidden = 100
-"""
+UNDER_TRAINED = tiny_comparison(
+    name="under_trained",
+    description=None,
+    pairs=["hebbian_krotov_backprop"],
+    training={"batch_size": 32, "lr": 0.003},
+    models={
+        "hebbian_krotov": {"n_hidden": 100, "k": 2, "training": {"unsupervised_samples": 1442}},
+        "krotov_backprop": {"n_hidden": 100},
+    },
+)
 
 
+@pytest.mark.slow
 def test_a_fit_that_did_not_learn_is_logged_stored_and_reported(tmp_path):
     comparison = tmp_path / "under_trained.toml"
     comparison.write_text(UNDER_TRAINED)
@@ -146,8 +137,8 @@ def test_a_budget_in_samples_equals_whole_epochs_and_transfers_across_pool_sizes
     by_epochs = softhebb_trainer(TrainingConfig(epochs=1, batch_size=32, unsupervised_epochs=3))
     by_samples = softhebb_trainer(TrainingConfig(epochs=1, batch_size=32, unsupervised_samples=3 * n))
     assert by_epochs.unsupervised_total() == by_samples.unsupervised_total() == 3 * 46  # ceil(1442 / 32)
-    by_epochs._unsupervised_phase(0, 0.0, None, None)
-    by_samples._unsupervised_phase(0, 0.0, None, None)
+    by_epochs.unsupervised.run(by_epochs.unsupervised_schedule(), 0, 0.0, TrainingCallback())
+    by_samples.unsupervised.run(by_samples.unsupervised_schedule(), 0, 0.0, TrainingCallback())
     assert torch.equal(by_epochs.model.hidden.weight, by_samples.model.hidden.weight)
     assert by_samples.presented_samples()["unsupervised"] == 3 * n
 
@@ -165,8 +156,8 @@ def test_the_annealing_runs_over_a_budget_in_samples():
     seen: list[float] = []
     model = MODELS.get("hebbian_krotov")(task.input_shape, task.n_classes, n_hidden=10, k=2)
     trainer = Trainer(model, task, TrainingConfig(batch_size=721, unsupervised_samples=5 * 721), 0, CPU)
-    rule = trainer.unsupervised_steps[0][1]
+    rule = trainer.unsupervised.steps[0][1]
     write = rule.write_grads
     rule.write_grads = lambda *args, progress: seen.append(progress) or write(*args, progress=progress)
-    trainer._unsupervised_phase(0, 0.0, None, None)
+    trainer.unsupervised.run(trainer.unsupervised_schedule(), 0, 0.0, TrainingCallback())
     assert seen == pytest.approx([0.0, 0.0, 0.4, 0.4, 0.8])

@@ -244,10 +244,10 @@ def test_softhebb_models_start_at_their_released_radius():
 
 
 def _softhebb_cnn_fit(task, monkeypatch=None, cache_bytes=None):
-    import neurosim.training.trainer as trainer_module
+    import neurosim.training.phases as phases
 
     if cache_bytes is not None:
-        monkeypatch.setattr(trainer_module, "FEATURE_CACHE_BYTES", cache_bytes)
+        monkeypatch.setattr(phases, "FEATURE_CACHE_BYTES", cache_bytes)
     torch.manual_seed(0)
     model = MODELS.get("softhebb_cnn")(task.input_shape, task.n_classes)
     config = TrainingConfig(epochs=2, batch_size=64, n_checkpoints=3)

@@ -58,7 +58,7 @@ def test_samples_seen_counts_short_last_batches():
 
 def test_cosine_schedule_is_a_pure_function_of_the_step():
     from neurosim.config import TrainingConfig
-    from neurosim.training.trainer import scheduled_lr
+    from neurosim.training.schedule import scheduled_lr
 
     cosine = TrainingConfig(lr=0.1, lr_schedule="cosine")
     assert scheduled_lr(cosine, 0, 100) == pytest.approx(0.1)

@@ -15,7 +15,6 @@ FUNCTION_LINES = 60
 LONG_MODULES = {
     "neurosim/models/diehl_cook_layer.py": 749,  # neuron, delivery, plasticity, slots: a functional core
     "neurosim/config.py": 557,  # the comparison format and its resolution: to split from the validation
-    "neurosim/training/trainer.py": 545,  # the closed trainer: phases and callbacks come first
     "neurosim/report/build.py": 460,  # per-analysis sections: to move into one-file analyses
     "neurosim/cli.py": 423,  # the parser: to be generated from the registries
 }
@@ -27,7 +26,6 @@ LONG_FUNCTIONS = {
     "neurosim/sweep/run.py::run_sweep": 101,
     "neurosim/cli.py::parser": 98,
     "neurosim/analysis/energy.py::analyse_energy": 94,
-    "neurosim/training/trainer.py::_fit": 71,
     "neurosim/reference/brian2_diehl_cook.py::run_protocol": 70,
     "neurosim/analysis/representations.py::analyse_representations": 70,
     "neurosim/results/schema.py::combine_fits": 63,

@@ -9,10 +9,12 @@ says how many samples each presents):
 * ``supervised``: one trainer step per batch: the forward pass in training mode, the backward pass
   of backprop, the local rules' evaluation and plasticity, and the optimiser steps.
 
-The steps are those of :class:`~neurosim.training.trainer.Trainer` itself, replayed on a copy of the
-model under :func:`~neurosim.metrics.operations.count_operations` with ``training=True``, so the
-counts follow the trainer's own code paths (a single local rule's forward pass stops at its layer;
-a cached feature extractor is not run again per step). On top of the forward and backward counts
+The steps are the trainer's own phase steps (:mod:`neurosim.training.phases`), run on a copy of the
+model with an :class:`OperationLedger` subscribed to them as a training callback, under
+:func:`~neurosim.metrics.operations.count_operations` with ``training=True``: the counts follow
+the trainer's own code paths (a single local rule's forward pass stops at its layer; a cached
+feature extractor is not run again per step), and a change to a step reaches the ledger by
+construction. On top of the forward and backward counts
 (see :mod:`neurosim.metrics.operations`), per layer:
 
 * ``plasticity_updates``: the rule's per-sample synapse changes (``last_updates`` of the rule,
@@ -39,9 +41,9 @@ checkpoints is not training and is not counted.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -50,8 +52,13 @@ from torch import nn
 from neurosim.config import TrainingConfig
 from neurosim.metrics.counts import LayerCounts, OperationCounts
 from neurosim.metrics.operations import count_operations
+from neurosim.models.base import TrainingBatch
+from neurosim.rules.base import LocalRule
 from neurosim.tasks import Task
-from neurosim.training.trainer import Trainer, epoch_order
+from neurosim.training.callbacks import TrainingCallback
+from neurosim.training.phases import FeatureView
+from neurosim.training.schedule import epoch_order
+from neurosim.training.trainer import Trainer
 
 PHASES = ("unsupervised", "features", "supervised")
 
@@ -81,72 +88,79 @@ def optimiser_work(optimizer: torch.optim.Optimizer, group: dict) -> tuple[int, 
     return 1 + momentum + decay, momentum
 
 
-class _Recorder:
-    """Adds what the hooks of :func:`count_operations` cannot see: rule work and optimiser steps."""
+class OperationLedger(TrainingCallback):
+    """Counts the operations of each phase of a fit while it runs, as a training callback.
 
-    def __init__(self, model: nn.Module, counts: OperationCounts) -> None:
-        self.counts = counts
+    From ``on_phase_start`` to ``on_phase_end`` the model runs under :func:`count_operations`
+    (forward and backward passes); the ledger adds what those hooks cannot see: each local rule's
+    evaluation of its layer and its plasticity (``on_rule_start`` / ``on_rule_end``) and each
+    optimiser step (a step pre-hook on the phase's ``optimizers``). ``phases[name]`` then holds
+    the phase's :class:`OperationCounts`.
+    """
+
+    def __init__(self, model: nn.Module, optimizers: dict[str, list[torch.optim.Optimizer]]) -> None:
+        self.model, self.optimizers = model, optimizers
         self.names = {module: name for name, module in model.named_modules()}
         self.owner = {id(p): name for name, m in model.named_modules() for p in m.parameters(recurse=False)}
+        self.phases: dict[str, OperationCounts] = {}
+        self.counts = OperationCounts()
         self.called: set[nn.Module] = set()
-        self.handles = [
-            module.register_forward_hook(lambda module, inputs, output: self.called.add(module))
-            for module in model.modules()
-        ]
+        self._open: contextlib.ExitStack | None = None
 
     def layer(self, name: str) -> LayerCounts:
         return self.counts.layers.setdefault(name, LayerCounts("dense"))
 
-    def watch_rule(self, rule: object) -> None:
-        """Wrap ``rule.write_grads`` to book its evaluation of the layer and its plasticity."""
-        write_grads: Callable = rule.write_grads
+    def on_phase_start(self, phase: str) -> None:
+        stack = contextlib.ExitStack()
+        self.counts = stack.enter_context(count_operations(self.model, training=True))
+        for module in self.model.modules():
+            handle = module.register_forward_hook(lambda module, inputs, output: self.called.add(module))
+            stack.callback(handle.remove)
+        for optimizer in self.optimizers.get(phase, []):
+            stack.callback(optimizer.register_step_pre_hook(self._book_step).remove)
+        self._open = stack
 
-        def counted(module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
-            self.called.discard(module)
-            objective = write_grads(module, pre, target, progress=progress)
-            if module not in self.called:  # the rule evaluated the layer itself
-                if hasattr(module, "learning_operation_counts"):
-                    layer = self.counts.layers.setdefault(
-                        self.names[module], LayerCounts(module.operation_kind)
-                    )
-                    for key, value in module.learning_operation_counts().items():
-                        layer.add(key, value)
-                else:
-                    with torch.no_grad():
-                        module(pre)
-            layer = self.layer(self.names[module])
-            layer.plasticity_updates += rule.last_updates
-            layer.weight_reads += rule.last_updates
-            layer.weight_writes += rule.last_updates
-            return objective
+    def on_phase_end(self, phase: str) -> None:
+        assert self._open is not None
+        self._open.close()
+        self._open = None
+        self.phases[phase] = self.counts
 
-        rule.write_grads = counted
+    def on_rule_start(self, module: nn.Module) -> None:
+        self.called.discard(module)
 
-    def watch_optimiser(self, optimizer: torch.optim.Optimizer | None) -> None:
-        if optimizer is None:
-            return
+    def on_rule_end(self, module: nn.Module, rule: LocalRule, pre: torch.Tensor) -> None:
+        """Book the rule's evaluation of its layer (unless the forward pass did it) and its
+        plasticity: one read-modify-write of a synapse per update."""
+        if module not in self.called:  # the rule evaluated the layer itself
+            learning_counts = getattr(module, "learning_operation_counts", None)
+            if learning_counts is not None:
+                layer = self.counts.layers.setdefault(self.names[module], LayerCounts(module.operation_kind))
+                for key, value in learning_counts().items():
+                    layer.add(key, value)
+            else:
+                with torch.no_grad():
+                    module(pre)
+        layer = self.layer(self.names[module])
+        layer.plasticity_updates += rule.last_updates
+        layer.weight_reads += rule.last_updates
+        layer.weight_writes += rule.last_updates
 
-        def before_step(optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
-            for group in optimizer.param_groups:
-                arithmetic, state = optimiser_work(optimizer, group)
-                for parameter in group["params"]:
-                    if parameter.grad is None:
-                        continue
-                    # Adam and momentum move every value (their state carries on); plain SGD
-                    # changes only the values with a non-zero gradient.
-                    dense = isinstance(optimizer, torch.optim.Adam) or group.get("momentum")
-                    changed = parameter.numel() if dense else int(torch.count_nonzero(parameter.grad))
-                    layer = self.layer(self.owner[id(parameter)])
-                    layer.weight_updates += changed
-                    layer.optimizer_macs += changed * arithmetic
-                    layer.weight_reads += changed * (2 + state)
-                    layer.weight_writes += changed * (1 + state)
-
-        self.handles.append(optimizer.register_step_pre_hook(before_step))
-
-    def close(self) -> None:
-        for handle in self.handles:
-            handle.remove()
+    def _book_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
+        for group in optimizer.param_groups:
+            arithmetic, state = optimiser_work(optimizer, group)
+            for parameter in group["params"]:
+                if parameter.grad is None:
+                    continue
+                # Adam and momentum move every value (their state carries on); plain SGD
+                # changes only the values with a non-zero gradient.
+                dense = isinstance(optimizer, torch.optim.Adam) or group.get("momentum")
+                changed = parameter.numel() if dense else int(torch.count_nonzero(parameter.grad))
+                layer = self.layer(self.owner[id(parameter)])
+                layer.weight_updates += changed
+                layer.optimizer_macs += changed * arithmetic
+                layer.weight_reads += changed * (2 + state)
+                layer.weight_writes += changed * (1 + state)
 
 
 def _phase(counts: OperationCounts, samples: int) -> PhaseLedger:
@@ -187,63 +201,52 @@ def training_ledger(
     device = next(iter(model.parameters()), torch.empty(0)).device
     trainer = Trainer(model, task, config, seed, device, n_per_class, subset_seed)
     presented = trainer.presented_samples()
+    phases = {"unsupervised": trainer.unsupervised, "supervised": trainer.supervised}
+    ledger = OperationLedger(model, {name: phase.optimizers() for name, phase in phases.items()})
     ledgers: dict[str, PhaseLedger] = {}
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         if presented["unsupervised"]:
-            ledgers["unsupervised"] = _unsupervised(trainer, model, n_samples)
-        batch = trainer.config.batch_size
-        count = _measured(len(trainer.y_train), n_samples, batch)
-        chosen = epoch_order(seed, 0, len(trainer.y_train))[:count].to(device)
-        trainer.x_train, trainer.y_train = trainer.x_train[chosen], trainer.y_train[chosen]
-        trainer.x_test = trainer.x_test[:1]  # the cached features of the test set are not training
-        trainer.inputs_train, trainer.inputs_test = trainer.x_train, trainer.x_test
+            ledgers["unsupervised"] = _unsupervised(trainer, ledger, n_samples)
+        data = trainer.data
+        count = _measured(len(data.y_train), n_samples, config.batch_size)
+        chosen = epoch_order(seed, 0, len(data.y_train))[:count].to(device)
         if presented["features"]:
             features = model.frozen_split()[0]
             model.eval()
             with count_operations(model) as counts:
-                features(trainer.x_train)
+                features(data.x_train[chosen])
             ledgers["features"] = _phase(counts, count)
-        ledgers["supervised"] = _supervised(trainer, model, batch)
+        # The cached features of the test set are not training: one test image keeps them cheap.
+        view = trainer.feature_view(data.x_train[chosen], data.x_test[:1])
+        y = data.y_train[chosen]
+        ledgers["supervised"] = _supervised(trainer, ledger, view, y, config.batch_size)
     return ledgers, {phase: presented[phase] for phase in ledgers}
 
 
-def _unsupervised(trainer: Trainer, model: nn.Module, n_samples: int) -> PhaseLedger:
-    batch = trainer.unsupervised_batch
-    count = _measured(len(trainer.x_pool), n_samples, batch)
-    chosen = epoch_order(trainer.seed, 0, len(trainer.x_pool))[:count].to(trainer.x_pool.device)
-    model.train()
-    with count_operations(model, training=True) as counts:
-        recorder = _Recorder(model, counts)
-        try:
-            recorder.watch_optimiser(trainer.unsupervised_optimizer)
-            for step, rule in trainer.unsupervised_steps:
-                recorder.watch_rule(rule)
-                for index in _batches(chosen, batch):
-                    pre = trainer._input_of(step.module, trainer.x_pool[index])
-                    trainer.unsupervised_optimizer.zero_grad(set_to_none=True)
-                    rule.write_grads(step.module, pre, None, progress=0.0)
-                    trainer.unsupervised_optimizer.step()
-        finally:
-            recorder.close()
-    return _phase(counts, count)
+def _unsupervised(trainer: Trainer, ledger: OperationLedger, n_samples: int) -> PhaseLedger:
+    """Each unsupervised layer trained on the same first batches of the pool, at progress 0."""
+    pool, batch = trainer.data.x_pool, trainer.unsupervised_batch
+    count = _measured(len(pool), n_samples, batch)
+    chosen = epoch_order(trainer.seed, 0, len(pool))[:count].to(pool.device)
+    trainer.model.train()
+    ledger.on_phase_start("unsupervised")
+    for layer in range(len(trainer.unsupervised.steps)):
+        for index in _batches(chosen, batch):
+            trainer.unsupervised.step(layer, pool[index], 0.0, ledger)
+    ledger.on_phase_end("unsupervised")
+    return _phase(ledger.phases["unsupervised"], count)
 
 
-def _supervised(trainer: Trainer, model: nn.Module, batch: int) -> PhaseLedger:
-    trainer._use_frozen_features()
-    hooks = trainer._capture_inputs()
-    model.train()
-    with count_operations(model, training=True) as counts:
-        recorder = _Recorder(model, counts)
-        try:
-            recorder.watch_optimiser(trainer.backprop_optimizer)
-            recorder.watch_optimiser(trainer.local_optimizer)
-            for _, rule in trainer.local_steps:
-                recorder.watch_rule(rule)
-            for index in _batches(torch.arange(len(trainer.y_train)), batch):
-                trainer._train_step(trainer.inputs_train[index], trainer.y_train[index])
-        finally:
-            recorder.close()
-            for hook in hooks:
-                hook.remove()
-    return _phase(counts, len(trainer.y_train))
+def _supervised(
+    trainer: Trainer, ledger: OperationLedger, view: FeatureView, y: torch.Tensor, batch: int
+) -> PhaseLedger:
+    """Supervised steps over the chosen labelled images, in whole batches, at progress 0."""
+    trainer.model.train()
+    with trainer.supervised.capture() as capture:
+        ledger.on_phase_start("supervised")
+        for index in _batches(torch.arange(len(y)), batch):
+            step = TrainingBatch(view.inputs_train[index], y[index], view.forward)
+            trainer.supervised.step(step, capture, 0.0, ledger)
+        ledger.on_phase_end("supervised")
+    return _phase(ledger.phases["supervised"], len(y))

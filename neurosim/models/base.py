@@ -11,7 +11,11 @@ step are fixed (e.g. Rosenblatt's random association layer). A step's ``phase`` 
 learns: ``unsupervised`` steps (Hebbian layers) are trained first, one after another in plan
 order, on images without labels; ``supervised`` steps are trained together afterwards.
 
-A model may also name its own loss (:meth:`NeurosimModel.loss`); cross-entropy by default.
+A model may also name its own loss (:meth:`NeurosimModel.loss`); cross-entropy by default. The
+trainer asks a model for the objective of each backprop step through
+:meth:`NeurosimModel.training_loss`, which sees the whole :class:`TrainingBatch` (inputs, targets,
+phase): a reconstruction, sequence or energy-based objective overrides it, and an ``unsupervised``
+step bound to ``backprop`` (an autoencoder's encoder and decoder) is trained by it without labels.
 
 A model whose supervised phase trains only a head on top of layers its unsupervised rules own may
 say so with :meth:`NeurosimModel.frozen_split`; the trainer then computes those frozen features
@@ -57,6 +61,24 @@ class PlanStep:
             raise ValueError(f"unknown phase {self.phase!r}; valid phases: {', '.join(PHASES)}")
 
 
+@dataclass(frozen=True, eq=False)
+class TrainingBatch:
+    """One training step's data, as :meth:`NeurosimModel.training_loss` sees it.
+
+    Attributes:
+        inputs: ``[B, ...]`` the batch's images, or the frozen features of the supervised phase
+            when the trainer caches them (then ``forward`` is the model's head).
+        targets: ``[B]`` class indices; ``None`` in the unsupervised phase.
+        forward: maps ``inputs`` to the model's output (the model itself, or its head).
+        step: the plan step being trained in the unsupervised phase (``None`` when supervised).
+    """
+
+    inputs: torch.Tensor
+    targets: torch.Tensor | None
+    forward: Callable[[torch.Tensor], torch.Tensor]
+    step: PlanStep | None = None
+
+
 class NeurosimModel(nn.Module, metaclass=ABCMeta):
     """Base class: adds the learning plan, probe points and receptive-field access to nn.Module.
     A model that lacks one of the abstract methods cannot be built (a clear ``TypeError`` naming
@@ -70,13 +92,6 @@ class NeurosimModel(nn.Module, metaclass=ABCMeta):
     #: with :func:`neurosim.objectives.objective` where the objective is defined).
     loss_name = CROSS_ENTROPY
 
-    #: Version of what a fit of this model learns from a given configuration. A fit's identity
-    #: is its configuration, so a code change that alters what the same configuration learns
-    #: (a corrected equation, a new default algorithm) bumps this: stored fits of the old code are
-    #: then refitted instead of being reused as if they were current. Version 1 leaves identities
-    #: as they were before versions existed.
-    fit_version = 1
-
     #: For a supervised rule defined by a fixed number of presentations of the labelled data (the
     #: Neocognitron's top layer learns from one), that number: the model learns only in its first
     #: ``supervised_passes`` epochs of the shared budget and is unchanged afterwards (its later
@@ -86,6 +101,21 @@ class NeurosimModel(nn.Module, metaclass=ABCMeta):
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Mean training loss of a batch for the parameters trained by backprop."""
         return F.cross_entropy(logits, target)
+
+    def training_loss(self, batch: TrainingBatch) -> torch.Tensor:
+        """The mean objective of one backprop step, a scalar the trainer differentiates.
+
+        Default: the supervised loss of the batch's output, ``loss(forward(inputs), targets)``. A
+        model with another objective (reconstruction ``||decode(encode(x)) - x||^2``, next-step
+        prediction, an energy) overrides this and sees the whole batch; it is called with
+        ``targets=None`` and ``step`` set for an unsupervised plan step bound to ``backprop``.
+        """
+        if batch.targets is None:
+            raise TypeError(
+                f"{type(self).__name__} trains {batch.step.group if batch.step else 'a group'} by "
+                "backprop without labels but does not override training_loss"
+            )
+        return self.loss(batch.forward(batch.inputs), batch.targets)
 
     def frozen_split(self) -> tuple[Callable[[torch.Tensor], torch.Tensor], nn.Module] | None:
         """``(features, head)`` with ``forward(x) == head(features(x))`` in eval mode, or ``None``.

@@ -1,4 +1,8 @@
-"""When to evaluate: log-spaced steps over training, plus epoch ends.
+"""When to evaluate (log-spaced steps over training, plus epoch ends), in which order the data
+comes, and at which learning rate.
+
+Every function here is pure in its arguments, so a fit resumed at any checkpoint continues with
+the very batches and rates an uninterrupted fit would have.
 
 Learning curves span orders of magnitude of samples seen, so checkpoints are log-spaced in the
 step count; epoch ends are included so that "accuracy after one epoch" is read off the curve
@@ -13,6 +17,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
+
+from neurosim.config import TrainingConfig
 
 
 def steps_per_epoch(n_samples: int, batch_size: int) -> int:
@@ -45,3 +52,17 @@ def samples_seen(step: int, n_samples: int, batch_size: int) -> int:
     per_epoch = steps_per_epoch(n_samples, batch_size)
     full_epochs, within = divmod(step, per_epoch)
     return full_epochs * n_samples + min(within * batch_size, n_samples)
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
+    """The presentation order of epoch ``epoch``, ``[n]`` (independent of device and of resumes)."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=generator)
+
+
+def scheduled_lr(config: TrainingConfig, step: int, total_steps: int) -> float:
+    """Learning rate of step ``step`` (0-based) of ``total_steps``: constant, or cosine-annealed
+    ``lr (1 + cos(pi step / total)) / 2`` (Loshchilov & Hutter 2017, without restarts)."""
+    if config.lr_schedule == "cosine":
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+    return config.lr

@@ -11,7 +11,8 @@ import torch
 from neurosim.encoders import bernoulli_spike_events
 from neurosim.errors import UserError
 from neurosim.models import MODELS
-from neurosim.models.diehl_cook_layer import BATCHED_SLOTS, DiehlCookLayer, _Slots, preset
+from neurosim.models.diehl_cook_layer import BATCHED_SLOTS, DiehlCookLayer, preset
+from neurosim.models.diehl_cook_torch import slots_at_rest
 from neurosim.models.label_assignment import LabelAssignment
 from neurosim.neurons.conductance_lif import (
     EXCITATORY,
@@ -21,7 +22,6 @@ from neurosim.neurons.conductance_lif import (
     euler_constants,
     integrate,
     reset,
-    stacked,
     threshold_crossings,
 )
 from neurosim.rules import RULES
@@ -301,20 +301,19 @@ def test_each_online_slot_learns_its_image_exactly_as_batch_one_would_from_the_s
     layer = DiehlCookLayer(64, 10, params, mode="batched", batch_size=2).double()
     layer.weight.data *= 8.0
     start = layer.weight.detach().clone()
-    n = layer.n_neurons
-    population = stacked([(params.excitatory, n), (params.inhibitory, n)])
+    population = layer._population(start.device, learning=True)
     alone, together = _two_images_of_spikes(params, 64, seed)
     counts_alone, changes = [], []
     for events in alone:
-        slots = _Slots(population, layer.theta, 1, 64)
-        counts, weight = layer._presentation(
-            slots, population, start.new_zeros(1, 64), start, True, None, 1, events
+        slots = slots_at_rest(population.neurons, layer.theta, 1, 64)
+        counts, weight, _, _ = layer._presentation(
+            slots, population, start.new_zeros(1, 64), start, None, events
         )
         counts_alone.append(counts[0])
         changes.append(weight - start)
-    slots = _Slots(population, layer.theta, 2, 64)
-    counts, weight = layer._presentation(
-        slots, population, start.new_zeros(2, 64), start, True, None, 2, together
+    slots = slots_at_rest(population.neurons, layer.theta, 2, 64)
+    counts, weight, _, _ = layer._presentation(
+        slots, population, start.new_zeros(2, 64), start, None, together
     )
     assert torch.equal(counts, torch.stack(counts_alone)) and counts.sum() > 5
     assert torch.allclose(weight, (start + changes[0] + changes[1]).clamp(0, 1), atol=1e-12)
@@ -370,26 +369,6 @@ def test_a_stored_network_gives_the_same_answers(trained_on_digits):
     fresh.load_state_dict(model.state_dict())
     x = task.x_test[:40]
     assert torch.equal(fresh(x), model(x))  # the Poisson inputs of evaluation are seeded
-
-
-@pytest.mark.slow
-def test_operation_counts_of_the_spiking_layer(trained_on_digits):
-    from neurosim.metrics.operations import count_operations
-
-    task, model, _ = trained_on_digits
-    with count_operations(model) as counted:
-        model(task.x_test[:20])
-    layer = counted.layers["excitatory"]
-    stats = model.excitatory.last_run
-    n = 100
-    assert layer.neuron_updates == stats["steps"] * 2 * n
-    assert stats["steps"] >= 20 * 1000  # every image at least once, 1000 steps each
-    expected = stats["input_spikes"] * n + stats["excitatory_spikes"] + stats["inhibitory_spikes"] * (n - 1)
-    assert layer.effective_acs == expected and layer.effective_macs == 0
-    # Memory: only the input synapses are stored weights; every AC and update touches state.
-    assert layer.weight_reads == stats["input_spikes"] * n and layer.input_reads == stats["input_spikes"]
-    assert layer.state_reads == layer.state_writes == expected + layer.neuron_updates
-    assert layer.output_writes == layer.spikes and layer.weight_elements == 784 * n
 
 
 def test_thresholds_start_at_the_released_codes_20_mv_less_its_offset():

@@ -25,7 +25,9 @@ def _present(simulator: str, params, n_slots: int, learning: bool, dtype, images
 
 
 @pytest.mark.parametrize("integration", ["euler", "euler_unbounded", "step_averaged", "exponential_euler"])
-@pytest.mark.parametrize("n_slots, learning", [(1, True), (3, True), (4, False)])
+@pytest.mark.parametrize(
+    "n_slots, learning", [pytest.param(1, True, marks=pytest.mark.slow), (3, True), (4, False)]
+)
 def test_the_kernel_simulates_exactly_what_the_torch_simulation_does(integration, n_slots, learning):
     # Same events (one generator), same operations in the same order and precision: every spike
     # count, weight and threshold agrees to the bit, re-presentations and the stream of slots too.

@@ -1,6 +1,6 @@
 """Diehl & Cook's presentation as one CUDA kernel: each slot a thread block, every step inside it.
 
-On a GPU the torch simulation (:meth:`~neurosim.models.diehl_cook_layer.DiehlCookLayer._presentation`)
+On a GPU the torch simulation (:func:`~neurosim.models.diehl_cook_torch.simulate`)
 launches a few dozen small kernels per 0.5 ms step and waits for the host at every step, so a
 1,000-step image costs about as much as on a CPU, whatever the number of slots. This kernel runs a
 whole presentation (input, then rest) in one launch: block ``s`` simulates slot ``s`` step by

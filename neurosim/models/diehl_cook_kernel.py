@@ -1,6 +1,6 @@
 """Diehl & Cook's presentation compiled for the CPU: every slot simulated step by step in one loop.
 
-The torch simulation (:meth:`~neurosim.models.diehl_cook_layer.DiehlCookLayer._presentation`)
+The torch simulation (:func:`~neurosim.models.diehl_cook_torch.simulate`)
 advances all slots with a few dozen tensor operations per 0.5 ms step; with one slot (the paper's
 sequential algorithm) each operation touches a few hundred numbers and the step costs its ~25
 operations' dispatch, about 0.2-0.5 ms on a CPU, so a 1,000-step image takes 0.2-0.5 s. This

@@ -262,11 +262,16 @@ def stacked(populations: list[tuple[ConductanceLIFParams, int]], device=None) ->
     return ConductanceLIFParams(**{name: value.to(device) for name, value in values.items()})
 
 
+def threshold_factor(tau_theta: float, dt: float, method: str = "exponential_euler") -> float:
+    """The adaptive threshold's decay factor per step: Euler ``1 - dt / tau`` or exact
+    ``exp(-dt / tau)``."""
+    return 1.0 - dt / tau_theta if method in EULER_METHODS else math.exp(-dt / tau_theta)
+
+
 def decay_threshold(
     theta: torch.Tensor, tau_theta: float, dt: float, method: str = "exponential_euler"
 ) -> torch.Tensor:
-    """Decay of the adaptive threshold over one step (part of the update phase): Euler factor
-    ``1 - dt / tau`` or exact ``exp(-dt / tau)``; the increment, ``theta += theta_plus`` per spike,
-    comes with the reset. Diehl & Cook: tau_theta = 1e7 ms, theta_plus = 0.05 mV."""
-    factor = 1.0 - dt / tau_theta if method in EULER_METHODS else math.exp(-dt / tau_theta)
-    return theta * factor
+    """Decay of the adaptive threshold over one step (part of the update phase): ``theta`` times
+    :func:`threshold_factor`; the increment, ``theta += theta_plus`` per spike, comes with the
+    reset. Diehl & Cook: tau_theta = 1e7 ms, theta_plus = 0.05 mV."""
+    return theta * threshold_factor(tau_theta, dt, method)

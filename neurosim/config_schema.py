@@ -69,7 +69,7 @@ def comparison_schema() -> dict:
     return {
         "$schema": SCHEMA_DIALECT,
         "title": "neurosim comparison",
-        "description": "A comparison file of neurosim (TOML); see neurosim/config.py.",
+        "description": "A comparison file of neurosim (TOML); see neurosim/config/__init__.py.",
         **schema,
         "$defs": definitions.table,
     }

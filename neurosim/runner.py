@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
+from typing import Any
 
 import torch
 import xarray as xr
@@ -50,7 +51,7 @@ from neurosim.run_folder import (
 from neurosim.run_loading import build_model, load_task
 from neurosim.tasks import Task
 from neurosim.threads import shared_threads
-from neurosim.training import Trainer
+from neurosim.training import FitResult, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +87,16 @@ def run_directory(config: ComparisonConfig, root: str | Path = "runs") -> Path:
 
 
 def fit_hash(config: ComparisonConfig, member: MemberConfig, seed: int) -> str:
-    """Identity of one fit: task, member (model, options, training), seed, device and the model's
-    :attr:`~neurosim.models.NeurosimModel.fit_version` (left out at version 1, so the identities
-    of fits stored before versions existed still hold)."""
+    """Identity of one fit: task, member (model, options, training), seed, device and the
+    :attr:`~neurosim.models.card.ModelCard.fit_version` of the model's card (left out at version 1,
+    so the identities of fits stored before versions existed still hold)."""
     identity = {
         "task": identity_task(config.task.__dict__),
         "member": member.__dict__ | {"training": identity_training(member.training.__dict__)},
         "seed": seed,
         "device": config.device,
     }
-    version = getattr(MODELS.get(member.model), "fit_version", 1)  # factories: version 1
+    version = MODELS.card(member.model).fit_version
     if version != 1:
         identity["fit_version"] = version
     payload = json.dumps(identity, sort_keys=True, default=str)
@@ -140,7 +141,29 @@ def run_fit(
     )
     result = trainer.fit(checkpoint_path=checkpoint_path, progress=progress)
     model.eval()
-    attrs = {
+    attrs = _fit_attrs(config, member, task, seed, identity, result, device)
+    weights = model.first_layer_weights().float().cpu().numpy()
+    operations = measure_operations(model, task, device)
+    dataset = fit_dataset(result, weights, model.count_parameters(), attrs, operations)
+    # The trained weights, so later analyses never need to retrain.
+    save_torch(fit_path(directory, member.name, seed, ".model.pt"), model.state_dict())
+    save_dataset(result_path, dataset)
+    checkpoint_path.unlink(missing_ok=True)
+    _warn_if_failed(member, seed, result)
+    return dataset
+
+
+def _fit_attrs(
+    config: ComparisonConfig,
+    member: MemberConfig,
+    task: Task,
+    seed: int,
+    identity: str,
+    result: FitResult,
+    device: torch.device,
+) -> dict[str, Any]:
+    """The attributes stored with a fit: who it is, its identity, its status and provenance."""
+    return {
         "member": member.name,
         "model": member.model,
         "role": member.role,
@@ -156,13 +179,10 @@ def run_fit(
         **(result.convergence.as_attrs() if result.convergence else NOT_CHECKED),
         **provenance(device_description(device)),
     }
-    weights = model.first_layer_weights().float().cpu().numpy()
-    operations = measure_operations(model, task, device)
-    dataset = fit_dataset(result, weights, model.count_parameters(), attrs, operations)
-    # The trained weights, so later analyses never need to retrain.
-    save_torch(fit_path(directory, member.name, seed, ".model.pt"), model.state_dict())
-    save_dataset(result_path, dataset)
-    checkpoint_path.unlink(missing_ok=True)
+
+
+def _warn_if_failed(member: MemberConfig, seed: int, result: FitResult) -> None:
+    """Log a fit that did not learn or diverged (it is stored all the same)."""
     if result.convergence is not None and not result.convergence.learnt:
         log.warning("%s seed %d DID NOT LEARN: %s", member.name, seed, result.convergence.summary)
     if result.status.diverged:
@@ -173,7 +193,6 @@ def run_fit(
             result.status.step,
             result.status.reason,
         )
-    return dataset
 
 
 def prepare_run(config: ComparisonConfig, root: str | Path = "runs") -> tuple[torch.device, Task]:

@@ -166,7 +166,19 @@ def fit_dataset(
         ),
         **operations["variables"],
     }
-    coords = {
+    coords = {**_checkpoint_coords(h), **operations["coords"]}
+    dataset = xr.Dataset(
+        data_vars,
+        coords=coords,
+        attrs={**attrs, "loss_kind": result.loss_kind, "n_train": result.n_train},
+    )
+    validate_fit(dataset)
+    return dataset
+
+
+def _checkpoint_coords(h: History) -> dict[str, Any]:
+    """The coordinates of a fit's evaluation points: index, steps, samples seen and epochs."""
+    return {
         "checkpoint": ("checkpoint", np.arange(len(h.step))),
         "step": (
             "checkpoint",
@@ -183,15 +195,7 @@ def fit_dataset(
             np.asarray(h.epoch),
             {"units": "1", "long_name": "epochs of training"},
         ),
-        **operations["coords"],
     }
-    dataset = xr.Dataset(
-        data_vars,
-        coords=coords,
-        attrs={**attrs, "loss_kind": result.loss_kind, "n_train": result.n_train},
-    )
-    validate_fit(dataset)
-    return dataset
 
 
 def validate_fit(dataset: xr.Dataset) -> None:
@@ -251,41 +255,9 @@ def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict[str, A
     first = fits[(members[0], seeds[0])]
     for name in RUN_VARIABLES:
         combined[name].attrs = first[name].attrs
-    # Each fit stored its objective's description (fit_dataset), so no model code is needed here.
-    descriptions = {
-        fits[(m, seeds[0])].attrs["loss_kind"]: fits[(m, seeds[0])]["train_loss"].attrs.get("description", "")
-        for m in members
-    }
-    kinds = sorted(descriptions)
-    combined["train_loss"].attrs["description"] = (
-        "each model's own objective (coordinate loss_kind): "
-        + "; ".join(f"{kind}: {descriptions[kind]}" for kind in kinds)
-    )
-    diverged = [[fit_status(fits[(m, s)].attrs) == "diverged" for s in seeds] for m in members]
-    combined["diverged"] = _var(
-        ("model", "seed"),
-        np.asarray(diverged, dtype=np.int8),
-        "1",
-        "1 if the fit diverged (non-finite or exploding training objective or weights)",
-    )
-    combined["diverged_step"] = _var(
-        ("model", "seed"),
-        [[int(fits[(m, s)].attrs.get("diverged_step", -1)) for s in seeds] for m in members],
-        "1",
-        "training step at which the fit diverged (-1: it did not)",
-    )
-    combined["learnt"] = _var(
-        ("model", "seed"),
-        np.asarray([[int(fits[(m, s)].attrs.get("learnt", -1)) for s in seeds] for m in members], np.int8),
-        "1",
-        "1 if the model's local rules learnt by their convergence diagnostic, 0 if not, -1 not checked",
-    )
-    combined["convergence"] = _var(
-        ("model", "seed"),
-        np.asarray([[fits[(m, s)].attrs.get("convergence", "") for s in seeds] for m in members], object),
-        "1",
-        "the convergence diagnostic of the model's local rules, in words (empty: not checked)",
-    )
+    combined["train_loss"].attrs["description"] = _objectives_description(fits, members, seeds[0])
+    for name, variable in _status_variables(fits, members, seeds).items():
+        combined[name] = variable
     combined = combined.assign_coords(
         model=("model", members),
         seed=("seed", seeds),
@@ -294,3 +266,51 @@ def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict[str, A
     )
     combined.attrs = dict(run_attrs)
     return combined
+
+
+def _objectives_description(fits: dict[tuple[str, int], xr.Dataset], members: list[str], seed: int) -> str:
+    """The run's ``train_loss`` description: every model's objective, by its ``loss_kind``."""
+    # Each fit stored its objective's description (fit_dataset), so no model code is needed here.
+    descriptions = {
+        fits[(m, seed)].attrs["loss_kind"]: fits[(m, seed)]["train_loss"].attrs.get("description", "")
+        for m in members
+    }
+    kinds = sorted(descriptions)
+    return "each model's own objective (coordinate loss_kind): " + "; ".join(
+        f"{kind}: {descriptions[kind]}" for kind in kinds
+    )
+
+
+def _status_variables(
+    fits: dict[tuple[str, int], xr.Dataset], members: list[str], seeds: list[int]
+) -> dict[str, xr.Variable]:
+    """The run's per-fit status (model, seed): diverged, where, and the convergence verdict."""
+    diverged = [[fit_status(fits[(m, s)].attrs) == "diverged" for s in seeds] for m in members]
+    return {
+        "diverged": _var(
+            ("model", "seed"),
+            np.asarray(diverged, dtype=np.int8),
+            "1",
+            "1 if the fit diverged (non-finite or exploding training objective or weights)",
+        ),
+        "diverged_step": _var(
+            ("model", "seed"),
+            [[int(fits[(m, s)].attrs.get("diverged_step", -1)) for s in seeds] for m in members],
+            "1",
+            "training step at which the fit diverged (-1: it did not)",
+        ),
+        "learnt": _var(
+            ("model", "seed"),
+            np.asarray(
+                [[int(fits[(m, s)].attrs.get("learnt", -1)) for s in seeds] for m in members], np.int8
+            ),
+            "1",
+            "1 if the model's local rules learnt by their convergence diagnostic, 0 if not, -1 not checked",
+        ),
+        "convergence": _var(
+            ("model", "seed"),
+            np.asarray([[fits[(m, s)].attrs.get("convergence", "") for s in seeds] for m in members], object),
+            "1",
+            "the convergence diagnostic of the model's local rules, in words (empty: not checked)",
+        ),
+    }

@@ -106,6 +106,25 @@ def run_sweep(
         raise UserError(f"sweep name {name!r} (the file's name): set name = ... in the comparison")
     check_out_folder(root)
     sweep_dir = Path(root) / f"{name}-sweep"
+    planned = _plan_cells(base, axes, sweep_dir)
+    todo = [c for c in planned.values() if not (Path(c["dir"]) / "results.nc").is_file()]
+    skipped = len(planned) - len(todo)
+    for cell in planned.values():
+        if cell not in todo:
+            cell["status"] = "done"
+    log.info("sweep %s: %d cells, %d already finished", sweep_dir, len(planned), skipped)
+    if todo:
+        _run_cells(todo, len(planned), skipped, scheduler, workers, cluster, cluster_options)
+    for cell in planned.values():
+        failure = Path(cell["dir"]) / FAILURE_FILE
+        if cell["status"] == "pending" and failure.is_file():
+            cell["status"], cell["error"] = "failed", json.loads(failure.read_text())["error"]
+    _write_sweep(sweep_dir, name, path, base, axes, planned)
+    return sweep_dir
+
+
+def _plan_cells(base: dict, axes: list[GridAxis], sweep_dir: Path) -> dict[str, dict]:
+    """Every distinct cell of the grid by its id (combinations that resolve alike are one cell)."""
     planned: dict[str, dict] = {}
     for combination in cells(axes):
         raw = cell_raw_config(base, combination)
@@ -122,52 +141,56 @@ def run_sweep(
                 "config": json.dumps(raw, sort_keys=True),
             },
         )
-    todo = [c for c in planned.values() if not (Path(c["dir"]) / "results.nc").is_file()]
-    skipped = len(planned) - len(todo)
-    for cell in planned.values():
-        if cell not in todo:
-            cell["status"] = "done"
-    log.info("sweep %s: %d cells, %d already finished", sweep_dir, len(planned), skipped)
+    return planned
 
-    if todo:
-        client = make_client(scheduler, workers, cluster, cluster_options)
-        try:
-            n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
-            threads = (
-                max(1, (os.cpu_count() or 1) // n_workers) if not scheduler and cluster == "local" else None
-            )
-            futures = {
-                client.submit(run_cell, c["raw"], c["dir"], threads, key=f"cell-{c['id']}", pure=False): c
-                for c in todo
-            }
-            from distributed import as_completed
 
-            done = failed = 0
-            durations: list[float] = []
-            for future in as_completed(futures):
-                cell = futures[future]
-                try:
-                    outcome: CellOutcome = future.result()
-                except Exception as error:  # a worker died: record it like any failure
-                    outcome = CellOutcome(cell["id"], "failed", f"{type(error).__name__}: {error}")
-                cell["status"], cell["error"] = outcome.status, outcome.error
-                if outcome.status == "done":
-                    done += 1
-                    durations.append(outcome.seconds)
-                else:
-                    failed += 1
-                    log.warning("cell %s %s failed: %s", cell["id"], cell["overrides"], outcome.error)
-                running = min(n_workers, len(todo) - done - failed)
-                log.info(_progress_line(done, failed, skipped, len(planned), running, durations, n_workers))
-        finally:
-            client.close()
-            if client.cluster is not None:
-                client.cluster.close()
-    for cell in planned.values():
-        failure = Path(cell["dir"]) / FAILURE_FILE
-        if cell["status"] == "pending" and failure.is_file():
-            cell["status"], cell["error"] = "failed", json.loads(failure.read_text())["error"]
+def _run_cells(
+    todo: list[dict],
+    total: int,
+    skipped: int,
+    scheduler: str | None,
+    workers: int | None,
+    cluster: str,
+    cluster_options: dict | None,
+) -> None:
+    """Run the unfinished cells on Dask, recording each one's status and error as it ends."""
+    client = make_client(scheduler, workers, cluster, cluster_options)
+    try:
+        n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
+        threads = max(1, (os.cpu_count() or 1) // n_workers) if not scheduler and cluster == "local" else None
+        futures = {
+            client.submit(run_cell, c["raw"], c["dir"], threads, key=f"cell-{c['id']}", pure=False): c
+            for c in todo
+        }
+        from distributed import as_completed
 
+        done = failed = 0
+        durations: list[float] = []
+        for future in as_completed(futures):
+            cell = futures[future]
+            try:
+                outcome: CellOutcome = future.result()
+            except Exception as error:  # a worker died: record it like any failure
+                outcome = CellOutcome(cell["id"], "failed", f"{type(error).__name__}: {error}")
+            cell["status"], cell["error"] = outcome.status, outcome.error
+            if outcome.status == "done":
+                done += 1
+                durations.append(outcome.seconds)
+            else:
+                failed += 1
+                log.warning("cell %s %s failed: %s", cell["id"], cell["overrides"], outcome.error)
+            running = min(n_workers, len(todo) - done - failed)
+            log.info(_progress_line(done, failed, skipped, total, running, durations, n_workers))
+    finally:
+        client.close()
+        if client.cluster is not None:
+            client.cluster.close()
+
+
+def _write_sweep(
+    sweep_dir: Path, name: str, path: str | Path, base: dict, axes: list[GridAxis], planned: dict[str, dict]
+) -> None:
+    """Merge every cell into ``sweep.nc`` and write the grid and each cell's status to ``sweep.json``."""
     attrs = {
         "sweep": name,
         "comparison_file": str(path),
@@ -185,4 +208,3 @@ def run_sweep(
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     write_text(sweep_dir / "sweep.json", json.dumps(summary, indent=2, default=str))
-    return sweep_dir

@@ -5,10 +5,12 @@ which need nothing else of training."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 
-from neurosim.models.base import NeurosimModel
+if TYPE_CHECKING:  # the type only: the analyses of stored results import this without model code
+    from neurosim.models.base import NeurosimModel
 
 #: Images per forward call when evaluating (memory, not results: each image's output is its own).
 EVAL_BATCH = 4096

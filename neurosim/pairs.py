@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from neurosim.errors import UserError
-from neurosim.models.base import NeurosimModel
 from neurosim.registry import Registry
+
+if TYPE_CHECKING:  # the type only: reports read pairs without loading model code
+    from neurosim.models.base import NeurosimModel
 
 #: A model's options, by name.
 Options = dict[str, Any]
@@ -72,7 +74,7 @@ def _normalise(value: object) -> object:
 PAIRS: Registry[Pair] = Registry("pair")
 
 #: A pair's check: raises ``ValueError`` if two built models break its policy.
-Check = Callable[[NeurosimModel, NeurosimModel], None]
+Check = Callable[["NeurosimModel", "NeurosimModel"], None]
 
 
 def same(what: str, *measures: Callable[[NeurosimModel], object]) -> Check:

@@ -15,11 +15,15 @@ same stimuli (:func:`neurosim.analysis.cka.cka_matrix`), as an ``xarray.DataArra
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import xarray as xr
 
 from neurosim.analysis.cka import cka_matrix
-from neurosim.models.base import NeurosimModel
+
+if TYPE_CHECKING:
+    from neurosim.models.base import NeurosimModel
 
 RECORD_BATCH = 500
 

@@ -19,10 +19,14 @@ to the input only (surrogate gradients for spiking models). Shapes: ``x [B, ...]
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from neurosim.evaluation import accuracy
-from neurosim.models.base import NeurosimModel
+
+if TYPE_CHECKING:
+    from neurosim.models.base import NeurosimModel
 
 BOUNDS = (0.0, 1.0)
 

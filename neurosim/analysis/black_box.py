@@ -25,13 +25,16 @@ runs both at the L-infinity budgets of PGD (:data:`~neurosim.analysis.robustness
 the first ``min(n_stimuli, ATTACK_STIMULI)`` test images (the query budget makes the black-box
 attack the costly part), for every member and seed, and stores ``analyses/attacks.nc`` with the
 layout of :mod:`neurosim.analysis.strength_curves` (perturbations ``square`` and ``transfer``) and
-the attribute ``transfer_source__<member>``.
+the attribute ``transfer_source__<member>``. Registered as :data:`ANALYSIS` (name ``attacks``, extra
+``attacks``; report section: one figure of curves per pair); stored models are loaded inside the
+compute function only (:mod:`neurosim.analysis.study`).
 """
 
 from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -41,11 +44,13 @@ from neurosim.analysis import N_STIMULI
 from neurosim.analysis.attacks import BOUNDS, adversarial_examples
 from neurosim.analysis.robustness import PGD_EPSILONS, has_input_gradient
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
-from neurosim.analysis.strength_curves import accuracy_curve, strength_curves_dataset
+from neurosim.analysis.strength_curves import accuracy_curve, strength_curves_dataset, strength_curves_section
+from neurosim.analysis.study import Analysis, Page
 from neurosim.evaluation import accuracy, predict
 from neurosim.extras import require
-from neurosim.models.base import NeurosimModel
-from neurosim.run_loading import load_fitted_model
+
+if TYPE_CHECKING:
+    from neurosim.models.base import NeurosimModel
 
 #: Queries per image of the Square Attack: a budget, not convergence (the paper allows 10,000 on
 #: ImageNet). At 500 the Fashion-MNIST mlp falls from 0.88 to 0.19 at eps 0.1 (250 images, 3 seeds),
@@ -159,6 +164,8 @@ def transfer_sources(pair_members: dict[str, list[str]]) -> dict[str, str]:
 
 def analyse_attacks(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
     """Square Attack and transfer curves of every member and seed of a stored run; stored and returned."""
+    from neurosim.run_loading import load_fitted_model  # here: the report imports this module
+
     config, task = load_run(run_dir)
     n = min(n_stimuli, ATTACK_STIMULI)
     x, y = task.x_test[:n], task.y_test[:n]
@@ -193,3 +200,31 @@ def analyse_attacks(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Datas
 def stored_attacks(run_dir: str | Path) -> xr.Dataset | None:
     """The stored attacks analysis of a run, or ``None`` if it was never run."""
     return stored_analysis(run_dir, "attacks")
+
+
+def attacks_section(page: Page, attacks: xr.Dataset, results: xr.Dataset) -> None:
+    """The report's black-box and transfer curves (``results``, the run's results, are not needed)."""
+    sources = ", ".join(
+        f"{name.removeprefix('transfer_source__')} <- {value}"
+        for name, value in attacks.attrs.items()
+        if name.startswith("transfer_source__")
+    )
+    strength_curves_section(
+        page,
+        attacks,
+        "Black-box and transfer attacks",
+        f"L-infinity Square Attack with score access only ({attacks.attrs['square_queries']} queries per "
+        "image, Andriushchenko et al. 2020, through the Adversarial Robustness Toolbox), which reaches "
+        "models without an input gradient too; and transfer: PGD examples crafted on the pair's other "
+        f"member (same seed) classified by this one (target <- source: {sources}). NaN (no curve) where "
+        "the source has no input gradient.",
+    )
+
+
+ANALYSIS = Analysis(
+    name="attacks",
+    description="black-box Square Attack and transfer attacks",
+    compute=analyse_attacks,
+    section=attacks_section,
+    extra="attacks",
+)

@@ -30,25 +30,34 @@ Stored as ``analyses/energy.nc``:
 * ``training_samples (model, seed, phase)``: samples the fit presented in each phase;
 * ``measured_total``, ``measured_dynamic`` and their ``_sd`` ``(model, batch)``: J per image;
 * attributes ``profile__<id>`` (title, precision, evidence and notes of each profile).
+
+Registered as :data:`ANALYSIS`, with its report section in :mod:`neurosim.analysis.energy_section`
+(a second file: the section is as long as the computation). Stored models, the operation counter
+and the training ledgers (``neurosim.run_loading``, ``neurosim.metrics``) are imported inside the
+compute function only (:mod:`neurosim.analysis.study`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import xarray as xr
 
 from neurosim.analysis import N_STIMULI
+from neurosim.analysis.energy_section import energy_section
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
+from neurosim.analysis.study import Analysis
 from neurosim.energy.measurement import available_counter, measure_energy
 from neurosim.energy.pricing import TERMS, model_events, price
 from neurosim.energy.profiles import EVIDENCE, hardware_profiles
-from neurosim.metrics import ledger
-from neurosim.metrics.training import PHASES, training_ledger
-from neurosim.models.base import NeurosimModel
-from neurosim.run_loading import build_model, load_fitted_model
+
+if TYPE_CHECKING:
+    from neurosim.config import ComparisonConfig, MemberConfig
+    from neurosim.models.base import NeurosimModel
+    from neurosim.tasks import Task
 
 MEASURED_BATCHES = (1, 32, 1024)
 #: Where in the fit the training ledger is measured: the model it started from, the trained one.
@@ -85,69 +94,127 @@ def _events_and_energy(
     return np.array([counted[t] for t in TERMS]), np.array([[row[t] for t in TERMS] for row in priced])
 
 
+def _training_energy(
+    config: ComparisonConfig,
+    member: MemberConfig,
+    task: Task,
+    seed: int,
+    model: NeurosimModel,
+    profiles: dict,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One fit's training ledgers, priced: samples presented per phase ``[phase]``, and events
+    ``[stage, phase, term]`` and energy ``[stage, phase, profile, term]`` (pJ) per presented sample,
+    at both ends of the fit (:data:`STAGES`: the model rebuilt from its seed, the stored ``model``)."""
+    from neurosim.metrics.training import PHASES, training_ledger
+    from neurosim.run_loading import build_model
+
+    samples = np.zeros(len(PHASES), dtype=np.int64)
+    events = np.zeros((len(STAGES), len(PHASES), len(TERMS)))
+    energy = np.zeros((len(STAGES), len(PHASES), len(profiles), len(TERMS)))
+    for g, trained in enumerate((build_model(member, task, seed), model)):
+        ledgers, presented = training_ledger(
+            trained, task, member.training, seed, config.task.n_per_class, config.task.subset_seed
+        )
+        for phase, phase_ledger in ledgers.items():
+            f = PHASES.index(phase)
+            samples[f] = presented[phase]
+            events[g, f], energy[g, f] = _events_and_energy(
+                phase_ledger.per_layer, phase_ledger.kinds, profiles
+            )
+    return samples, events, energy
+
+
 def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: bool = True) -> xr.Dataset:
     """Energy of every member and seed: estimates under every profile, and measurements where the
     machine allows; stored and returned."""
+    from neurosim.metrics import ledger  # here, as the models: the report imports this module
+    from neurosim.metrics.training import PHASES
+    from neurosim.run_loading import load_fitted_model
+
     config, task = load_run(run_dir)
     profiles = hardware_profiles()
     x = task.x_test[:n_stimuli]
     names, seeds = [m.name for m in config.members], list(config.seeds)
-    events = np.zeros((len(names), len(seeds), len(TERMS)))
-    energy = np.zeros((len(names), len(seeds), len(profiles), len(TERMS)))
-    measured = np.full((len(names), len(MEASURED_BATCHES), 4), np.nan)
-    shape = (len(names), len(seeds), len(STAGES), len(PHASES))
-    training_events = np.zeros((*shape, len(TERMS)))
-    training_energy = np.zeros((*shape, len(profiles), len(TERMS)))
-    training_samples = np.zeros((len(names), len(seeds), len(PHASES)), dtype=np.int64)
+    arrays = _empty_arrays(len(names), len(seeds), len(profiles), len(PHASES))
     counter, reasons = available_counter() if measure else (None, ["not requested"])
     for m, member in enumerate(config.members):
         for s, seed in enumerate(seeds):
             model = load_fitted_model(run_dir, member, task, seed)
             per_layer, kinds = ledger(model, x)
-            events[m, s], energy[m, s] = _events_and_energy(per_layer, kinds, profiles)
+            arrays["events"][m, s], arrays["energy"][m, s] = _events_and_energy(per_layer, kinds, profiles)
             if counter is not None and s == 0:
-                measured[m] = _measure(model, x, counter)
-            for g, trained in enumerate((build_model(member, task, seed), model)):
-                ledgers, presented = training_ledger(
-                    trained, task, member.training, seed, config.task.n_per_class, config.task.subset_seed
-                )
-                for phase, phase_ledger in ledgers.items():
-                    f = PHASES.index(phase)
-                    training_samples[m, s, f] = presented[phase]
-                    training_events[m, s, g, f], training_energy[m, s, g, f] = _events_and_energy(
-                        phase_ledger.per_layer, phase_ledger.kinds, profiles
-                    )
+                arrays["measured"][m] = _measure(model, x, counter)
+            fit = _training_energy(config, member, task, seed, model, profiles)
+            for key, value in zip(
+                ("training_samples", "training_events", "training_energy"), fit, strict=True
+            ):
+                arrays[key][m, s] = value
     attrs = analysis_attrs("energy", len(x), task, config)
     attrs["measured"] = (
         counter.metadata()["counter"] + f" on {counter.device}" if counter is not None else "; ".join(reasons)
     )
-    attrs["evidence_grades"] = "; ".join(f"{k} {v}" for k, v in EVIDENCE.items())
+    attrs.update(_profile_attrs(profiles))
+    coords = {
+        "model": names,
+        "seed": seeds,
+        "profile": list(profiles),
+        "term": list(TERMS),
+        "batch": list(MEASURED_BATCHES),
+        "stage": list(STAGES),
+        "phase": list(PHASES),
+    }
+    return save_analysis(run_dir, "energy", _energy_dataset(arrays, coords, attrs))
+
+
+def _empty_arrays(n_models: int, n_seeds: int, n_profiles: int, n_phases: int) -> dict[str, np.ndarray]:
+    """The analysis's arrays, zero (measurements NaN) before they are filled."""
+    shape = (n_models, n_seeds, len(STAGES), n_phases)
+    return {
+        "events": np.zeros((n_models, n_seeds, len(TERMS))),
+        "energy": np.zeros((n_models, n_seeds, n_profiles, len(TERMS))),
+        "measured": np.full((n_models, len(MEASURED_BATCHES), 4), np.nan),
+        "training_events": np.zeros((*shape, len(TERMS))),
+        "training_energy": np.zeros((*shape, n_profiles, len(TERMS))),
+        "training_samples": np.zeros((n_models, n_seeds, n_phases), dtype=np.int64),
+    }
+
+
+def _profile_attrs(profiles: dict) -> dict[str, str]:
+    """The evidence grades and each hardware profile's description, as attributes."""
+    attrs = {"evidence_grades": "; ".join(f"{k} {v}" for k, v in EVIDENCE.items())}
     for profile in profiles.values():
         attrs[f"profile__{profile.id}"] = (
             f"{profile.title} [{profile.precision}; {profile.scope}; memory {profile.memory_model}; "
             f"evidence {profile.evidence()}]" + (f" {profile.notes}" if profile.notes else "")
         )
+    return attrs
+
+
+def _energy_dataset(arrays: dict[str, np.ndarray], coords: dict, attrs: dict) -> xr.Dataset:
+    """The stored Dataset of the filled ``arrays``."""
     per_image = {"units": "J", "long_name": "measured energy per image"}
-    dataset = xr.Dataset(
+    measured = arrays["measured"]
+    training = ("model", "seed", "stage", "phase")
+    return xr.Dataset(
         {
             "events": (
                 ("model", "seed", "term"),
-                events,
+                arrays["events"],
                 {"units": "count", "long_name": "events per image"},
             ),
             "energy": (
                 ("model", "seed", "profile", "term"),
-                energy,
+                arrays["energy"],
                 {"units": "pJ", "long_name": "estimated energy per image (NaN: unpriced)"},
             ),
             "training_events": (
-                ("model", "seed", "stage", "phase", "term"),
-                training_events,
+                (*training, "term"),
+                arrays["training_events"],
                 {"units": "count", "long_name": "events per presented training sample"},
             ),
             "training_energy": (
-                ("model", "seed", "stage", "phase", "profile", "term"),
-                training_energy,
+                (*training, "profile", "term"),
+                arrays["training_energy"],
                 {
                     "units": "pJ",
                     "long_name": "estimated energy per presented training sample (NaN: unpriced)",
@@ -155,7 +222,7 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
             ),
             "training_samples": (
                 ("model", "seed", "phase"),
-                training_samples,
+                arrays["training_samples"],
                 {"units": "count", "long_name": "training samples the fit presented"},
             ),
             "measured_total": (("model", "batch"), measured[..., 0], per_image),
@@ -167,20 +234,19 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
             ),
             "measured_dynamic_sd": (("model", "batch"), measured[..., 3], per_image),
         },
-        coords={
-            "model": names,
-            "seed": seeds,
-            "profile": list(profiles),
-            "term": list(TERMS),
-            "batch": list(MEASURED_BATCHES),
-            "stage": list(STAGES),
-            "phase": list(PHASES),
-        },
+        coords=coords,
         attrs=attrs,
     )
-    return save_analysis(run_dir, "energy", dataset)
 
 
 def stored_energy(run_dir: str | Path) -> xr.Dataset | None:
     """The stored energy analysis of a run, or ``None`` if it was never run."""
     return stored_analysis(run_dir, "energy")
+
+
+ANALYSIS = Analysis(
+    name="energy",
+    description="operations and energy per inference and to train, priced by hardware profiles",
+    compute=analyse_energy,
+    section=energy_section,
+)

@@ -24,23 +24,30 @@ model whose units all sit near 0 or all near 1 is unlike V1. A unit that no grat
 Stored as ``analyses/orientation.nc``: ``osi`` and ``preferred_orientation`` (degrees) with dims
 ``(model, seed, unit)`` (NaN beyond a model's number of units), attributes ``layer__<member>``
 (the probe point used) and ``responsive__<member>`` (fraction of units with an OSI, all seeds).
+Registered as :data:`ANALYSIS` (report section: a table of OSI per member and an OSI histogram per
+pair); stored models are loaded inside the compute function only (:mod:`neurosim.analysis.study`).
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import xarray as xr
+from matplotlib.figure import Figure
 
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.activity import record_activity
+from neurosim.analysis.statistics import format_mean_ci
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
+from neurosim.analysis.study import Analysis, Page, pair_groups
 from neurosim.errors import UserError
-from neurosim.models.base import NeurosimModel
-from neurosim.run_loading import load_fitted_model
+
+if TYPE_CHECKING:
+    from neurosim.models.base import NeurosimModel
 
 N_ORIENTATIONS = 16
 PERIODS_PER_28 = (4.0, 6.0, 8.0, 12.0)
@@ -111,11 +118,22 @@ def tuning_curves(responses: torch.Tensor) -> torch.Tensor:
     return by_period.gather(1, preferred[None, None, :].expand(by_period.shape[0], 1, -1))[:, 0].T
 
 
+def first_layer_tuning(model: NeurosimModel, stimuli: torch.Tensor) -> tuple[str, torch.Tensor, torch.Tensor]:
+    """``(probe point, OSI [units], preferred orientation [units] in degrees)`` of the model's first
+    layer, from its responses to the gratings ``stimuli`` ``[O, F, P, C, H, W]`` (:func:`gratings`)."""
+    layer, responses = first_layer_responses(model, stimuli.reshape(-1, *stimuli.shape[3:]))
+    tuning = tuning_curves(responses.reshape(*stimuli.shape[:3], -1))
+    angles = orientations()
+    return layer, orientation_selectivity(tuning, angles), preferred_orientation(tuning, angles)
+
+
 def analyse_orientation(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
     """Orientation tuning of every member's first layer, every seed; stored and returned.
 
     ``n_stimuli`` is unused: the stimuli are the gratings (kept for the common analysis signature).
     """
+    from neurosim.run_loading import load_fitted_model  # here: the report imports this module
+
     config, task = load_run(run_dir)
     if len(task.input_shape) != 3:
         raise UserError(
@@ -124,7 +142,6 @@ def analyse_orientation(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.D
         )
     stimuli = gratings(task.input_shape)
     grid = stimuli.shape[:3]
-    angles = orientations()
     names, seeds = [m.name for m in config.members], list(config.seeds)
     results: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
     layers: dict[str, str] = {}
@@ -132,12 +149,9 @@ def analyse_orientation(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.D
         results[member.name] = []
         for seed in seeds:
             model = load_fitted_model(run_dir, member, task, seed)
-            layer, responses = first_layer_responses(model, stimuli.reshape(-1, *task.input_shape))
+            layer, unit_osi, unit_preferred = first_layer_tuning(model, stimuli)
             layers[member.name] = layer
-            tuning = tuning_curves(responses.reshape(*grid, -1))
-            results[member.name].append(
-                (orientation_selectivity(tuning, angles), preferred_orientation(tuning, angles))
-            )
+            results[member.name].append((unit_osi, unit_preferred))
     width = max(len(osi) for runs in results.values() for osi, _ in runs)
     osi = np.full((len(names), len(seeds), width), np.nan)
     preferred = np.full_like(osi, np.nan)
@@ -176,3 +190,75 @@ def analyse_orientation(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.D
 def stored_orientation(run_dir: str | Path) -> xr.Dataset | None:
     """The stored orientation analysis of a run, or ``None`` if it was never run."""
     return stored_analysis(run_dir, "orientation")
+
+
+def osi_histograms(orientation: xr.Dataset, members: list[str], title: str) -> Figure:
+    """Distribution of the orientation selectivity index over first-layer units (all seeds pooled),
+    one step histogram per member, as the fraction of responsive units per bin."""
+    figure = Figure(figsize=(5.2, 3.4))
+    axis = figure.subplots()
+    bins = np.linspace(0, 1, 21).tolist()
+    for member in members:
+        values = orientation.osi.sel(model=member).values.ravel()
+        values = values[~np.isnan(values)]
+        if not len(values):
+            continue
+        weights = np.full(len(values), 1 / len(values))
+        layer = orientation.attrs.get(f"layer__{member}", "")
+        axis.hist(
+            values,
+            bins=bins,
+            weights=weights,
+            histtype="step",
+            linewidth=1.5,
+            label=f"{member} ({layer}; median {np.median(values):.2f})",
+        )
+    axis.set_xlabel("orientation selectivity index (1 - circular variance)")
+    axis.set_ylabel("fraction of responsive units")
+    axis.set_xlim(0, 1)
+    axis.set_title(title, fontsize=9)
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize=7)
+    return figure
+
+
+def orientation_section(page: Page, orientation: xr.Dataset, results: xr.Dataset) -> None:
+    """OSI histograms of each pair's first layers and a table of the OSI per member (``results``,
+    the run's results, are not needed)."""
+    page.heading("Orientation tuning of the first layer (gratings; stored models)")
+    page.paragraph(
+        f"Stimuli: {orientation.attrs['stimuli']}. A unit's response is its rectified output at the "
+        "model's first probe point (the centre position of a convolutional layer); its tuning curve is "
+        "the mean over phases at its preferred period, and OSI = 1 - circular variance (Ringach et "
+        "al. 2002). Macaque V1 cells are broadly distributed over 0-1 (Ringach et al. 2002); "
+        "a layer whose units all sit at one end is unlike V1. Unresponsive units (no grating drives "
+        "them) have no OSI."
+    )
+    rows = []
+    for member in [str(m) for m in orientation.model.values]:
+        osi = orientation.osi.sel(model=member).values  # [seed, unit]
+        rows.append(
+            [
+                member,
+                str(orientation.attrs.get(f"layer__{member}", "")),
+                f"{orientation.attrs.get(f'responsive__{member}', float('nan')):.3f}",
+                format_mean_ci(np.nanmedian(osi, axis=1)),
+                format_mean_ci(np.array([np.mean(row[~np.isnan(row)] > 0.5) for row in osi])),
+            ]
+        )
+    page.table(["model", "layer", "responsive units", "median OSI", "fraction with OSI > 0.5"], rows)
+    for group in pair_groups(orientation):
+        title = " vs. ".join(group)
+        page.figure(
+            osi_histograms(orientation, group, title),
+            f"osi_{'_'.join(group)}.png",
+            f"{title}: orientation selectivity of first-layer units (all seeds)",
+        )
+
+
+ANALYSIS = Analysis(
+    name="orientation",
+    description="first-layer orientation tuning from gratings, OSI",
+    compute=analyse_orientation,
+    section=orientation_section,
+)

@@ -19,22 +19,27 @@ a convolutional layer's channels at the centre position). Stored as ``analyses/r
 ``sta (model, seed, unit, input)`` for the first :data:`MAX_UNITS` units (``input`` flattened from
 the attribute ``input_shape``, pixel intensity per unit response), and ``sta_weight_cosine (model,
 seed, unit)`` (NaN without a matching weight matrix); attributes ``layer__<member>`` and
-``units__<member>`` (units recorded; the rest of the ``unit`` axis is NaN padding).
+``units__<member>`` (units recorded; the rest of the ``unit`` axis is NaN padding). Registered as
+:data:`ANALYSIS` (report section: an STA mosaic per member and a table of STA-weight cosines); stored
+models are loaded inside the compute function only (:mod:`neurosim.analysis.study`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
 import xarray as xr
+from matplotlib.figure import Figure
 
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.orientation import first_layer_responses
+from neurosim.analysis.statistics import format_mean_ci
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
-from neurosim.run_loading import load_fitted_model
+from neurosim.analysis.study import Analysis, Page
 
 N_NOISE = 10000
 MAX_UNITS = 64
@@ -67,6 +72,8 @@ def analyse_receptive_fields(run_dir: str | Path, n_stimuli: int = N_STIMULI) ->
 
     ``n_stimuli`` is unused: the stimuli are :data:`N_NOISE` white-noise images.
     """
+    from neurosim.run_loading import load_fitted_model  # here: the report imports this module
+
     config, task = load_run(run_dir)
     noise = white_noise(N_NOISE, tuple(task.input_shape))
     names, seeds = [m.name for m in config.members], list(config.seeds)
@@ -115,3 +122,63 @@ def analyse_receptive_fields(run_dir: str | Path, n_stimuli: int = N_STIMULI) ->
 def stored_receptive_fields(run_dir: str | Path) -> xr.Dataset | None:
     """The stored receptive-field analysis of a run, or ``None`` if it was never run."""
     return stored_analysis(run_dir, "receptive_fields")
+
+
+def sta_mosaic(receptive_fields: xr.Dataset, member: str, n_units: int = 16) -> Figure:
+    """Spike-triggered averages of the first ``n_units`` units (first seed), each on its own
+    symmetric colour scale (the first channel of a multi-channel input)."""
+    shape = json.loads(receptive_fields.attrs["input_shape"])
+    sta = receptive_fields.sta.sel(model=member).isel(seed=0).values[:n_units]
+    columns = min(8, len(sta))
+    rows = math.ceil(len(sta) / columns)
+    figure = Figure(figsize=(1.2 * columns, 1.25 * rows + 0.4))
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for axis, unit in zip(axes.ravel(), sta, strict=False):
+        image = unit.reshape(shape)[0] if len(shape) == 3 else unit.reshape(1, -1)
+        limit = np.nanmax(np.abs(image)) if np.isfinite(image).any() else 1.0
+        axis.imshow(np.nan_to_num(image), cmap="RdBu_r", vmin=-limit, vmax=limit)
+    for axis in axes.ravel():
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.suptitle(f"{member}: spike-triggered averages (white noise)", fontsize=8)
+    return figure
+
+
+def receptive_fields_section(page: Page, receptive_fields: xr.Dataset, results: xr.Dataset) -> None:
+    """STA mosaics of each member's first layer and how well the STAs follow the weights
+    (``results``, the run's results, are not needed)."""
+    page.heading(f"Receptive fields from white noise ({receptive_fields.attrs['stimuli']}; stored models)")
+    page.paragraph(
+        "Spike-triggered average (Chichilnisky 2001) of each first-layer unit: the response-weighted "
+        "mean of the mean-subtracted noise images (spike counts for spiking units). For a unit that "
+        "sums its weighted input before a non-linearity the STA is proportional to its weights, so "
+        "the cosine between the two measures how linear the unit's input stage is (blank where the "
+        "model stores no matching weight matrix)."
+    )
+    rows = []
+    for member in [str(m) for m in receptive_fields.model.values]:
+        cosine = receptive_fields.sta_weight_cosine.sel(model=member).values  # [seed, unit]
+        units = int(receptive_fields.attrs.get(f"units__{member}", receptive_fields.sizes["unit"]))
+        responsive = np.isfinite(receptive_fields.sta.sel(model=member).values[:, :units, 0])
+        rows.append(
+            [
+                member,
+                str(receptive_fields.attrs.get(f"layer__{member}", "")),
+                f"{responsive.mean():.3f}",
+                format_mean_ci(np.nanmedian(cosine, axis=1)) if np.isfinite(cosine).any() else "",
+            ]
+        )
+        page.figure(
+            sta_mosaic(receptive_fields, member),
+            f"sta_{member}.png",
+            f"{member}: spike-triggered averages of the first 16 units (first seed)",
+        )
+    page.table(["model", "layer", "responsive units", "median cosine(STA, weights)"], rows)
+
+
+ANALYSIS = Analysis(
+    name="receptive_fields",
+    description="spike-triggered averages from white noise",
+    compute=analyse_receptive_fields,
+    section=receptive_fields_section,
+)

@@ -1,29 +1,42 @@
-"""The analyses that run on a finished run's stored models (``neurosim analyse``)."""
+"""The studies of stored runs (``neurosim analyse``): every module of :data:`STUDY_MODULES`
+defines one :class:`~neurosim.analysis.study.Analysis` as its ``ANALYSIS``.
+
+Adding an analysis is one new module ``neurosim/analysis/<module>.py`` (its computation, stored
+result, report section and figures; see :mod:`neurosim.analysis.study`) and one edit: its name
+here. The list is explicit rather than discovered because its order is the order of the report's
+sections, and because the pure functions share the package with the studies. Importing this
+module imports every study, which loads no model code (``tests/test_report_imports.py``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from importlib import import_module
 
-import xarray as xr
-
-from neurosim.analysis.black_box import analyse_attacks
-from neurosim.analysis.energy import analyse_energy
-from neurosim.analysis.orientation import analyse_orientation
-from neurosim.analysis.receptive_fields import analyse_receptive_fields
-from neurosim.analysis.representations import analyse_representations
-from neurosim.analysis.robustness import analyse_robustness
-from neurosim.analysis.tolerance import analyse_tolerance
+from neurosim.analysis.study import Analysis
 from neurosim.registry import Registry
 
-ANALYSES: Registry[Callable[[str | Path, int], xr.Dataset]] = Registry("analysis")
-ANALYSES.add("representations", analyse_representations)
-ANALYSES.add("robustness", analyse_robustness)
-ANALYSES.add("tolerance", analyse_tolerance)
-ANALYSES.add("orientation", analyse_orientation)
-ANALYSES.add("energy", analyse_energy)
-ANALYSES.add("attacks", analyse_attacks)
-ANALYSES.add("receptive_fields", analyse_receptive_fields)
+#: Modules of :mod:`neurosim.analysis` that define an ``ANALYSIS``, in report order.
+STUDY_MODULES = (
+    "representations",
+    "robustness",
+    "black_box",
+    "tolerance",
+    "orientation",
+    "receptive_fields",
+    "energy",
+    "weight_statistics",
+)
 
-#: Analyses that need a package extra (:mod:`neurosim.extras`), checked before a run trains.
-ANALYSIS_EXTRAS = {"attacks": "attacks"}
+ANALYSES: Registry[Analysis] = Registry("analysis")
+
+
+def _studies() -> tuple[Analysis, ...]:
+    """Every module's ``ANALYSIS``, registered in :data:`ANALYSES` (a duplicate name raises)."""
+    studies = tuple(import_module(f"neurosim.analysis.{name}").ANALYSIS for name in STUDY_MODULES)
+    for study in studies:
+        ANALYSES.add(study.name, study)
+    return studies
+
+
+#: Every registered analysis, in the order of the report's sections.
+STUDIES: tuple[Analysis, ...] = _studies()

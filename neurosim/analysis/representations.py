@@ -27,28 +27,47 @@ Stored as ``analyses/representations.nc`` (written atomically), one xarray Datas
 
 Attributes: ``n_stimuli``, ``stimuli``, the run's resolved ``config`` and the provenance of the
 analysis (code version, machine, time).
+
+Registered as :data:`ANALYSIS` (report section: CKA and RSA maps per pair, RDMs per member, a table
+of the code measures); stored models are loaded inside the compute function only
+(:mod:`neurosim.analysis.study`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 import xarray as xr
+from matplotlib.figure import Figure
 
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.activity import cka_maps, record_activity
 from neurosim.analysis.cka import KINDS
 from neurosim.analysis.rdm import N_BOOTSTRAP, PER_CLASS, condition_indices, layer_rdms, rdm_similarity
 from neurosim.analysis.sparseness import fraction_active, participation_ratio, vinje_gallant_sparseness
+from neurosim.analysis.statistics import format_mean_ci
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
-from neurosim.run_loading import load_fitted_model
+from neurosim.analysis.study import Analysis, Page
+
+if TYPE_CHECKING:
+    from neurosim.config import ComparisonConfig
+    from neurosim.tasks import Task
 
 MEASURES = (
     "fraction_active_population",  # its mean over stimuli equals the lifetime one's over units
     "sparseness_population",
     "sparseness_lifetime",
     "participation_ratio",
+)
+#: The columns of the report's table of code measures: measure, header.
+REPRESENTATION_COLUMNS = (
+    ("fraction_active_population", "fraction active per image"),
+    ("sparseness_population", "population sparseness (Vinje-Gallant)"),
+    ("sparseness_lifetime", "lifetime sparseness (Vinje-Gallant)"),
+    ("participation_ratio", "effective dimensionality (participation ratio)"),
 )
 
 
@@ -61,6 +80,17 @@ def _code_measures(activity) -> list[float]:
         sparseness["lifetime"],
         participation_ratio(activity),
     ]
+
+
+def _recorded(
+    run_dir: str | Path, config: ComparisonConfig, task: Task, seed: int, stimuli: torch.Tensor
+) -> dict[str, dict[str, torch.Tensor]]:
+    """``{member: {probe point: activity [n, units]}}`` of every member's stored model of one seed."""
+    from neurosim.run_loading import load_fitted_model  # here: the report imports this module
+
+    return {
+        m.name: record_activity(load_fitted_model(run_dir, m, task, seed), stimuli) for m in config.members
+    }
 
 
 def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
@@ -76,10 +106,7 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
     layers: dict[str, list[str]] = {}
     twins = [(bio, twin) for bio, *others in config.pair_members().values() for twin in others]
     for seed in seeds:  # one seed's activity in memory at a time (wide conv layers are large)
-        activity = {
-            member.name: record_activity(load_fitted_model(run_dir, member, task, seed), stimuli)
-            for member in config.members
-        }
+        activity = _recorded(run_dir, config, task, seed, stimuli)
         seed_rdms = {}
         for name, recorded in activity.items():
             layers[name] = list(recorded)
@@ -98,6 +125,30 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
             dims=("measure", "seed", f"layer__{name}"),
             coords={"measure": list(MEASURES), "seed": seeds, f"layer__{name}": layers[name]},
         )
+    variables.update(_pair_variables(maps, rsa, layers, seeds))
+    for name, per_seed in rdms.items():
+        variables[f"rdm__{name}"] = xr.DataArray(
+            np.array(per_seed),
+            dims=("seed", f"layer__{name}", "condition_pair"),
+            coords={"seed": seeds, f"layer__{name}": layers[name]},
+        )
+    attrs = analysis_attrs("representations", len(stimuli), task, config)
+    attrs["rdm_conditions"] = conditions.tolist()
+    attrs["rdm"] = (
+        f"correlation distance over {len(conditions)} stimuli ({PER_CLASS} per class); RDMs compared by "
+        f"Pearson correlation with a {N_BOOTSTRAP}-sample bootstrap over stimuli (rsatoolbox)"
+    )
+    return save_analysis(run_dir, "representations", xr.Dataset(variables, attrs=attrs))
+
+
+def _pair_variables(
+    maps: dict[tuple[str, str], list],
+    rsa: dict[tuple[str, str], list],
+    layers: dict[str, list[str]],
+    seeds: list,
+) -> dict[str, xr.DataArray]:
+    """The CKA maps and RDM comparisons of each bio-twin pair, per seed, as stored variables."""
+    variables = {}
     for (bio, twin), per_seed in maps.items():
         variables[f"cka__{bio}__{twin}"] = xr.DataArray(
             np.array(per_seed).transpose(1, 0, 2, 3),  # [seed, kind, ...] -> [kind, seed, ...]
@@ -120,21 +171,132 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
                 f"layer__{twin}": layers[twin],
             },
         )
-    for name, per_seed in rdms.items():
-        variables[f"rdm__{name}"] = xr.DataArray(
-            np.array(per_seed),
-            dims=("seed", f"layer__{name}", "condition_pair"),
-            coords={"seed": seeds, f"layer__{name}": layers[name]},
-        )
-    attrs = analysis_attrs("representations", len(stimuli), task, config)
-    attrs["rdm_conditions"] = conditions.tolist()
-    attrs["rdm"] = (
-        f"correlation distance over {len(conditions)} stimuli ({PER_CLASS} per class); RDMs compared by "
-        f"Pearson correlation with a {N_BOOTSTRAP}-sample bootstrap over stimuli (rsatoolbox)"
-    )
-    return save_analysis(run_dir, "representations", xr.Dataset(variables, attrs=attrs))
+    return variables
 
 
 def stored_representations(run_dir: str | Path) -> xr.Dataset | None:
     """The stored analysis of a run, or ``None`` if it was never run."""
     return stored_analysis(run_dir, "representations")
+
+
+def cka_heatmaps(similarity: xr.DataArray, bio: str, twin: str) -> Figure:
+    """Layer x layer CKA of ``bio`` (rows) and ``twin`` (columns), one panel per kind, mean over seeds."""
+    kinds = [str(k) for k in similarity.kind.values]
+    rows = [str(n) for n in similarity[f"layer__{bio}"].values]
+    columns = [str(n) for n in similarity[f"layer__{twin}"].values]
+    width = max(3.0, 0.7 * len(columns) + 2.0)
+    figure = Figure(figsize=(width * len(kinds), max(2.6, 0.6 * len(rows) + 1.6)))
+    axes = figure.subplots(1, len(kinds))
+    for axis, kind in zip(np.atleast_1d(axes), kinds, strict=True):
+        mean = similarity.sel(kind=kind).mean("seed").values
+        image = axis.imshow(mean, vmin=0, vmax=1, cmap="viridis")
+        for (i, j), value in np.ndenumerate(mean):
+            axis.text(
+                j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color="w" if value < 0.6 else "k"
+            )
+        axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=7)
+        axis.set_yticks(range(len(rows)), rows, fontsize=7)
+        axis.set_xlabel(f"{twin} layer")
+        axis.set_ylabel(f"{bio} layer")
+        axis.set_title(f"{kind} CKA (mean of {similarity.sizes['seed']} seeds)", fontsize=9)
+        figure.colorbar(image, ax=axis, fraction=0.046)
+    return figure
+
+
+def rsa_heatmap(similarity: xr.DataArray, bio: str, twin: str) -> Figure:
+    """Layer x layer RDM correlation of ``bio`` (rows) and ``twin`` (columns): the mean over seeds
+    of the estimate, annotated with the mean of the bootstrap interval's bounds."""
+    mean = similarity.mean("seed")
+    estimate, low, high = (mean.sel(statistic=s).values for s in ("estimate", "low", "high"))
+    rows = [str(n) for n in similarity[f"layer__{bio}"].values]
+    columns = [str(n) for n in similarity[f"layer__{twin}"].values]
+    figure = Figure(figsize=(max(3.4, 0.9 * len(columns) + 2.2), max(2.6, 0.7 * len(rows) + 1.6)))
+    axis = figure.subplots()
+    image = axis.imshow(estimate, vmin=-1, vmax=1, cmap="RdBu_r")
+    for (i, j), value in np.ndenumerate(estimate):
+        colour = "w" if abs(value) > 0.6 else "k"  # legible on the dark ends of the diverging map
+        text = f"{value:.2f}\n[{low[i, j]:.2f}, {high[i, j]:.2f}]"
+        axis.text(j, i, text, ha="center", va="center", fontsize=6, color=colour)
+    axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=7)
+    axis.set_yticks(range(len(rows)), rows, fontsize=7)
+    axis.set_xlabel(f"{twin} layer")
+    axis.set_ylabel(f"{bio} layer")
+    axis.set_title(f"RDM correlation (mean of {similarity.sizes['seed']} seeds; 95 % bootstrap)", fontsize=8)
+    figure.colorbar(image, ax=axis, fraction=0.046, label="Pearson r of RDMs")
+    return figure
+
+
+def rdm_matrices(rdms: xr.DataArray, member: str) -> Figure:
+    """Each layer's RDM (first seed), conditions grouped by class; correlation distance 0-2. (Drawn
+    for a plain layout: the colour bar spans the panels.)"""
+    from scipy.spatial.distance import squareform
+
+    layers = [str(n) for n in rdms[f"layer__{member}"].values]
+    figure = Figure(figsize=(2.6 * len(layers) + 0.8, 2.8))
+    axes = figure.subplots(1, len(layers), squeeze=False)
+    first = rdms.isel(seed=0)
+    for axis, layer in zip(axes[0], layers, strict=True):
+        image = axis.imshow(
+            squareform(first.sel({f"layer__{member}": layer}).values), vmin=0, vmax=2, cmap="viridis"
+        )
+        axis.set_title(f"{member} {layer}", fontsize=8)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.colorbar(image, ax=list(axes[0]), fraction=0.03, label="1 - Pearson r")
+    return figure
+
+
+def _code_rows(analysis: xr.Dataset) -> list[list[str]]:
+    """The table of code measures: per member and layer, each measure's mean [95 % CI] over seeds."""
+    rows = []
+    for name in [str(n) for n in analysis.data_vars if str(n).startswith("code__")]:
+        member = name.split("__", 1)[1]
+        code = analysis[name]
+        for layer in code[f"layer__{member}"].values:
+            values = code.sel({f"layer__{member}": layer})
+            measures = [format_mean_ci(values.sel(measure=m).values) for m, _ in REPRESENTATION_COLUMNS]
+            rows.append([member, str(layer), *measures])
+    return rows
+
+
+def representations_section(page: Page, analysis: xr.Dataset, results: xr.Dataset) -> None:
+    """CKA maps of each bio model against its twin and the code measures of every layer
+    (``results``, the run's results, are not needed)."""
+    page.heading(f"Representations ({analysis.attrs['stimuli']}; stored models)")
+    page.paragraph(
+        "Layer outputs at each model's probe points (spike counts over the presentation for spiking "
+        "layers). CKA compares two layers' representational geometry on the same images (1: the same "
+        "up to rotation and scale); debiased CKA removes the finite-sample bias of linear CKA. "
+        "'Active' is an output above 0 (for a probe point before a rectifying nonlinearity, active "
+        "after it); cortex has roughly 1-5 % of units active per stimulus. Values: mean [95 % CI] over seeds."
+    )
+    for name in [str(n) for n in analysis.data_vars if str(n).startswith("cka__")]:
+        _, bio, twin = name.split("__")
+        page.figure(
+            cka_heatmaps(analysis[name], bio, twin),
+            f"cka_{bio}_{twin}.png",
+            f"{bio} vs. {twin}: layer x layer CKA",
+        )
+        if f"rsa__{bio}__{twin}" in analysis:
+            page.figure(
+                rsa_heatmap(analysis[f"rsa__{bio}__{twin}"], bio, twin),
+                f"rsa_{bio}_{twin}.png",
+                f"{bio} vs. {twin}: layer x layer correlation of RDMs ({analysis.attrs['rdm']})",
+            )
+    for name in [str(n) for n in analysis.data_vars if str(n).startswith("rdm__")]:
+        member = name.split("__", 1)[1]
+        page.figure(
+            rdm_matrices(analysis[name], member),
+            f"rdm_{member}.png",
+            f"{member}: RDM of each layer (first seed; stimuli grouped by class)",
+            tight=False,
+        )
+    page.table(["model", "layer", *(label for _, label in REPRESENTATION_COLUMNS)], _code_rows(analysis))
+
+
+ANALYSIS = Analysis(
+    name="representations",
+    description="CKA and RSA maps, sparseness, dimensionality",
+    compute=analyse_representations,
+    section=representations_section,
+)

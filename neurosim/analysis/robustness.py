@@ -22,13 +22,15 @@ model and seed sees the same noisy images. Stimuli: the first ``n_stimuli`` test
 Stored as ``analyses/robustness.nc``: ``accuracy`` with dims ``(perturbation, strength_index,
 model, seed)`` and coordinate ``strength (perturbation, strength_index)`` (sigma, fraction of
 pixels, fraction of the width, eps, eps; units: pixel intensity, 1, 1, pixel intensity, pixel
-intensity).
+intensity). Registered as :data:`ANALYSIS` (report section: one figure of curves per pair); stored
+models are loaded inside the compute function only (:mod:`neurosim.analysis.study`).
 """
 
 from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -42,8 +44,12 @@ from neurosim.analysis.strength_curves import (
     accuracy_curve,
     analyse_strength_curves,
     perturbed_accuracy,
+    strength_curves_section,
 )
-from neurosim.models.base import NeurosimModel
+from neurosim.analysis.study import Analysis, Page
+
+if TYPE_CHECKING:
+    from neurosim.models.base import NeurosimModel
 
 GAUSSIAN_SIGMAS = (0.0, 0.1, 0.2, 0.3, 0.5)
 SALT_PEPPER_FRACTIONS = (0.0, 0.05, 0.1, 0.2, 0.3)
@@ -138,3 +144,25 @@ def analyse_robustness(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Da
 def stored_robustness(run_dir: str | Path) -> xr.Dataset | None:
     """The stored robustness analysis of a run, or ``None`` if it was never run."""
     return stored_analysis(run_dir, "robustness")
+
+
+def robustness_section(page: Page, robustness: xr.Dataset, results: xr.Dataset) -> None:
+    """The report's robustness curves (``results``, the run's results, are not needed)."""
+    note = robustness.attrs.get("no_input_gradient", "")
+    strength_curves_section(
+        page,
+        robustness,
+        "Robustness",
+        "Gaussian pixel noise, salt-and-pepper and an occluding square at a random position (fixed "
+        "draws, the same images for every model), and FGSM and L-infinity PGD on each model's own "
+        "loss (PGD: 40 steps, one random start)."
+        + (f" No input gradient, so no FGSM or PGD curve: {note}." if note else ""),
+    )
+
+
+ANALYSIS = Analysis(
+    name="robustness",
+    description="accuracy vs. Gaussian noise, salt-and-pepper, occlusion, FGSM, PGD",
+    compute=analyse_robustness,
+    section=robustness_section,
+)

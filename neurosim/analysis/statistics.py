@@ -2,7 +2,7 @@
 
 ``mean_ci``: mean and two-sided confidence interval from Student's t distribution with n - 1
 degrees of freedom, ``mean +- t_{(1+c)/2, n-1} * s / sqrt(n)`` (s the sample standard deviation).
-With one seed the interval is undefined (NaN).
+With one seed the interval is undefined (NaN). ``format_mean_ci`` is how reports write it.
 
 ``paired_test``: the bio and twin runs share seeds (same data order and subset), so differences
 are paired: Student's paired t-test on ``d_i = bio_i - twin_i`` with effect size Cohen's
@@ -63,6 +63,14 @@ def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> Summa
         return Summary(mean, math.nan, math.nan, 1)
     half_width = float(t_half_width(data, confidence=confidence))
     return Summary(mean, mean - half_width, mean + half_width, n)
+
+
+def format_mean_ci(values: np.ndarray) -> str:
+    """``mean [low, high]`` (95 % t-interval over seeds), or ``mean (n=1)`` for one value."""
+    summary = mean_ci(values)
+    if math.isnan(summary.low):
+        return f"{summary.mean:.4f} (n={summary.n})"
+    return f"{summary.mean:.4f} [{summary.low:.4f}, {summary.high:.4f}]"
 
 
 def paired_test(a: np.ndarray | list[float], b: np.ndarray | list[float]) -> PairedTest:

@@ -2,13 +2,15 @@
 
 A run directory (``neurosim run``) holds ``config.json`` (the resolved comparison) and the trained
 models of its fits. An analysis named ``NAME`` stores one Dataset as ``analyses/NAME.nc``
-(atomically), with the attributes of :func:`analysis_attrs`.
+(atomically), with the attributes of :func:`analysis_attrs`. Reading a stored result loads no
+model code (the report reads them); only :func:`load_run` builds the run's task.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
@@ -16,12 +18,15 @@ from neurosim.config import ComparisonConfig
 from neurosim.errors import UserError
 from neurosim.results.provenance import provenance
 from neurosim.results.storage import open_dataset, save_dataset
-from neurosim.run_loading import load_task
-from neurosim.tasks import Task
+
+if TYPE_CHECKING:
+    from neurosim.tasks import Task
 
 
 def load_run(run_dir: str | Path) -> tuple[ComparisonConfig, Task]:
     """The resolved comparison of a run directory and its task."""
+    from neurosim.run_loading import load_task  # here: reading stored results needs no model code
+
     config_path = Path(run_dir) / "config.json"
     if not config_path.is_file():
         raise UserError(f"{run_dir} holds no config.json; is it a run directory of `neurosim run`?")

@@ -4,26 +4,46 @@ The robustness and tolerance analyses share this: each names its perturbations a
 a function that gives one model's accuracy at every strength, and gets back one Dataset:
 ``accuracy`` with dims ``(perturbation, strength_index, model, seed)`` and coordinate
 ``strength (perturbation, strength_index)`` (NaN where a perturbation has fewer strengths).
+Their report sections share :func:`strength_curves_section`: one figure per pair, one panel per
+perturbation, test accuracy (fraction correct) against strength, mean over seeds and 95 % CI band.
+Stored models are loaded inside :func:`analyse_strength_curves` only (see
+:mod:`neurosim.analysis.study`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import xarray as xr
+from matplotlib.figure import Figure
 
+from neurosim.analysis.statistics import t_half_width
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis
+from neurosim.analysis.study import Page, pair_groups
 from neurosim.evaluation import accuracy
-from neurosim.models.base import NeurosimModel
-from neurosim.run_loading import load_fitted_model
-from neurosim.tasks import Task
+
+if TYPE_CHECKING:
+    from neurosim.models.base import NeurosimModel
+    from neurosim.tasks import Task
 
 Strengths = dict[str, tuple[float, ...]]
 #: ``(model, x, y, strengths) -> {perturbation: [accuracy at each strength]}``
-CurvesOfModel = Callable[[NeurosimModel, torch.Tensor, torch.Tensor, Strengths], dict[str, list[float]]]
+CurvesOfModel = Callable[["NeurosimModel", torch.Tensor, torch.Tensor, Strengths], dict[str, list[float]]]
+#: The x-axis label (with units) of each perturbation's panel.
+STRENGTH_LABELS = {
+    "gaussian": "noise sigma (pixel intensity)",
+    "salt_pepper": "fraction of pixels",
+    "pgd": "eps (L-inf)",
+    "fgsm": "eps (L-inf)",
+    "occlusion": "occluding square side (fraction of width)",
+    "translation": "shift (pixels, Chebyshev)",
+    "rotation": "rotation (degrees)",
+    "elastic": "elastic displacement (RMS pixels)",
+}
 
 
 def accuracy_curve(strengths: tuple[float, ...], accuracy_at: Callable[[float], float]) -> list[float]:
@@ -62,6 +82,8 @@ def analyse_strength_curves(
         n_stimuli: the first ``n_stimuli`` test images are the stimuli.
         extra_attrs: every member's curves (``{member: curves}`` of its last seed) -> extra attributes.
     """
+    from neurosim.run_loading import load_fitted_model  # here: the report imports this module
+
     config, task = load_run(run_dir)
     x, y = task.x_test[:n_stimuli], task.y_test[:n_stimuli]
     table = strengths_of_task(task)
@@ -101,3 +123,47 @@ def strength_curves_dataset(
         },
         attrs=attrs,
     )
+
+
+def strength_curves_figure(curves: xr.Dataset, members: list[str], title: str) -> Figure:
+    """Accuracy vs. perturbation strength, one panel per perturbation: mean over seeds, 95 % CI band."""
+    perturbations = [str(p) for p in curves.perturbation.values]
+    figure = Figure(figsize=(4.2 * len(perturbations), 3.4))
+    axes = figure.subplots(1, len(perturbations))
+    for axis, perturbation in zip(np.atleast_1d(axes), perturbations, strict=True):
+        strength = curves.strength.sel(perturbation=perturbation).values
+        keep = ~np.isnan(strength)
+        for member in members:
+            values = curves.accuracy.sel(perturbation=perturbation, model=member).values[
+                keep
+            ]  # [strength, seed]
+            if np.isnan(values).all():
+                continue
+            mean = values.mean(axis=1)
+            axis.plot(strength[keep], mean, marker="o", markersize=3, label=member)
+            if values.shape[1] > 1:
+                half = t_half_width(values, axis=1)
+                axis.fill_between(strength[keep], mean - half, mean + half, alpha=0.2)
+        axis.set_xlabel(STRENGTH_LABELS.get(perturbation, "strength"))
+        axis.set_ylabel("test accuracy (fraction correct)")
+        axis.set_ylim(0, 1)
+        axis.set_title(f"{title}: {perturbation}", fontsize=9)
+        axis.grid(True, alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:  # a panel where no member has a curve stays bare
+            axis.legend(fontsize=7)
+    return figure
+
+
+def strength_curves_section(page: Page, curves: xr.Dataset, heading: str, explanation: str) -> None:
+    """A report section of accuracy-vs-strength curves (robustness, tolerance, attacks): a heading
+    naming the stimuli, ``explanation``, and one figure per pair (:func:`strength_curves_figure`)."""
+    name = curves.attrs["analysis"]
+    page.heading(f"{heading} ({curves.attrs['stimuli']}; stored models)")
+    page.paragraph(explanation + " Mean over seeds with a 95 % CI band.")
+    for group in pair_groups(curves):
+        title = " vs. ".join(group)
+        page.figure(
+            strength_curves_figure(curves, group, title),
+            f"{name}_{'_'.join(group)}.png",
+            f"{title}: test accuracy vs. {heading.lower()} strength",
+        )

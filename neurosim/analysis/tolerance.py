@@ -13,12 +13,15 @@ those of :mod:`neurosim.analysis.transforms`; strengths scale with the task's im
   same fraction of the image for every task.
 
 Stored as ``analyses/tolerance.nc`` with the layout of :mod:`neurosim.analysis.strength_curves`;
-``strength`` is in pixels (translation, elastic) or degrees (rotation).
+``strength`` is in pixels (translation, elastic) or degrees (rotation). Registered as
+:data:`ANALYSIS` (report section: one figure of curves per pair); stored models are loaded inside
+the compute function only (:mod:`neurosim.analysis.study`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import xarray as xr
@@ -30,11 +33,15 @@ from neurosim.analysis.strength_curves import (
     accuracy_curve,
     analyse_strength_curves,
     perturbed_accuracy,
+    strength_curves_section,
 )
+from neurosim.analysis.study import Analysis, Page
 from neurosim.analysis.transforms import elastic, rotate, translate
 from neurosim.errors import UserError
-from neurosim.models.base import NeurosimModel
-from neurosim.tasks import Task
+
+if TYPE_CHECKING:
+    from neurosim.models.base import NeurosimModel
+    from neurosim.tasks import Task
 
 ROTATION_DEGREES = (0.0, 10.0, 20.0, 30.0, 45.0)
 #: Elastic displacement (RMS) in pixels for a 28-pixel-wide image.
@@ -92,3 +99,23 @@ def analyse_tolerance(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dat
 def stored_tolerance(run_dir: str | Path) -> xr.Dataset | None:
     """The stored tolerance analysis of a run, or ``None`` if it was never run."""
     return stored_analysis(run_dir, "tolerance")
+
+
+def tolerance_section(page: Page, tolerance: xr.Dataset, results: xr.Dataset) -> None:
+    """The report's tolerance curves (``results``, the run's results, are not needed)."""
+    strength_curves_section(
+        page,
+        tolerance,
+        "Shift and deformation tolerance",
+        "Test images translated (each by the stated number of pixels in one of 8 directions), rotated "
+        "(either way) and elastically deformed (Simard et al. 2003; root-mean-square displacement), the "
+        "same transformed images for every model. A curve that stays flat is tolerant.",
+    )
+
+
+ANALYSIS = Analysis(
+    name="tolerance",
+    description="accuracy vs. translation, rotation, elastic deformation",
+    compute=analyse_tolerance,
+    section=tolerance_section,
+)

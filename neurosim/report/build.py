@@ -2,34 +2,31 @@
 
 Sections: what was compared; per pair a table (mean and 95 % CI over seeds of the final test
 accuracy and of the accuracy after one epoch, parameter counts) with a paired test of the bio
-model against its twin, and learning curves; references outside pairs; confusion matrices;
-first-layer weights; the resolved config and provenance. Figures are PNG files beside the
-report, which the HTML embeds by relative path.
+model against its twin, and learning curves; references outside pairs; operation counts; the
+section of every stored analysis, written by the analysis itself onto a :class:`ReportPage`
+(:data:`neurosim.analysis.registry.STUDIES`, in that order); confusion matrices; first-layer
+weights; the resolved config and provenance. Figures are PNG files beside the report, which the
+HTML embeds by relative path. Imports no model code (``tests/test_report_imports.py``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
-from neurosim.analysis.black_box import stored_attacks
-from neurosim.analysis.energy import stored_energy
-from neurosim.analysis.orientation import stored_orientation
-from neurosim.analysis.receptive_fields import stored_receptive_fields
-from neurosim.analysis.representations import stored_representations
-from neurosim.analysis.robustness import stored_robustness
-from neurosim.analysis.statistics import paired_test
-from neurosim.analysis.tolerance import stored_tolerance
+from neurosim.analysis.registry import STUDIES
+from neurosim.analysis.statistics import format_mean_ci, paired_test
 from neurosim.errors import UserError
 from neurosim.options import checked_names
-from neurosim.pairs import PAIRS, group_by_pair, stored_pair_members
+from neurosim.pairs import PAIRS, stored_pair_members
 from neurosim.report import figures
-from neurosim.report.document import Document, Table, format_mean_ci
-from neurosim.report.energy import energy_section
+from neurosim.report.document import Document, Table
 from neurosim.report.validity import (
     describe_divergence,
     diverged_seeds,
@@ -37,6 +34,9 @@ from neurosim.report.validity import (
     validity_warnings,
 )
 from neurosim.results.storage import open_dataset
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PROVENANCE_SHOWN = (
     "git_sha",
@@ -154,6 +154,9 @@ def _operations_section(doc: Document, results: xr.Dataset, fits: dict, members:
     doc.table(Table(LAYER_HEADER, [row for m in members for row in _layer_rows(fits[m])]))
 
 
+PAIRED_HEADER = ["paired difference (final test accuracy)", "mean", "p (paired t)", "Cohen's d_z", "seeds"]
+
+
 def _paired_row(results: xr.Dataset, bio: str, twin: str) -> list[str]:
     failed = [m for m in (bio, twin) if diverged_seeds(results, m)]
     if failed:
@@ -168,189 +171,103 @@ def _paired_row(results: xr.Dataset, bio: str, twin: str) -> list[str]:
     return [f"{bio} - {twin}", f"{test.mean_difference:+.4f}", p, d, str(test.n)]
 
 
-REPRESENTATION_COLUMNS = (
-    ("fraction_active_population", "fraction active per image"),
-    ("sparseness_population", "population sparseness (Vinje-Gallant)"),
-    ("sparseness_lifetime", "lifetime sparseness (Vinje-Gallant)"),
-    ("participation_ratio", "effective dimensionality (participation ratio)"),
-)
+class ReportPage:
+    """The report as a study's section writes to it (:class:`neurosim.analysis.study.Page`): the
+    document, and the folder its figures are saved in (PNG, :data:`~neurosim.report.figures.DPI`)."""
+
+    def __init__(self, doc: Document, figure_dir: Path) -> None:
+        self.doc = doc
+        self.figure_dir = figure_dir
+
+    def heading(self, text: str, level: int = 2) -> None:
+        self.doc.heading(text, level)
+
+    def paragraph(self, text: str) -> None:
+        self.doc.paragraph(text)
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        self.doc.table(Table(list(header), [list(row) for row in rows]))
+
+    def figure(self, figure: Figure, name: str, caption: str, tight: bool = True) -> None:
+        self.doc.figure(figures.save_figure(figure, self.figure_dir / name, tight), caption)
 
 
-def _representations_section(doc: Document, analysis: xr.Dataset, figure_dir: Path) -> None:
-    """CKA maps of each bio model against its twin and the code measures of every layer."""
-    doc.heading(f"Representations ({analysis.attrs['stimuli']}; stored models)")
+def _introduction(doc: Document, results: xr.Dataset, seeds: list[int]) -> None:
+    """Title, description, task and seeds, and the warnings about the results' validity."""
+    doc.heading(f"neurosim report: {results.attrs['comparison']}", 1)
+    doc.paragraph(results.attrs.get("description", ""))
     doc.paragraph(
-        "Layer outputs at each model's probe points (spike counts over the presentation for spiking "
-        "layers). CKA compares two layers' representational geometry on the same images (1: the same "
-        "up to rotation and scale); debiased CKA removes the finite-sample bias of linear CKA. "
-        "'Active' is an output above 0 (for a probe point before a rectifying nonlinearity, active "
-        "after it); cortex has roughly 1-5 % of units active per stimulus. Values: mean [95 % CI] over seeds."
+        f"Task: {results.attrs['task']} ({results.attrs.get('task_description', '')}). "
+        f"Seeds: {', '.join(map(str, seeds))}. Intervals are 95 % Student-t intervals over seeds; "
+        "paired tests compare the bio model with its twin seed by seed (same data order)."
     )
-    for name in analysis.data_vars:
-        if not name.startswith("cka__"):
-            continue
-        _, bio, twin = name.split("__")
+    warnings = validity_warnings(results, stored_pair_members(results.attrs))
+    if warnings:
+        doc.heading("Warnings")
+        for warning in warnings:
+            doc.paragraph("WARNING: " + warning)
+
+
+def _pair_sections(doc: Document, results: xr.Dataset, members: list[str], figure_dir: Path) -> None:
+    """Per pair: its members' table, the paired tests of the bio model against each twin and the
+    learning curves; then the reference models (members outside every pair)."""
+    paired: set[str] = set()
+    for pair_name, pair_members in stored_pair_members(results.attrs).items():
+        pair = PAIRS.get(pair_name)
+        bio, *twins = pair_members
+        paired.update(pair_members)
+        doc.heading(f"Pair {pair_name}: held equal: {pair.held_equal}")
+        doc.paragraph(pair.description)
+        doc.table(Table(MEMBER_HEADER, [_member_row(results, m) for m in pair_members]))
+        doc.table(Table(PAIRED_HEADER, [_paired_row(results, bio, twin) for twin in twins]))
         doc.figure(
-            figures.cka_heatmaps(analysis[name], bio, twin, figure_dir / f"cka_{bio}_{twin}.png"),
-            f"{bio} vs. {twin}: layer x layer CKA",
+            figures.learning_curves(results, pair_members, pair_name, figure_dir / f"curve_{pair_name}.png"),
+            f"{pair_name}: test accuracy vs. training samples seen (mean, 95 % CI band)",
         )
-        if f"rsa__{bio}__{twin}" in analysis:
-            doc.figure(
-                figures.rsa_heatmap(
-                    analysis[f"rsa__{bio}__{twin}"], bio, twin, figure_dir / f"rsa_{bio}_{twin}.png"
-                ),
-                f"{bio} vs. {twin}: layer x layer correlation of RDMs ({analysis.attrs['rdm']})",
-            )
-    for name in analysis.data_vars:
-        if name.startswith("rdm__"):
-            member = name.split("__", 1)[1]
-            doc.figure(
-                figures.rdm_matrices(analysis[name], member, figure_dir / f"rdm_{member}.png"),
-                f"{member}: RDM of each layer (first seed; stimuli grouped by class)",
-            )
-    rows = []
-    for name in analysis.data_vars:
-        if not name.startswith("code__"):
-            continue
-        member = name.split("__", 1)[1]
-        code = analysis[name]
-        for layer in code[f"layer__{member}"].values:
-            values = code.sel({f"layer__{member}": layer})
-            rows.append(
-                [member, str(layer)]
-                + [
-                    format_mean_ci(values.sel(measure=measure).values)
-                    for measure, _ in REPRESENTATION_COLUMNS
-                ]
-            )
-    doc.table(Table(["model", "layer", *(label for _, label in REPRESENTATION_COLUMNS)], rows))
+    references = [m for m in members if m not in paired]
+    if references:
+        doc.heading("Reference models")
+        doc.table(Table(MEMBER_HEADER, [_member_row(results, m) for m in references]))
+        doc.figure(
+            figures.learning_curves(
+                results, references, "reference models", figure_dir / "curve_references.png"
+            ),
+            "reference models: test accuracy vs. training samples seen",
+        )
 
 
-def _pair_groups(analysis: xr.Dataset) -> list[list[str]]:
-    """The members of an analysis grouped by pair (bio first), then every unpaired member alone."""
-    return group_by_pair(stored_pair_members(analysis.attrs), [str(m) for m in analysis.model.values])
+def _study_sections(page: ReportPage, run_dir: Path, results: xr.Dataset) -> None:
+    """The section of every analysis stored in the run, in registry order (an analysis that was
+    never run has no section)."""
+    for study in STUDIES:
+        stored = study.stored(run_dir)
+        if stored is not None and study.section is not None:
+            study.section(page, stored, results)
 
 
-def _strength_curves_section(
-    doc: Document, curves: xr.Dataset, figure_dir: Path, heading: str, explanation: str
+def _closing_sections(
+    doc: Document, results: xr.Dataset, fits: dict[str, xr.Dataset], seeds: list[int], figure_dir: Path
 ) -> None:
-    """Accuracy-vs-strength curves (robustness, tolerance) of each pair's members, one figure per pair."""
-    name = curves.attrs["analysis"]
-    doc.heading(f"{heading} ({curves.attrs['stimuli']}; stored models)")
-    doc.paragraph(explanation + " Mean over seeds with a 95 % CI band.")
-    for group in _pair_groups(curves):
-        title = " vs. ".join(group)
+    """Confusion matrices, first-layer weights (first seed), provenance and the resolved config."""
+    members = list(fits)
+    class_names = json.loads(next(iter(fits.values())).attrs.get("class_names", "[]")) or [
+        str(i) for i in range(results.sizes["class_true"])
+    ]
+    doc.heading("Confusion matrices (test set, all seeds)")
+    doc.figure(
+        figures.confusion_matrices(results, members, class_names, figure_dir / "confusion.png"),
+        "confusion matrix of every member, rows normalised",
+    )
+    doc.heading(f"First-layer weights (seed {seeds[0]})")
+    for member in members:
         doc.figure(
-            figures.robustness_curves(curves, group, title, figure_dir / f"{name}_{'_'.join(group)}.png"),
-            f"{title}: test accuracy vs. {heading.lower()} strength",
+            figures.first_layer_weights(fits[member], figure_dir / f"weights_{member}.png"),
+            f"{member}: weights from the input to the first units",
         )
-
-
-def _robustness_section(doc: Document, robustness: xr.Dataset, figure_dir: Path) -> None:
-    note = robustness.attrs.get("no_input_gradient", "")
-    _strength_curves_section(
-        doc,
-        robustness,
-        figure_dir,
-        "Robustness",
-        "Gaussian pixel noise, salt-and-pepper and an occluding square at a random position (fixed "
-        "draws, the same images for every model), and FGSM and L-infinity PGD on each model's own "
-        "loss (PGD: 40 steps, one random start)."
-        + (f" No input gradient, so no FGSM or PGD curve: {note}." if note else ""),
-    )
-
-
-def _attacks_section(doc: Document, attacks: xr.Dataset, figure_dir: Path) -> None:
-    sources = ", ".join(
-        f"{name.removeprefix('transfer_source__')} <- {value}"
-        for name, value in attacks.attrs.items()
-        if name.startswith("transfer_source__")
-    )
-    _strength_curves_section(
-        doc,
-        attacks,
-        figure_dir,
-        "Black-box and transfer attacks",
-        f"L-infinity Square Attack with score access only ({attacks.attrs['square_queries']} queries per "
-        "image, Andriushchenko et al. 2020, through the Adversarial Robustness Toolbox), which reaches "
-        "models without an input gradient too; and transfer: PGD examples crafted on the pair's other "
-        f"member (same seed) classified by this one (target <- source: {sources}). NaN (no curve) where "
-        "the source has no input gradient.",
-    )
-
-
-def _tolerance_section(doc: Document, tolerance: xr.Dataset, figure_dir: Path) -> None:
-    _strength_curves_section(
-        doc,
-        tolerance,
-        figure_dir,
-        "Shift and deformation tolerance",
-        "Test images translated (each by the stated number of pixels in one of 8 directions), rotated "
-        "(either way) and elastically deformed (Simard et al. 2003; root-mean-square displacement), the "
-        "same transformed images for every model. A curve that stays flat is tolerant.",
-    )
-
-
-def _orientation_section(doc: Document, orientation: xr.Dataset, figure_dir: Path) -> None:
-    """OSI histograms of each pair's first layers and a table of the OSI per member."""
-    doc.heading("Orientation tuning of the first layer (gratings; stored models)")
-    doc.paragraph(
-        f"Stimuli: {orientation.attrs['stimuli']}. A unit's response is its rectified output at the "
-        "model's first probe point (the centre position of a convolutional layer); its tuning curve is "
-        "the mean over phases at its preferred period, and OSI = 1 - circular variance (Ringach et "
-        "al. 2002). Macaque V1 cells are broadly distributed over 0-1 (Ringach et al. 2002); "
-        "a layer whose units all sit at one end is unlike V1. Unresponsive units (no grating drives "
-        "them) have no OSI."
-    )
-    rows = []
-    for member in [str(m) for m in orientation.model.values]:
-        osi = orientation.osi.sel(model=member).values  # [seed, unit]
-        rows.append(
-            [
-                member,
-                str(orientation.attrs.get(f"layer__{member}", "")),
-                f"{orientation.attrs.get(f'responsive__{member}', float('nan')):.3f}",
-                format_mean_ci(np.nanmedian(osi, axis=1)),
-                format_mean_ci(np.array([np.mean(row[~np.isnan(row)] > 0.5) for row in osi])),
-            ]
-        )
-    doc.table(Table(["model", "layer", "responsive units", "median OSI", "fraction with OSI > 0.5"], rows))
-    for group in _pair_groups(orientation):
-        title = " vs. ".join(group)
-        doc.figure(
-            figures.osi_histograms(orientation, group, title, figure_dir / f"osi_{'_'.join(group)}.png"),
-            f"{title}: orientation selectivity of first-layer units (all seeds)",
-        )
-
-
-def _receptive_fields_section(doc: Document, receptive_fields: xr.Dataset, figure_dir: Path) -> None:
-    """STA mosaics of each member's first layer and how well the STAs follow the weights."""
-    doc.heading(f"Receptive fields from white noise ({receptive_fields.attrs['stimuli']}; stored models)")
-    doc.paragraph(
-        "Spike-triggered average (Chichilnisky 2001) of each first-layer unit: the response-weighted "
-        "mean of the mean-subtracted noise images (spike counts for spiking units). For a unit that "
-        "sums its weighted input before a non-linearity the STA is proportional to its weights, so "
-        "the cosine between the two measures how linear the unit's input stage is (blank where the "
-        "model stores no matching weight matrix)."
-    )
-    rows = []
-    for member in [str(m) for m in receptive_fields.model.values]:
-        cosine = receptive_fields.sta_weight_cosine.sel(model=member).values  # [seed, unit]
-        units = int(receptive_fields.attrs.get(f"units__{member}", receptive_fields.sizes["unit"]))
-        responsive = np.isfinite(receptive_fields.sta.sel(model=member).values[:, :units, 0])
-        rows.append(
-            [
-                member,
-                str(receptive_fields.attrs.get(f"layer__{member}", "")),
-                f"{responsive.mean():.3f}",
-                format_mean_ci(np.nanmedian(cosine, axis=1)) if np.isfinite(cosine).any() else "",
-            ]
-        )
-        doc.figure(
-            figures.sta_mosaic(receptive_fields, member, figure_dir / f"sta_{member}.png"),
-            f"{member}: spike-triggered averages of the first 16 units (first seed)",
-        )
-    doc.table(Table(["model", "layer", "responsive units", "median cosine(STA, weights)"], rows))
+    doc.heading("Provenance")
+    doc.table(Table(["attribute", "value"], [[k, str(results.attrs.get(k, ""))] for k in PROVENANCE_SHOWN]))
+    doc.heading("Resolved configuration")
+    doc.code(json.dumps(json.loads(results.attrs["config"]), indent=2, sort_keys=True))
 
 
 def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -371,90 +288,15 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     members = checked_names([str(m) for m in results.model.values], results_path)
     seeds = [int(s) for s in results.seed.values]
     fits = {m: open_dataset(run_dir / "fits" / m / f"seed{seeds[0]}.nc") for m in members}
-    class_names = json.loads(next(iter(fits.values())).attrs.get("class_names", "[]")) or [
-        str(i) for i in range(results.sizes["class_true"])
-    ]
 
     doc = Document()
-    doc.heading(f"neurosim report: {results.attrs['comparison']}", 1)
-    doc.paragraph(results.attrs.get("description", ""))
-    doc.paragraph(
-        f"Task: {results.attrs['task']} ({results.attrs.get('task_description', '')}). "
-        f"Seeds: {', '.join(map(str, seeds))}. Intervals are 95 % Student-t intervals over seeds; "
-        "paired tests compare the bio model with its twin seed by seed (same data order)."
-    )
-    warnings = validity_warnings(results, stored_pair_members(results.attrs))
-    if warnings:
-        doc.heading("Warnings")
-        for warning in warnings:
-            doc.paragraph("WARNING: " + warning)
-    paired: set[str] = set()
-    for pair_name, pair_members in stored_pair_members(results.attrs).items():
-        pair = PAIRS.get(pair_name)
-        bio, *twins = pair_members
-        paired.update(pair_members)
-        doc.heading(f"Pair {pair_name}: held equal: {pair.held_equal}")
-        doc.paragraph(pair.description)
-        doc.table(Table(MEMBER_HEADER, [_member_row(results, m) for m in pair_members]))
-        doc.table(
-            Table(
-                [
-                    "paired difference (final test accuracy)",
-                    "mean",
-                    "p (paired t)",
-                    "Cohen's d_z",
-                    "seeds",
-                ],
-                [_paired_row(results, bio, twin) for twin in twins],
-            )
-        )
-        doc.figure(
-            figures.learning_curves(results, pair_members, pair_name, figure_dir / f"curve_{pair_name}.png"),
-            f"{pair_name}: test accuracy vs. training samples seen (mean, 95 % CI band)",
-        )
-    references = [m for m in members if m not in paired]
-    if references:
-        doc.heading("Reference models")
-        doc.table(Table(MEMBER_HEADER, [_member_row(results, m) for m in references]))
-        doc.figure(
-            figures.learning_curves(
-                results, references, "reference models", figure_dir / "curve_references.png"
-            ),
-            "reference models: test accuracy vs. training samples seen",
-        )
+    _introduction(doc, results, seeds)
+    _pair_sections(doc, results, members, figure_dir)
     doc.heading("Operations per inference (exact counts)")
     if "total_dense_macs" not in results:
         doc.paragraph("These results were stored before operation counts existed; rerun to add them.")
     else:
         _operations_section(doc, results, fits, members)
-    for stored, section in (
-        (stored_representations, _representations_section),
-        (stored_robustness, _robustness_section),
-        (stored_attacks, _attacks_section),
-        (stored_tolerance, _tolerance_section),
-        (stored_orientation, _orientation_section),
-        (stored_receptive_fields, _receptive_fields_section),
-    ):
-        analysis = stored(run_dir)
-        if analysis is not None:  # an analysis that was never run has no section
-            section(doc, analysis, figure_dir)
-    energy = stored_energy(run_dir)
-    if energy is not None:
-        energy_section(doc, energy, results, _pair_groups(energy), figure_dir)
-    doc.heading("Confusion matrices (test set, all seeds)")
-    doc.figure(
-        figures.confusion_matrices(results, members, class_names, figure_dir / "confusion.png"),
-        "confusion matrix of every member, rows normalised",
-    )
-    doc.heading(f"First-layer weights (seed {seeds[0]})")
-    for member in members:
-        doc.figure(
-            figures.first_layer_weights(fits[member], figure_dir / f"weights_{member}.png"),
-            f"{member}: weights from the input to the first units",
-        )
-    doc.heading("Provenance")
-    doc.table(Table(["attribute", "value"], [[k, str(results.attrs.get(k, ""))] for k in PROVENANCE_SHOWN]))
-    doc.heading("Resolved configuration")
-    doc.code(json.dumps(json.loads(results.attrs["config"]), indent=2, sort_keys=True))
-
+    _study_sections(ReportPage(doc, figure_dir), run_dir, results)
+    _closing_sections(doc, results, fits, seeds, figure_dir)
     return doc.write(out, f"neurosim: {results.attrs['comparison']}")

@@ -12,14 +12,10 @@ file names come from user-written comparisons and run folders, which may be shar
 from __future__ import annotations
 
 import html
-import math
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from neurosim.analysis.statistics import mean_ci
 from neurosim.results.storage import write_text
 
 STYLE = (
@@ -112,11 +108,3 @@ def _longest_backtick_run(text: str) -> int:
         current = current + 1 if char == "`" else 0
         longest = max(longest, current)
     return longest
-
-
-def format_mean_ci(values: np.ndarray) -> str:
-    """``mean [low, high]`` (95 % t-interval over seeds), or ``mean (n=1)`` for one value."""
-    summary = mean_ci(values)
-    if math.isnan(summary.low):
-        return f"{summary.mean:.4f} (n={summary.n})"
-    return f"{summary.mean:.4f} [{summary.low:.4f}, {summary.high:.4f}]"

@@ -1,4 +1,7 @@
-"""One function per report figure. Each reads results only and writes one PNG.
+"""One function per figure of the run report's own sections (learning curves, confusion matrices,
+first-layer weights), and :func:`save_figure`, which writes every figure of a report, the studies'
+too (their figures live in their modules, :mod:`neurosim.analysis.study`). Each reads results
+only and writes one PNG.
 
 All figures: labelled axes with units, mean over seeds with a 95 % t-interval band.
 """
@@ -10,19 +13,21 @@ import math
 from pathlib import Path
 
 import matplotlib
-import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from matplotlib.figure import Figure
 
 from neurosim.analysis.statistics import t_half_width
 
 DPI = 110
 
 
-def _save(figure: plt.Figure, path: Path, tight: bool = True) -> Path:
+def save_figure(figure: Figure, path: Path, tight: bool = True) -> Path:
+    """Write ``figure`` as a PNG at the report's resolution (after a tight layout with ``tight``)
+    and release it; returns ``path``."""
     if tight:
         figure.tight_layout()
     figure.savefig(path, dpi=DPI)
@@ -48,7 +53,7 @@ def learning_curves(results: xr.Dataset, members: list[str], title: str, path: P
     axis.set_title(title)
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def confusion_matrices(results: xr.Dataset, members: list[str], class_names: list[str], path: Path) -> Path:
@@ -77,7 +82,7 @@ def confusion_matrices(results: xr.Dataset, members: list[str], class_names: lis
     figure.tight_layout(rect=(0, 0, 0.92, 1))
     colorbar_axis = figure.add_axes((0.93, 0.15, 0.015, 0.7))
     figure.colorbar(image, cax=colorbar_axis, label="fraction of true class (row-normalised)")
-    return _save(figure, path, tight=False)  # laid out above, around the colour bar
+    return save_figure(figure, path, tight=False)  # laid out above, around the colour bar
 
 
 def first_layer_weights(fit: xr.Dataset, path: Path, max_units: int = 16) -> Path:
@@ -107,7 +112,7 @@ def first_layer_weights(fit: xr.Dataset, path: Path, max_units: int = 16) -> Pat
             f"(red +, blue -; {shape[1]}x{shape[2]} pixels, each unit scaled to its largest |w|)",
             fontsize=8,
         )
-        return _save(figure, path, tight=False)  # the margins are set: nothing to lay out
+        return save_figure(figure, path, tight=False)  # the margins are set: nothing to lay out
     else:
         figure, axis = plt.subplots(figsize=(4.5, 3.2))
         limit = np.abs(weights).max() or 1.0
@@ -116,7 +121,7 @@ def first_layer_weights(fit: xr.Dataset, path: Path, max_units: int = 16) -> Pat
         axis.set_ylabel("first-layer unit")
         axis.set_title(f"{member}: input weights", fontsize=9)
         figure.colorbar(image, ax=axis, label="weight (dimensionless)")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def unit_mosaic(images: np.ndarray, columns: int) -> np.ndarray:
@@ -131,190 +136,3 @@ def unit_mosaic(images: np.ndarray, columns: int) -> np.ndarray:
         limit = np.abs(image).max() or 1.0
         mosaic[top : top + height, left : left + width] = image / limit
     return mosaic
-
-
-def cka_heatmaps(similarity: xr.DataArray, bio: str, twin: str, path: Path) -> Path:
-    """Layer x layer CKA of ``bio`` (rows) and ``twin`` (columns), one panel per kind, mean over seeds."""
-    kinds = [str(k) for k in similarity.kind.values]
-    rows = [str(n) for n in similarity[f"layer__{bio}"].values]
-    columns = [str(n) for n in similarity[f"layer__{twin}"].values]
-    width = max(3.0, 0.7 * len(columns) + 2.0)
-    figure, axes = plt.subplots(1, len(kinds), figsize=(width * len(kinds), max(2.6, 0.6 * len(rows) + 1.6)))
-    for axis, kind in zip(np.atleast_1d(axes), kinds, strict=True):
-        mean = similarity.sel(kind=kind).mean("seed").values
-        image = axis.imshow(mean, vmin=0, vmax=1, cmap="viridis")
-        for (i, j), value in np.ndenumerate(mean):
-            axis.text(
-                j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color="w" if value < 0.6 else "k"
-            )
-        axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=7)
-        axis.set_yticks(range(len(rows)), rows, fontsize=7)
-        axis.set_xlabel(f"{twin} layer")
-        axis.set_ylabel(f"{bio} layer")
-        axis.set_title(f"{kind} CKA (mean of {similarity.sizes['seed']} seeds)", fontsize=9)
-        figure.colorbar(image, ax=axis, fraction=0.046)
-    return _save(figure, path)
-
-
-def robustness_curves(robustness: xr.Dataset, members: list[str], title: str, path: Path) -> Path:
-    """Accuracy vs. perturbation strength, one panel per perturbation: mean over seeds, 95 % CI band."""
-    perturbations = [str(p) for p in robustness.perturbation.values]
-    figure, axes = plt.subplots(1, len(perturbations), figsize=(4.2 * len(perturbations), 3.4))
-    labels = {
-        "gaussian": "noise sigma (pixel intensity)",
-        "salt_pepper": "fraction of pixels",
-        "pgd": "eps (L-inf)",
-        "fgsm": "eps (L-inf)",
-        "occlusion": "occluding square side (fraction of width)",
-        "translation": "shift (pixels, Chebyshev)",
-        "rotation": "rotation (degrees)",
-        "elastic": "elastic displacement (RMS pixels)",
-    }
-    for axis, perturbation in zip(np.atleast_1d(axes), perturbations, strict=True):
-        strength = robustness.strength.sel(perturbation=perturbation).values
-        keep = ~np.isnan(strength)
-        for member in members:
-            values = robustness.accuracy.sel(perturbation=perturbation, model=member).values[
-                keep
-            ]  # [strength, seed]
-            if np.isnan(values).all():
-                continue
-            mean = values.mean(axis=1)
-            axis.plot(strength[keep], mean, marker="o", markersize=3, label=member)
-            n = values.shape[1]
-            if n > 1:
-                half = t_half_width(values, axis=1)
-                axis.fill_between(strength[keep], mean - half, mean + half, alpha=0.2)
-        axis.set_xlabel(labels.get(perturbation, "strength"))
-        axis.set_ylabel("test accuracy (fraction correct)")
-        axis.set_ylim(0, 1)
-        axis.set_title(f"{title}: {perturbation}", fontsize=9)
-        axis.grid(True, alpha=0.3)
-        if axis.get_legend_handles_labels()[0]:  # a panel where no member has a curve stays bare
-            axis.legend(fontsize=7)
-    return _save(figure, path)
-
-
-def osi_histograms(orientation: xr.Dataset, members: list[str], title: str, path: Path) -> Path:
-    """Distribution of the orientation selectivity index over first-layer units (all seeds pooled),
-    one step histogram per member, as the fraction of responsive units per bin."""
-    figure, axis = plt.subplots(figsize=(5.2, 3.4))
-    bins = np.linspace(0, 1, 21)
-    for member in members:
-        values = orientation.osi.sel(model=member).values.ravel()
-        values = values[~np.isnan(values)]
-        if not len(values):
-            continue
-        weights = np.full(len(values), 1 / len(values))
-        layer = orientation.attrs.get(f"layer__{member}", "")
-        axis.hist(
-            values,
-            bins=bins,
-            weights=weights,
-            histtype="step",
-            linewidth=1.5,
-            label=f"{member} ({layer}; median {np.median(values):.2f})",
-        )
-    axis.set_xlabel("orientation selectivity index (1 - circular variance)")
-    axis.set_ylabel("fraction of responsive units")
-    axis.set_xlim(0, 1)
-    axis.set_title(title, fontsize=9)
-    axis.grid(True, alpha=0.3)
-    axis.legend(fontsize=7)
-    return _save(figure, path)
-
-
-def accuracy_vs_energy(
-    panels: dict[str, dict[str, np.ndarray]],
-    accuracy: dict[str, np.ndarray],
-    title: str,
-    path: Path,
-    quantity: str = "estimated energy per image (µJ)",
-) -> Path:
-    """One panel per hardware profile: final test accuracy against an estimated energy
-    (``quantity``, log scale where it spans a range), each member's seeds as points and their mean
-    as a larger marker."""
-    columns = min(len(panels), 3)
-    rows = math.ceil(len(panels) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.0 * columns, 3.1 * rows), squeeze=False)
-    for axis, (panel, values) in zip(axes.ravel(), panels.items(), strict=False):
-        for index, (member, energy) in enumerate(values.items()):
-            colour = f"C{index}"
-            axis.scatter(energy, accuracy[member], s=12, color=colour, alpha=0.5)
-            axis.scatter(np.mean(energy), np.mean(accuracy[member]), s=60, color=colour, label=member)
-        energies = np.concatenate([np.ravel(v) for v in values.values()])
-        if energies.max() > 5 * energies.min() > 0:  # a log axis only where it spans a range
-            axis.set_xscale("log")
-        else:
-            axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
-            axis.ticklabel_format(axis="x", useOffset=False, style="plain")
-        axis.set_xlabel(quantity)
-        axis.set_ylabel("test accuracy")
-        axis.set_title(f"estimate: {panel}", fontsize=8)
-        axis.grid(True, alpha=0.3)
-        axis.legend(fontsize=7)
-    for axis in axes.ravel()[len(panels) :]:
-        axis.set_visible(False)
-    figure.suptitle(title, fontsize=9)
-    return _save(figure, path)
-
-
-def rsa_heatmap(similarity: xr.DataArray, bio: str, twin: str, path: Path) -> Path:
-    """Layer x layer RDM correlation of ``bio`` (rows) and ``twin`` (columns): the mean over seeds
-    of the estimate, annotated with the mean of the bootstrap interval's bounds."""
-    mean = similarity.mean("seed")
-    estimate, low, high = (mean.sel(statistic=s).values for s in ("estimate", "low", "high"))
-    rows = [str(n) for n in similarity[f"layer__{bio}"].values]
-    columns = [str(n) for n in similarity[f"layer__{twin}"].values]
-    figure, axis = plt.subplots(figsize=(max(3.4, 0.9 * len(columns) + 2.2), max(2.6, 0.7 * len(rows) + 1.6)))
-    image = axis.imshow(estimate, vmin=-1, vmax=1, cmap="RdBu_r")
-    for (i, j), value in np.ndenumerate(estimate):
-        colour = "w" if abs(value) > 0.6 else "k"  # legible on the dark ends of the diverging map
-        text = f"{value:.2f}\n[{low[i, j]:.2f}, {high[i, j]:.2f}]"
-        axis.text(j, i, text, ha="center", va="center", fontsize=6, color=colour)
-    axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=7)
-    axis.set_yticks(range(len(rows)), rows, fontsize=7)
-    axis.set_xlabel(f"{twin} layer")
-    axis.set_ylabel(f"{bio} layer")
-    axis.set_title(f"RDM correlation (mean of {similarity.sizes['seed']} seeds; 95 % bootstrap)", fontsize=8)
-    figure.colorbar(image, ax=axis, fraction=0.046, label="Pearson r of RDMs")
-    return _save(figure, path)
-
-
-def rdm_matrices(rdms: xr.DataArray, member: str, path: Path) -> Path:
-    """Each layer's RDM (first seed), conditions grouped by class; correlation distance 0-2."""
-    from scipy.spatial.distance import squareform
-
-    layers = [str(n) for n in rdms[f"layer__{member}"].values]
-    figure, axes = plt.subplots(1, len(layers), figsize=(2.6 * len(layers) + 0.8, 2.8), squeeze=False)
-    first = rdms.isel(seed=0)
-    for axis, layer in zip(axes[0], layers, strict=True):
-        image = axis.imshow(
-            squareform(first.sel({f"layer__{member}": layer}).values), vmin=0, vmax=2, cmap="viridis"
-        )
-        axis.set_title(f"{member} {layer}", fontsize=8)
-        axis.set_xticks([])
-        axis.set_yticks([])
-    figure.colorbar(image, ax=list(axes[0]), fraction=0.03, label="1 - Pearson r")
-    figure.savefig(path, dpi=DPI)
-    plt.close(figure)
-    return path
-
-
-def sta_mosaic(receptive_fields: xr.Dataset, member: str, path: Path, n_units: int = 16) -> Path:
-    """Spike-triggered averages of the first ``n_units`` units (first seed), each on its own
-    symmetric colour scale (the first channel of a multi-channel input)."""
-    shape = json.loads(receptive_fields.attrs["input_shape"])
-    sta = receptive_fields.sta.sel(model=member).isel(seed=0).values[:n_units]
-    columns = min(8, len(sta))
-    rows = math.ceil(len(sta) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.25 * rows + 0.4), squeeze=False)
-    for axis, unit in zip(axes.ravel(), sta, strict=False):
-        image = unit.reshape(shape)[0] if len(shape) == 3 else unit.reshape(1, -1)
-        limit = np.nanmax(np.abs(image)) if np.isfinite(image).any() else 1.0
-        axis.imshow(np.nan_to_num(image), cmap="RdBu_r", vmin=-limit, vmax=limit)
-    for axis in axes.ravel():
-        axis.set_xticks([])
-        axis.set_yticks([])
-    figure.suptitle(f"{member}: spike-triggered averages (white noise)", fontsize=8)
-    return _save(figure, path)

@@ -21,10 +21,10 @@ import numpy as np
 import xarray as xr
 
 from neurosim.analysis.sample_efficiency import labels_to_reach, normalised_auc
-from neurosim.analysis.statistics import mean_ci, paired_test
+from neurosim.analysis.statistics import format_mean_ci, mean_ci, paired_test
 from neurosim.options import checked_names
 from neurosim.pairs import group_by_pair, stored_pair_members
-from neurosim.report.document import Document, Table, format_mean_ci
+from neurosim.report.document import Document, Table
 from neurosim.results.storage import open_dataset
 
 LOG_SCALE_DIMS = ("n_per_class", "lr", "weight_decay", "n_association_units")
@@ -217,37 +217,40 @@ def _results_sections(doc: Document, sweep: xr.Dataset, out: Path) -> None:
                 path, f"{', '.join(group)}: final test accuracy vs. {dim} (mean over seeds, 95 % CI band)"
             )
     if "n_per_class" in dims and sweep.sizes["n_per_class"] >= 2:
-        top = int(sweep.n_per_class.values.max())
-        doc.heading("Sample efficiency")
+        _sample_efficiency_section(doc, sweep, dims)
+
+
+def _sample_efficiency_section(doc: Document, sweep: xr.Dataset, dims: list[str]) -> None:
+    """Learning-curve summaries over labels per class, and each bio model's paired AUC difference."""
+    top = int(sweep.n_per_class.values.max())
+    doc.heading("Sample efficiency")
+    doc.paragraph(
+        f"Summaries of each learning curve over labels per class (seeds with every grid point). "
+        f"Full-data accuracy is the accuracy at the largest grid value ({top} per class; a grid's "
+        "'all' is stored as the training set's size per class). Labels per class to reach 90 % of "
+        "it: interpolated linearly in log(labels) between grid points, so only as fine as the grid. "
+        "Normalised AUC: the mean accuracy over log10(labels per class)."
+    )
+    others = [d for d in dims if d != "n_per_class"]
+    doc.table(
+        Table(
+            [
+                "model",
+                *others,
+                "labels per class to 90 % of full-data accuracy",
+                "normalised AUC",
+                "seeds",
+            ],
+            sample_efficiency_rows(sweep),
+        )
+    )
+    paired = paired_auc_rows(sweep)
+    if paired:
         doc.paragraph(
-            f"Summaries of each learning curve over labels per class (seeds with every grid point). "
-            f"Full-data accuracy is the accuracy at the largest grid value ({top} per class; a grid's "
-            "'all' is stored as the training set's size per class). Labels per class to reach 90 % of "
-            "it: interpolated linearly in log(labels) between grid points, so only as fine as the grid. "
-            "Normalised AUC: the mean accuracy over log10(labels per class)."
+            "Each bio model against its twin, seed by seed: difference in normalised AUC (bio - twin; "
+            "positive: the bio model learns more from few labels), paired t-test and Cohen's d_z."
         )
-        others = [d for d in dims if d != "n_per_class"]
-        doc.table(
-            Table(
-                [
-                    "model",
-                    *others,
-                    "labels per class to 90 % of full-data accuracy",
-                    "normalised AUC",
-                    "seeds",
-                ],
-                sample_efficiency_rows(sweep),
-            )
-        )
-        paired = paired_auc_rows(sweep)
-        if paired:
-            doc.paragraph(
-                "Each bio model against its twin, seed by seed: difference in normalised AUC (bio - twin; "
-                "positive: the bio model learns more from few labels), paired t-test and Cohen's d_z."
-            )
-            doc.table(
-                Table(["bio - twin", *others, "AUC difference", "p (paired t)", "d_z", "seeds"], paired)
-            )
+        doc.table(Table(["bio - twin", *others, "AUC difference", "p (paired t)", "d_z", "seeds"], paired))
 
 
 def _cells_section(doc: Document, sweep: xr.Dataset) -> None:

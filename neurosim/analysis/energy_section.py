@@ -1,4 +1,4 @@
-"""The report's energy section, from a stored energy analysis (:mod:`neurosim.analysis.energy`).
+"""The report section of the energy analysis (:mod:`neurosim.analysis.energy`), from its stored result.
 
 Per pair: a table of each profile's compute-only and memory-aware estimates (µJ per image, mean
 and 95 % CI over seeds) for the bio model and its twin, their ratio, and which member each
@@ -9,22 +9,24 @@ separately and labelled so, the measured joules. Every estimate is labelled with
 Training gets the same treatment per fit (mJ to train each member, from the training ledgers and
 the samples each phase presented): a table per pair and profile, an energy-to-accuracy scatter per
 profile, and the training events per presented sample behind it.
+
+Written through :class:`~neurosim.analysis.study.Page`; reads stored results only.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 
+import matplotlib.ticker
 import numpy as np
 import xarray as xr
+from matplotlib.figure import Figure
 
 from neurosim.analysis.statistics import mean_ci
+from neurosim.analysis.study import Page, Table, pair_groups
 from neurosim.energy.pricing import EnergyEstimate
 from neurosim.energy.profiles import COMPUTE_TERMS
-from neurosim.report import figures
-from neurosim.report.document import Document, Table
 
 PJ_PER_UJ = 1e6
 PJ_PER_MJ = 1e9
@@ -157,12 +159,12 @@ def _events_table(energy: xr.Dataset) -> Table:
     return Table(["model", *terms], rows)
 
 
-def _measured_section(doc: Document, energy: xr.Dataset) -> None:
-    doc.heading("Measured energy per image (not an estimate)", 3)
+def _measured_section(page: Page, energy: xr.Dataset) -> None:
+    page.heading("Measured energy per image (not an estimate)", 3)
     if np.isnan(energy.measured_total.values).all():
-        doc.paragraph(f"Not measured on this machine: {energy.attrs['measured']}.")
+        page.paragraph(f"Not measured on this machine: {energy.attrs['measured']}.")
         return
-    doc.paragraph(
+    page.paragraph(
         f"Counter: {energy.attrs['measured']}. First seed of each model, the same test images "
         "pre-loaded on the device; warm-up, idle baseline, >= 2 s windows, 5 repeats (mean ± sd). "
         "Dynamic = total minus idle power x time. A GPU-simulated spiking network is dense, so its "
@@ -177,7 +179,7 @@ def _measured_section(doc: Document, energy: xr.Dataset) -> None:
                 for name in ("measured_total", "measured_dynamic")
             )
             rows.append([member, str(batch), total, dynamic])
-    doc.table(Table(["model", "batch", "total (µJ per image)", "dynamic (µJ per image)"], rows))
+    page.table(["model", "batch", "total (µJ per image)", "dynamic (µJ per image)"], rows)
 
 
 def _scatter_panels(
@@ -195,12 +197,46 @@ def _scatter_panels(
     return panels
 
 
-def energy_section(
-    doc: Document, energy: xr.Dataset, results: xr.Dataset, groups: list[list[str]], figure_dir: Path
-) -> None:
-    """The energy section of a run report (``groups``: each pair's members, bio first)."""
-    doc.heading(f"Energy per image ({energy.attrs['stimuli']}; stored models)")
-    doc.paragraph(
+def accuracy_vs_energy(
+    panels: dict[str, dict[str, np.ndarray]],
+    accuracy: dict[str, np.ndarray],
+    title: str,
+    quantity: str = "estimated energy per image (µJ)",
+) -> Figure:
+    """One panel per hardware profile: final test accuracy against an estimated energy
+    (``quantity``, log scale where it spans a range), each member's seeds as points and their mean
+    as a larger marker."""
+    columns = min(len(panels), 3)
+    rows = math.ceil(len(panels) / columns)
+    figure = Figure(figsize=(4.0 * columns, 3.1 * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for axis, (panel, values) in zip(axes.ravel(), panels.items(), strict=False):
+        for index, (member, energy) in enumerate(values.items()):
+            colour = f"C{index}"
+            axis.scatter(energy, accuracy[member], s=12, color=colour, alpha=0.5)
+            axis.scatter(np.mean(energy), np.mean(accuracy[member]), s=60, color=colour, label=member)
+        energies = np.concatenate([np.ravel(v) for v in values.values()])
+        if energies.max() > 5 * energies.min() > 0:  # a log axis only where it spans a range
+            axis.set_xscale("log")
+        else:
+            axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+            axis.ticklabel_format(axis="x", useOffset=False, style="plain")
+        axis.set_xlabel(quantity)
+        axis.set_ylabel("test accuracy")
+        axis.set_title(f"estimate: {panel}", fontsize=8)
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=7)
+    for axis in axes.ravel()[len(panels) :]:
+        axis.set_visible(False)
+    figure.suptitle(title, fontsize=9)
+    return figure
+
+
+def energy_section(page: Page, energy: xr.Dataset, results: xr.Dataset) -> None:
+    """The energy section of a run report (``results``: the run's results, for the accuracies)."""
+    groups = pair_groups(energy)
+    page.heading(f"Energy per image ({energy.attrs['stimuli']}; stored models)")
+    page.paragraph(
         "ESTIMATES, not measurements: exact operation and memory-event counts of each stored model "
         "priced by hardware profiles (neurosim/energy/profiles.json, with the source and evidence "
         "grade of every price). Compute-only prices the arithmetic (MACs, ACs, neuron updates, "
@@ -210,19 +246,16 @@ def energy_section(
         "ratios within one profile, not absolute numbers across profiles. Evidence grades: "
         f"{energy.attrs['evidence_grades']}."
     )
-    doc.table(
-        Table(
-            ["profile", "description"],
-            [[str(p), energy.attrs[f"profile__{p}"]] for p in energy.profile.values],
-        )
+    page.table(
+        ["profile", "description"], [[str(p), energy.attrs[f"profile__{p}"]] for p in energy.profile.values]
     )
     for group in groups:
         bio, twins = group[0], group[1:]
         for twin in twins:
             table, flips = pair_table(energy, bio, twin)
-            doc.heading(f"{bio} vs. {twin}", 3)
-            doc.table(table)
-            doc.paragraph(
+            page.heading(f"{bio} vs. {twin}", 3)
+            page.table(*table)
+            page.paragraph(
                 f"Memory flips the comparison under: {', '.join(flips)}."
                 if flips
                 else "Counting memory accesses flips the comparison under no profile where both are priced."
@@ -231,18 +264,17 @@ def energy_section(
         if panels:
             title = " vs. ".join(group)
             accuracy = {m: results.final_test_accuracy.sel(model=m).values for m in group}
-            doc.figure(
-                figures.accuracy_vs_energy(
-                    panels, accuracy, title, figure_dir / f"energy_{'_'.join(group)}.png"
-                ),
+            page.figure(
+                accuracy_vs_energy(panels, accuracy, title),
+                f"energy_{'_'.join(group)}.png",
                 f"{title}: final test accuracy vs. estimated energy per image, one panel per profile "
                 "(memory-aware where the profile models memory)",
             )
-    doc.heading("Events per image behind the estimates (mean over seeds)", 3)
-    doc.table(_events_table(energy))
+    page.heading("Events per image behind the estimates (mean over seeds)", 3)
+    page.table(*_events_table(energy))
     if "training_energy" in energy:
-        _training_section(doc, energy, results, groups, figure_dir)
-    _measured_section(doc, energy)
+        _training_section(page, energy, results, groups)
+    _measured_section(page, energy)
 
 
 def _training_events_table(energy: xr.Dataset) -> Table:
@@ -261,11 +293,9 @@ def _training_events_table(energy: xr.Dataset) -> Table:
     return Table(["model", "phase", "samples per fit", "stage", *terms], rows)
 
 
-def _training_section(
-    doc: Document, energy: xr.Dataset, results: xr.Dataset, groups: list[list[str]], figure_dir: Path
-) -> None:
-    doc.heading("Energy to train (estimates, mJ per fit)", 3)
-    doc.paragraph(
+def _training_section(page: Page, energy: xr.Dataset, results: xr.Dataset, groups: list[list[str]]) -> None:
+    page.heading("Energy to train (estimates, mJ per fit)", 3)
+    page.paragraph(
         "ESTIMATES: the training steps of each fit replayed under exact counting (forward pass in "
         "training mode, backward pass of backprop, plasticity updates of local rules, optimiser "
         "updates with their state), per presented sample and phase (unsupervised, cached "
@@ -280,19 +310,19 @@ def _training_section(
         bio, twins = group[0], group[1:]
         for twin in twins:
             table, flips = pair_table(energy, bio, twin, training=True)
-            doc.heading(f"Training: {bio} vs. {twin}", 4)
-            doc.table(table)
+            page.heading(f"Training: {bio} vs. {twin}", 4)
+            page.table(*table)
             if flips:
-                doc.paragraph(f"Memory flips the training comparison under: {', '.join(flips)}.")
+                page.paragraph(f"Memory flips the training comparison under: {', '.join(flips)}.")
         panels = _scatter_panels(energy, group, training_estimates)
         if panels:
             title = " vs. ".join(group)
             accuracy = {m: results.final_test_accuracy.sel(model=m).values for m in group}
-            path = figure_dir / f"training_energy_{'_'.join(group)}.png"
-            doc.figure(
-                figures.accuracy_vs_energy(panels, accuracy, title, path, "estimated energy to train (mJ)"),
+            page.figure(
+                accuracy_vs_energy(panels, accuracy, title, "estimated energy to train (mJ)"),
+                f"training_energy_{'_'.join(group)}.png",
                 f"{title}: final test accuracy vs. estimated energy to train, one panel per profile "
                 "(memory-aware where the profile models memory)",
             )
-    doc.heading("Training events per presented sample (mean over seeds)", 4)
-    doc.table(_training_events_table(energy))
+    page.heading("Training events per presented sample (mean over seeds)", 4)
+    page.table(*_training_events_table(energy))

@@ -10,23 +10,27 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from neurosim.cli_arguments import (
+    analyse_parser,
+    data_fetch_parser,
+    list_parser,
+    report_parser,
+    run_parser,
+    schema_parser,
+    sweep_parser,
+    threads_argument,
+    workers_argument,
+)
 from neurosim.errors import UserError
 from neurosim.repro.command import add_repro_parser
 
+if TYPE_CHECKING:
+    from neurosim.analysis.study import Analysis
+
 LIST_KINDS = ("tasks", "models", "pairs", "comparisons", "repro")
-#: One line per registered analysis (a test checks that it names every entry of ANALYSES; the
-#: registry itself is not imported here, since it loads every analysis and torch).
-ANALYSIS_HELP = {
-    "representations": "CKA and RSA maps, sparseness, dimensionality",
-    "robustness": "accuracy vs. Gaussian noise, salt-and-pepper, occlusion, FGSM, PGD",
-    "attacks": "black-box Square Attack and transfer attacks",
-    "tolerance": "accuracy vs. translation, rotation, elastic deformation",
-    "orientation": "first-layer orientation tuning from gratings, OSI",
-    "receptive_fields": "spike-triggered averages from white noise",
-    "energy": "operations and energy per inference and to train, priced by hardware profiles",
-}
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -118,26 +122,24 @@ def command_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _analyses(names: list[str]) -> list[tuple[str, Callable]]:
-    """The named analyses; an unknown name, or one whose extra is not installed, raises UserError
-    (listing the valid names, or naming the extra)."""
-    if not names:  # the registry loads every analysis (and rsatoolbox): ~1 s saved on a plain run
+def _analyses(names: list[str]) -> list[Analysis]:
+    """The named analyses; an unknown name, or a missing extra, raises UserError (naming the choices)."""
+    if not names:  # the registry imports every analysis: seconds saved on a plain run
         return []
-    from neurosim.analysis.registry import ANALYSES, ANALYSIS_EXTRAS
+    from neurosim.analysis.registry import ANALYSES
     from neurosim.extras import missing
 
-    chosen = [(name, ANALYSES.get(name)) for name in names]
-    for name, _ in chosen:
-        error = missing(ANALYSIS_EXTRAS[name]) if name in ANALYSIS_EXTRAS else None
+    chosen = [ANALYSES.get(name) for name in names]
+    for error in (missing(analysis.extra) for analysis in chosen if analysis.extra):
         if error is not None:
             raise UserError(error)
     return chosen
 
 
-def _run_analyses(run_dir, analyses: list[tuple[str, Callable]], n_stimuli: int) -> None:
-    for name, analyse in analyses:
-        analyse(run_dir, n_stimuli)
-        print(f"analysis: {run_dir / 'analyses' / (name + '.nc')}")
+def _run_analyses(run_dir, analyses: list[Analysis], n_stimuli: int) -> None:
+    for analysis in analyses:
+        analysis.compute(run_dir, n_stimuli)
+        print(f"analysis: {run_dir / 'analyses' / (analysis.name + '.nc')}")
 
 
 def command_analyse(args: argparse.Namespace) -> int:
@@ -205,7 +207,7 @@ def command_list(args: argparse.Namespace) -> int:
     elif args.kind == "models":
         from neurosim.models import MODELS
 
-        names = MODELS.list()
+        names = [MODELS.describe()] if args.cards else MODELS.list()
     elif args.kind == "pairs":
         from neurosim.pairs import PAIRS
 
@@ -236,152 +238,20 @@ def command_data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _analysis_arguments(command: argparse.ArgumentParser, default: list[str] | None) -> None:
-    from neurosim.analysis import N_STIMULI
-
-    command.add_argument(
-        "--analyses",
-        nargs="+",
-        default=default,
-        metavar="NAME",
-        help="analyses of the stored models: "
-        + "; ".join(f"{name} ({what})" for name, what in ANALYSIS_HELP.items())
-        + (f". Default: {' '.join(default)}" if default else ". Default: none"),
-    )
-    command.add_argument(
-        "--stimuli",
-        type=int,
-        default=N_STIMULI,
-        help=f"test images the analyses record (default {N_STIMULI})",
-    )
-
-
-def _workers(text: str) -> int | str:
-    """``--workers``: a positive integer or ``auto``."""
-    if text == "auto":
-        return text
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}")
-    return int(text)
-
-
-def _threads_argument(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="torch CPU threads (default: $OMP_NUM_THREADS, else the cores this process may use)",
-    )
-
-
-def _workers_argument(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--workers",
-        type=_workers,
-        default="auto",
-        metavar="N",
-        help="processes that train fits at once, sharing the threads (default auto: one per thread "
-        "on a CPU, at most 4; 1 on a GPU)",
-    )
-
-
 def parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for documentation and tests)."""
+    """The argument parser (exposed for documentation and tests); the arguments of each
+    subcommand are in :mod:`neurosim.cli_arguments`."""
     main_parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.split("\n")[0])
     main_parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = main_parser.add_subparsers(dest="command", required=True)
-
-    run = sub.add_parser(
-        "run", help="run a comparison (fits every member for every seed), then write its report"
-    )
-    run.add_argument("comparison", help="path to a comparison TOML, or the name of a shipped one")
-    run.add_argument(
-        "--set",
-        action="append",
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. training.epochs=3",
-    )
-    run.add_argument("--seeds", type=int, nargs="+", help="model seeds (overrides the file's)")
-    run.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), help="where to train (overrides the file's)"
-    )
-    run.add_argument("--out", default="runs", help="folder for run directories (default: runs)")
-    run.add_argument("--no-report", action="store_true", help="skip writing the report")
-    run.add_argument(
-        "-q",
-        "--quiet",
-        action="store_true",
-        help="no progress (a bar on a terminal, else a log line per 10 %%)",
-    )
-    run.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="validate everything, print the resolved comparison and the fits a run would train, "
-        "and create nothing",
-    )
-    _threads_argument(run)
-    _workers_argument(run)
-    _analysis_arguments(run, default=None)
-    run.set_defaults(handler=command_run)
-
-    sweep = sub.add_parser(
-        "sweep", help="run a grid of comparisons on Dask, resumable, merged into one dataset"
-    )
-    sweep.add_argument("comparison", help="path to a comparison TOML, or the name of a shipped one")
-    sweep.add_argument(
-        "--grid", action="append", metavar="KEY=V1,V2", help="a swept key, e.g. task.n_per_class=1,10,all"
-    )
-    sweep.add_argument(
-        "--set", action="append", metavar="KEY=VALUE", help="override a config key in every cell"
-    )
-    sweep.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:port)")
-    sweep.add_argument("--workers", type=int, help="local workers or SLURM jobs (default: cores, or GPUs)")
-    sweep.add_argument(
-        "--cluster", default="local", choices=("local", "slurm"), help="where to start workers"
-    )
-    sweep.add_argument("--cluster-option", action="append", metavar="KEY=VALUE", help="a SLURMCluster option")
-    sweep.add_argument("--out", default="runs", help="folder for sweep directories (default: runs)")
-    sweep.add_argument("--no-report", action="store_true", help="skip writing the report")
-    sweep.set_defaults(handler=command_sweep)
-
-    add_repro_parser(sub, _threads_argument, _workers_argument)
-
-    report = sub.add_parser(
-        "report", help="rebuild the HTML/Markdown report of a run from its stored results"
-    )
-    report.add_argument("run_dir")
-    report.add_argument("--out", help="folder for report.html, report.md, figures/ (default: RUN_DIR/report)")
-    report.set_defaults(handler=command_report)
-
-    analyse = sub.add_parser(
-        "analyse",
-        help="run analyses on a finished run's stored models (no retraining), then rebuild its report",
-    )
-    analyse.add_argument("run_dir")
-    _analysis_arguments(analyse, default=["representations"])
-    analyse.add_argument("--no-report", action="store_true", help="skip rebuilding the report")
-    _threads_argument(analyse)
-    analyse.set_defaults(handler=command_analyse)
-
-    schema = sub.add_parser("schema", help="print the JSON Schema of comparison files (for editors)")
-    schema.add_argument("--out", help="write it to this file instead of printing it")
-    schema.set_defaults(handler=command_schema)
-
-    listing = sub.add_parser(
-        "list", help="list registered tasks, models, pairs, shipped comparisons or repro cards"
-    )
-    listing.add_argument("kind", choices=LIST_KINDS)
-    listing.set_defaults(handler=command_list)
-
-    data = sub.add_parser("data", help="dataset commands")
-    data_sub = data.add_subparsers(dest="data_command", required=True)
-    fetch = data_sub.add_parser(
-        "fetch", help="download a dataset's official files and verify their checksums"
-    )
-    fetch.add_argument("name", help="fashion_mnist or mnist")
-    fetch.add_argument("--root", help="download folder (default: $NEUROSIM_DATA or ./data)")
-    fetch.add_argument("--base-url", help="mirror to download from instead of the official location")
-    fetch.set_defaults(handler=command_data_fetch)
+    run_parser(sub).set_defaults(handler=command_run)
+    sweep_parser(sub).set_defaults(handler=command_sweep)
+    add_repro_parser(sub, threads_argument, workers_argument)
+    report_parser(sub).set_defaults(handler=command_report)
+    analyse_parser(sub).set_defaults(handler=command_analyse)
+    schema_parser(sub).set_defaults(handler=command_schema)
+    list_parser(sub, LIST_KINDS).set_defaults(handler=command_list)
+    data_fetch_parser(sub).set_defaults(handler=command_data_fetch)
     return main_parser
 
 

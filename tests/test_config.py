@@ -122,15 +122,18 @@ def test_late_training_keys_at_their_default_leave_identities_unchanged():
 
 def test_a_new_fit_version_of_a_model_gives_its_fits_a_new_identity(monkeypatch):
     """A code change that alters what a configuration learns must not reuse the old fits."""
+    import dataclasses
+
     from neurosim.models import MODELS
     from neurosim.runner import fit_hash
 
     plain = config.resolve(base())
     member = plain.member("mlp")
     before = fit_hash(plain, member, 0)
-    monkeypatch.setattr(MODELS.get("mlp"), "fit_version", 2, raising=False)
+    card = MODELS.card
+    monkeypatch.setattr(MODELS, "card", lambda name: dataclasses.replace(card(name), fit_version=2))
     assert fit_hash(plain, member, 0) != before
-    monkeypatch.setattr(MODELS.get("mlp"), "fit_version", 1)
+    monkeypatch.setattr(MODELS, "card", lambda name: dataclasses.replace(card(name), fit_version=1))
     assert fit_hash(plain, member, 0) == before
 
 

@@ -1,28 +1,31 @@
 """Contracts over every registry entry: models, pairs, rules and shipped comparisons."""
 
+import inspect
+
 import pytest
 import torch
 
 from neurosim import config
 from neurosim.errors import UserError
 from neurosim.models import MODELS, NeurosimModel
+from neurosim.models.registry import SUPPLIED
 from neurosim.pairs import PAIRS
 from neurosim.rules import RULES
 from neurosim.run_loading import build_model, load_task
 from neurosim.runner import check_pairs
 
 SHAPES = [((1, 8, 8), 10), ((2,), 2), ((1, 28, 28), 10)]
-CONVOLUTIONAL = ("cnn", "snn_cnn", "softhebb_cnn", "softhebb_cnn_backprop", "lenet5", "neocognitron")
 
 
 def build_or_skip(name: str, input_shape: tuple, n_classes: int):
-    """Build a model; convolutional models refuse (with a clear error) inputs they cannot take."""
-    try:
+    """Build a model; one whose card says it cannot take ``input_shape`` must refuse it with a
+    clear error (and the test skips), any other must build."""
+    card = MODELS.card(name)
+    if card.accepts(input_shape):
         return MODELS.get(name)(input_shape, n_classes)
-    except UserError as error:
-        if name in CONVOLUTIONAL and ("image inputs" in str(error) or "too small" in str(error)):
-            pytest.skip(f"{name} cannot take input shape {input_shape}: {error}")
-        raise
+    with pytest.raises(UserError) as refused:
+        MODELS.get(name)(input_shape, n_classes)
+    pytest.skip(f"{name} cannot take input shape {input_shape} ({card.input_constraints()}): {refused.value}")
 
 
 @pytest.mark.parametrize("name", MODELS.list())
@@ -42,19 +45,21 @@ def test_every_model_keeps_the_contract(name, input_shape, n_classes):
     assert plan and all(step.rule in RULES for step in plan)
     assert len({step.group for step in plan}) == len(plan)
     weights = model.first_layer_weights()
-    # Convolutional weights are kernels; Diehl & Cook's inputs are a 28x28 retina (images resized).
-    on_own_grid = name in (*CONVOLUTIONAL, "diehl_cook")
-    assert weights.ndim == 2 and (weights.shape[1] == x[0].numel() or on_own_grid)
+    # Rows of kernels (a patch) or of the model's own retina (images resized) need not match the input.
+    spans_input = MODELS.card(name).receptive_field == "input"
+    assert weights.ndim == 2 and (weights.shape[1] == x[0].numel() or not spans_input)
     counts = model.count_parameters()
     assert counts["trainable"] > 0 and counts["fixed"] >= 0
 
 
 def _variants() -> list[tuple[str, dict]]:
-    """Every model at its defaults, and the spiking models with each encoder (the rate encoder
-    draws from a generator of its own)."""
+    """Every model at its defaults, and the models with an ``encoder`` option with each encoder (the
+    rate encoder draws from a generator of its own)."""
     from neurosim.encoders import ENCODERS
 
-    spiking = [(name, {"encoder": e}) for name in ("snn_mlp", "snn_cnn") for e in ENCODERS.list()]
+    encoded = [name for name in MODELS.list() if "encoder" in MODELS.card(name).defaults]
+    assert encoded, "the spiking models take an encoder"
+    spiking = [(name, {"encoder": e}) for name in encoded for e in ENCODERS.list()]
     return [(name, {}) for name in MODELS.list()] + spiking
 
 
@@ -86,11 +91,8 @@ def test_models_do_not_move_themselves(name):
 @pytest.mark.gpu
 @pytest.mark.parametrize("name", MODELS.list())
 def test_models_run_on_cuda_and_match_cpu(name):
-    if name == "diehl_cook":
-        pytest.skip(
-            "its forward draws Poisson spikes from a generator on the input's device, so CPU and "
-            "CUDA differ by design; tests/test_diehl_cook_cuda.py compares them on the same spikes"
-        )
+    if MODELS.card(name).cuda_differs:
+        pytest.skip(f"CPU and CUDA differ by design: {MODELS.card(name).cuda_differs}")
     torch.manual_seed(0)
     model = MODELS.get(name)((1, 28, 28), 10).eval()  # dropout is randomness, not a result
     x = torch.rand(5, 1, 28, 28)
@@ -100,14 +102,61 @@ def test_models_run_on_cuda_and_match_cpu(name):
     assert torch.allclose(model(x.cuda()).cpu(), expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("name", MODELS.list())
+def test_every_card_states_the_inputs_its_model_takes(name):
+    """A card's input constraints hold at the boundaries: the smallest images it claims to take
+    build (with ``small_image_options``, smaller ones too), the next smaller size and other channel
+    counts are refused with a clear error; defaults are the factory's own."""
+    card, factory = MODELS.card(name), MODELS.get(name)
+    assert card.defaults == {
+        key: p.default for key, p in inspect.signature(factory).parameters.items() if key not in SUPPLIED
+    }
+    if not card.image_input:
+        assert card.accepts((3,)) and card.accepts((1, 5, 5))
+        factory((3,), 2)
+        return
+    channels = card.channels or 1
+    side = card.min_image_side
+    assert card.accepts((channels, side, side)) and not card.accepts((channels * side * side,))
+    factory((channels, side, side), 10)
+    with pytest.raises(UserError):
+        factory((channels * side * side,), 10)
+    if side > 1:
+        assert not card.accepts((channels, side - 1, side - 1))
+        with pytest.raises(UserError):
+            factory((channels, side - 1, side - 1), 10)
+        if card.small_image_options:
+            factory((channels, 8, 8), 10, **card.small_image_options)
+    if card.channels is not None:
+        assert not card.accepts((channels + 1, 28, 28))
+        with pytest.raises(UserError):
+            factory((channels + 1, 28, 28), 10)
+
+
+def test_every_pair_pits_a_bio_inspired_model_against_conventional_twins():
+    for name in PAIRS.list():
+        pair = PAIRS.get(name)
+        assert MODELS.card(pair.bio).bio, name
+        assert not any(MODELS.card(twin).bio for twin in pair.twins), name
+
+
+def test_model_cards_keep_the_fit_versions_of_stored_fits():
+    """A fit's identity includes its model's fit version (when not 1): these values name fits
+    already stored, so they may only ever go up, with a note of what changed."""
+    versions = {name: MODELS.card(name).fit_version for name in MODELS.list()}
+    assert {name: v for name, v in versions.items() if v != 1} == {"diehl_cook": 6, "softhebb_mlp": 2}
+
+
 @pytest.mark.parametrize("name", PAIRS.list())
 def test_every_pair_satisfies_its_matching_policy(name):
     pair = PAIRS.get(name)
     raw = {"name": "t", "pairs": [name], "task": {"name": "digits"}}
-    if name == "snn_cnn_cnn":  # 8x8 digits need padded convolutions
-        raw["models"] = {"snn_cnn": {"padding": 2}}
+    task = load_task(config.resolve(raw))
+    card = MODELS.card(pair.bio)
+    if not card.accepts(task.input_shape):  # 8x8 digits: padded convolutions (the twin follows)
+        assert card.small_image_options, f"{pair.bio} cannot take the digits and has no options that can"
+        raw["models"] = {pair.bio: dict(card.small_image_options)}
     resolved = config.resolve(raw)
-    task = load_task(resolved)
     check_pairs(resolved, task)  # raises if broken
     bio = build_model(resolved.member(pair.bio), task, 0)
     for twin in pair.twins:

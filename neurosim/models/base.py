@@ -27,6 +27,7 @@ from __future__ import annotations
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -53,7 +54,7 @@ class PlanStep:
     group: str
     module: nn.Module
     rule: str
-    rule_options: dict = field(default_factory=dict)
+    rule_options: dict[str, Any] = field(default_factory=dict)
     phase: str = "supervised"
 
     def __post_init__(self) -> None:

@@ -20,7 +20,7 @@ from torch import nn
 
 from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep
-from neurosim.models.registry import MODELS
+from neurosim.models.registry import MODELS, ModelCard
 from neurosim.options import KernelSize, Padding, Widths
 
 
@@ -91,7 +91,19 @@ def conv_stack(
     )
 
 
-@MODELS.register("cnn")
+@MODELS.register(
+    "cnn",
+    ModelCard(
+        family="conventional",
+        paper="Eshraghian et al. 2023, Proc. IEEE 111:1016 (snnTorch tutorial 6)",
+        bio=False,
+        image_input=True,
+        min_image_side=16,
+        small_image_options={"padding": 2},
+        input_note="convolved as given",
+        receptive_field="kernel",
+    ),
+)
 def cnn(
     input_shape: tuple[int, ...],
     n_classes: int,

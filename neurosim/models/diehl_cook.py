@@ -50,29 +50,41 @@ from neurosim.models.convergence import Convergence
 from neurosim.models.diehl_cook_layer import DiehlCookConstants, DiehlCookLayer
 from neurosim.models.diehl_cook_layer import preset as preset_named
 from neurosim.models.label_assignment import AssignmentLabelled, LabelAssignment
-from neurosim.models.registry import MODELS
+from neurosim.models.registry import MODELS, ModelCard
 from neurosim.models.retina import fit_to_retina
 from neurosim.options import ImageSize, Seed, Width
 
 
-@MODELS.register("diehl_cook")
+@MODELS.register(
+    "diehl_cook",
+    ModelCard(
+        family="spiking",
+        paper="Diehl & Cook 2015, Front. Comput. Neurosci. 9:99",
+        bio=True,
+        input_note="square one-channel images resized to an image_size x image_size retina, others "
+        "flattened; rates clamped to [0, 1]",
+        receptive_field="retina",
+        cuda_differs="its forward draws Poisson spikes from a generator on the input's device "
+        "(tests/test_diehl_cook_cuda.py compares the two on the same spikes)",
+        # 2: the batched mode's slots learn online and the thresholds decay over one presentation
+        # per image (issue #4); fits of version 1 learnt with deferred slots and 100x too little decay.
+        # 3: thresholds start at 20 mV with the released code's -20 mV offset (``theta_start``,
+        # ``theta_offset``); fits of version 2 started at 0 without it.
+        # 4: the membrane integrates each conductance's mean over the step (``step_averaged``);
+        # fits of version 3 froze it at its start-of-step value, 27 % more charge per EPSP.
+        # 5: forward Euler (bounded), the released code's integration, replaces ``step_averaged``,
+        # which fired ~20 % more spikes per image than the released protocol
+        # (``benchmarks/stdp_fidelity.py``).
+        # 6: the exact mode (the paper's sequential algorithm) is the default; fits of version 5
+        # that named no mode ran 20 batched slots, 12 points below it after one pass over the digits.
+        fit_version=6,
+    ),
+)
 class DiehlCookNetwork(AssignmentLabelled):
     """Image -> spiking layer (STDP) -> spike counts -> label assignment; see the module docstring.
 
     Shapes: input ``[B, ...]``; logits ``[B, C]`` (class scores: mean counts of assigned neurons).
     """
-
-    #: 2: the batched mode's slots learn online and the thresholds decay over one presentation
-    #: per image (issue #4); fits of version 1 learnt with deferred slots and 100x too little decay.
-    #: 3: thresholds start at 20 mV with the released code's -20 mV offset (``theta_start``,
-    #: ``theta_offset``); fits of version 2 started at 0 without it.
-    #: 4: the membrane integrates each conductance's mean over the step (``step_averaged``);
-    #: fits of version 3 froze it at its start-of-step value, 27 % more charge per EPSP.
-    #: 5: forward Euler (bounded), the released code's integration, replaces ``step_averaged``, which
-    #: fired ~20 % more spikes per image than the released protocol (``benchmarks/stdp_fidelity.py``).
-    #: 6: the exact mode (the paper's sequential algorithm) is the default; fits of version 5 that
-    #: named no mode ran 20 batched slots, 12 points below it after one pass over the digits.
-    fit_version = 6
 
     def __init__(
         self,

@@ -19,7 +19,7 @@ from torch import nn
 
 from neurosim.errors import UserError, choices_message
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
-from neurosim.models.registry import MODELS
+from neurosim.models.registry import MODELS, ModelCard
 from neurosim.options import Widths
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
@@ -51,13 +51,16 @@ class FeedForward(NeurosimModel):
         return self.layers[0].weight.detach()
 
 
-@MODELS.register("linear")
+@MODELS.register("linear", ModelCard(family="conventional", paper="", bio=False))
 def linear(input_shape: tuple[int, ...], n_classes: int) -> FeedForward:
     """Softmax regression trained by backprop (cross-entropy)."""
     return FeedForward(flat_size(input_shape), n_classes, (), "relu")
 
 
-@MODELS.register("mlp")
+@MODELS.register(
+    "mlp",
+    ModelCard(family="conventional", paper="Rumelhart, Hinton & Williams 1986, Nature 323:533", bio=False),
+)
 def mlp(
     input_shape: tuple[int, ...],
     n_classes: int,

@@ -29,7 +29,7 @@ from torch import nn
 
 from neurosim.models.base import PlanStep, flat_size
 from neurosim.models.label_assignment import AssignmentLabelled, LabelAssignment
-from neurosim.models.registry import MODELS
+from neurosim.models.registry import MODELS, ModelCard
 from neurosim.options import Width
 from neurosim.rules.kmeans import nearest_prototype
 
@@ -48,7 +48,9 @@ class Prototypes(nn.Module):
         return nn.functional.one_hot(nearest_prototype(x, self.weight), len(self.weight)).to(x.dtype)
 
 
-@MODELS.register("kmeans")
+@MODELS.register(
+    "kmeans", ModelCard(family="clustering", paper="Sculley 2010, WWW (mini-batch k-means)", bio=False)
+)
 class KMeansAssignment(AssignmentLabelled):
     """Flattened input -> nearest of ``n_prototypes`` -> label assignment (module docstring)."""
 

@@ -64,7 +64,7 @@ from neurosim.errors import UserError, choices_message
 from neurosim.models.base import flat_size
 from neurosim.models.centring import RunningMeanCentring
 from neurosim.models.hebbian_dense import DenseHebbianNetwork
-from neurosim.models.registry import MODELS
+from neurosim.models.registry import MODELS, ModelCard
 from neurosim.objectives import CROSS_ENTROPY, objective
 from neurosim.options import NonNegativeFloat, PositiveFloat, PositiveInt, Width
 from neurosim.rules.hebbian import krotov_currents
@@ -184,7 +184,15 @@ def _network(
     )
 
 
-@MODELS.register("hebbian_krotov")
+@MODELS.register(
+    "hebbian_krotov",
+    ModelCard(
+        family="hebbian",
+        paper="Krotov & Hopfield 2019, PNAS 116:7723",
+        bio=True,
+        input_note="flattened, scaled to unit length (inputs = 'unit_length')",
+    ),
+)
 def hebbian_krotov(
     input_shape: tuple[int, ...],
     n_classes: int,
@@ -208,7 +216,15 @@ def hebbian_krotov(
     return _network(input_shape, n_classes, n_hidden, power, *top, rule, centre_inputs, inputs)
 
 
-@MODELS.register("krotov_backprop")
+@MODELS.register(
+    "krotov_backprop",
+    ModelCard(
+        family="conventional",
+        paper="Krotov & Hopfield 2019, PNAS 116:7723",
+        bio=False,
+        input_note="flattened, scaled to unit length (inputs = 'unit_length')",
+    ),
+)
 def krotov_backprop(
     input_shape: tuple[int, ...],
     n_classes: int,

@@ -29,7 +29,7 @@ from torch import nn
 
 from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep
-from neurosim.models.registry import MODELS
+from neurosim.models.registry import MODELS, ModelCard
 from neurosim.models.retina import fit_to_retina
 from neurosim.options import ImageSize, Padding
 
@@ -109,7 +109,18 @@ def _lecun_uniform(layer: nn.Module) -> nn.Module:
     return layer
 
 
-@MODELS.register("lenet5")
+@MODELS.register(
+    "lenet5",
+    ModelCard(
+        family="conventional",
+        paper="LeCun et al. 1998, Proc. IEEE 86:2278",
+        bio=False,
+        image_input=True,
+        channels=1,
+        input_note="resized to image_size x image_size and padded by margin onto a 32x32 retina",
+        receptive_field="kernel",
+    ),
+)
 class LeNet5(NeurosimModel):
     """C1 -> S2 -> C3 -> S4 -> C5 -> F6 -> output, every weight learnt by backprop (model ``lenet5``)."""
 

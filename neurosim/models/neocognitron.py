@@ -23,19 +23,13 @@ Learning, stage by stage and never by gradients:
   gives the twin: the rule is defined by its presentations, see
   :attr:`~neurosim.models.base.NeurosimModel.supervised_passes`); it learns on UC3 responses
   computed once (:meth:`Neocognitron.frozen_split`). Recognition is the label of the strongest cell.
-  On Fashion-MNIST (50k training images, validation on 3000 others, seed 0) more passes do not
-  help: 0.829 after 1, 0.833 / 0.827 / 0.826 after 2 / 3 / 4, and each costs ~170 s on 2 CPU
-  cores (every image is matched against ~12k top cells).
+  More passes do not help (``docs/model_choices.md``).
 
 Parameters (the paper's ETL1 network uses a 65x65 input; these are chosen for 28x28 images and
 stated here). The recognition thresholds were chosen on validation splits of the training sets
 (digits: 300 held-out training images; Fashion-MNIST: 10k, with 10k or 50k for training), never
-on the test set. Lowering US2/US3's ``theta_R`` from 0.55 to 0.3 (broader tuning in recognition
-than in learning, the point of the dual threshold) raised digits validation accuracy from 0.83
-to 0.95. Fashion-MNIST (10k training images) was flat within noise (0.77-0.80) over ``theta_L``
-0.6-0.9, ``theta_R`` 0.3-0.55 and at most one new plane per image or no limit; without the
-inhibitory surround it scored 0.834 against 0.829 (50k training images), so the paper's surround
-stays. Thresholds:
+on the test set (the measurements: ``docs/model_choices.md``); recognition is tuned broader than
+learning, the point of the dual threshold, and the paper's inhibitory surround stays. Thresholds:
 ``theta_R`` during recognition, ``theta_L`` (higher) during learning:
 
 =================  =====================================  ===========================================
@@ -66,7 +60,7 @@ from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep
 from neurosim.models.convergence import Convergence, generation_convergence
 from neurosim.models.neocognitron_cells import CCells, ContrastCells, SCells, TopSCells, edge_templates
-from neurosim.models.registry import MODELS
+from neurosim.models.registry import MODELS, ModelCard
 from neurosim.models.retina import fit_to_retina
 from neurosim.options import (
     Fraction,
@@ -89,7 +83,34 @@ def _sized(values: list | tuple, length: int, name: str) -> tuple:
     return tuple(values)
 
 
-@MODELS.register("neocognitron")
+def _retina_side(image_size: int, margin: int) -> int:
+    """Side of the retina: the image and its margin on both sides; at least 16 pixels, so that the
+    three 2x poolings leave the top layer at least 2x2."""
+    retina = image_size + 2 * margin
+    if retina < 16:
+        raise UserError(f"image_size + 2 margin must be at least 16 (three 2x poolings), got {retina}")
+    return retina
+
+
+def _pooled(side: int, times: int) -> int:
+    """Side after ``times`` 2x C-cell poolings that keep a half cell at odd sides (``ceil``)."""
+    for _ in range(times):
+        side = (side + 1) // 2
+    return side
+
+
+@MODELS.register(
+    "neocognitron",
+    ModelCard(
+        family="competitive",
+        paper="Fukushima 2003, Neurocomputing 51:161",
+        bio=True,
+        image_input=True,
+        channels=1,
+        input_note="resized to image_size x image_size and padded by margin onto its retina",
+        receptive_field="kernel",
+    ),
+)
 class Neocognitron(NeurosimModel):
     """U0 -> UG -> (US1, UC1) -> (US2, UC2) -> (US3, UC3) -> US4 -> UC4; see the module docstring.
 
@@ -130,9 +151,7 @@ class Neocognitron(NeurosimModel):
         if not all(0 < t < 1 for t in (*theta_recognition, *theta_learning)):
             raise UserError("every threshold theta must lie in (0, 1)")
         self.image_size, self.margin = int(image_size), int(margin)
-        retina = self.image_size + 2 * self.margin
-        if retina < 16:
-            raise UserError(f"image_size + 2 margin must be at least 16 (three 2x poolings), got {retina}")
+        retina = _retina_side(self.image_size, self.margin)
         self.ug = ContrastCells()
         self.us1 = SCells(2, N_DIRECTIONS, 3, theta_recognition[0], spread_decay, learnable=False)
         self.us1.weight.copy_(q * self.us1.c * edge_templates(self.ug, 3, N_DIRECTIONS))
@@ -141,9 +160,7 @@ class Neocognitron(NeurosimModel):
         self.uc2 = CCells(2, 1.0, surround)
         self.us3 = SCells(int(planes[0]), int(planes[1]), 2, theta_recognition[2], spread_decay)
         self.uc3 = CCells(2, 1.0, surround)
-        top_size = retina
-        for _ in range(3):
-            top_size = (top_size + 1) // 2
+        top_size = _pooled(retina, 3)
         self.us4 = TopSCells(
             (int(planes[1]), top_size, top_size),
             n_classes,

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
-from neurosim.models.registry import MODELS
+from neurosim.models.registry import MODELS, ModelCard
 
 
 class PerceptronReadout(nn.Module):
@@ -91,13 +91,18 @@ class Perceptron(NeurosimModel):
         return self.readout.effective_weights()[0].detach()
 
 
-@MODELS.register("perceptron")
+@MODELS.register(
+    "perceptron", ModelCard(family="perceptron", paper="Rosenblatt 1958, Psychol. Rev. 65:386", bio=True)
+)
 def perceptron(input_shape: tuple[int, ...], n_classes: int) -> Perceptron:
     """Rosenblatt's perceptron with the plain error-correction rule."""
     return Perceptron(flat_size(input_shape), n_classes, averaged=False)
 
 
-@MODELS.register("perceptron_averaged")
+@MODELS.register(
+    "perceptron_averaged",
+    ModelCard(family="perceptron", paper="Freund & Schapire 1999, Mach. Learn. 37:277", bio=True),
+)
 def perceptron_averaged(input_shape: tuple[int, ...], n_classes: int) -> Perceptron:
     """The averaged perceptron (Freund & Schapire 1999): same training, averaged weights to predict."""
     return Perceptron(flat_size(input_shape), n_classes, averaged=True)

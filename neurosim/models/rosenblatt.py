@@ -34,7 +34,7 @@ from torch import nn
 from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
 from neurosim.models.perceptron import PerceptronReadout
-from neurosim.models.registry import MODELS
+from neurosim.models.registry import MODELS, ModelCard
 from neurosim.options import FanIn, Width
 
 
@@ -96,7 +96,10 @@ class RosenblattPerceptron(NeurosimModel):
         return [self.association.weight]
 
 
-@MODELS.register("perceptron_rosenblatt")
+@MODELS.register(
+    "perceptron_rosenblatt",
+    ModelCard(family="perceptron", paper="Rosenblatt 1958, Psychol. Rev. 65:386", bio=True),
+)
 def perceptron_rosenblatt(
     input_shape: tuple[int, ...],
     n_classes: int,

@@ -30,7 +30,7 @@ from neurosim.encoders import make_encoder
 from neurosim.errors import UserError, choices_message
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
 from neurosim.models.cnn import conv_stack
-from neurosim.models.registry import MODELS
+from neurosim.models.registry import MODELS, ModelCard
 from neurosim.neurons import LIF, LIFParams, LIFState
 from neurosim.objectives import CROSS_ENTROPY, objective
 from neurosim.options import (
@@ -156,7 +156,15 @@ class SpikingMLP(SpikingNetwork):
         return self.layers[0].weight.detach()
 
 
-@MODELS.register("snn_mlp")
+@MODELS.register(
+    "snn_mlp",
+    ModelCard(
+        family="spiking",
+        paper="Eshraghian et al. 2023, Proc. IEEE 111:1016 (snnTorch tutorial 5)",
+        bio=True,
+        input_note="flattened, encoded over n_steps time steps",
+    ),
+)
 def snn_mlp(
     input_shape: tuple[int, ...],
     n_classes: int,
@@ -234,7 +242,19 @@ class SpikingCNN(SpikingNetwork):
         return self.stack.conv1.weight.detach().flatten(1)
 
 
-@MODELS.register("snn_cnn")
+@MODELS.register(
+    "snn_cnn",
+    ModelCard(
+        family="spiking",
+        paper="Eshraghian et al. 2023, Proc. IEEE 111:1016 (snnTorch tutorial 6)",
+        bio=True,
+        image_input=True,
+        min_image_side=16,
+        small_image_options={"padding": 2},
+        input_note="encoded over n_steps time steps, convolved as given",
+        receptive_field="kernel",
+    ),
+)
 def snn_cnn(
     input_shape: tuple[int, ...],
     n_classes: int,

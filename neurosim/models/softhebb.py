@@ -38,13 +38,10 @@ code (:func:`radius_init`): every unit's norm is about ``init_radius`` (25 for t
 ``N(0, r^2 / fan_in)`` after batch normalisation; 35 for the MLP, uniform and positive), and the
 norm-dependent rate brings them to the unit sphere. With norms of 25 the currents are large, so the
 soft winner-take-all starts nearly hard and softens as the units settle.
-As for the MLP, the number of Hebbian steps decides what the kernels become in one epoch. On
-Fashion-MNIST's 60k images, steps of 100 images (600 steps) leave the 5x5 kernels of block 1 at
-norms 8-23 and looking like their random start; steps of 10 images (6000) bring them to norms
-1.6-4.1, still noisy; steps of 2 images (30000, ``training.unsupervised_batch_size = 2`` in
-``comparisons/fashion_mnist_softhebb_cnn.toml``) give oriented edges, bars and uniform blobs, at
-the same validation accuracy (0.904 for 10 and for 2, 2 readout epochs) and in less time than at
-100 (the arithmetic is the same; 209 s against 280 s for both blocks on 2 CPU cores).
+As for the MLP, the number of Hebbian steps decides what the kernels become in one epoch: small
+steps (``training.unsupervised_batch_size = 2`` in ``comparisons/fashion_mnist_softhebb_cnn.toml``)
+give oriented edges, bars and blobs where large ones leave the kernels near their random start
+(the measurements: ``docs/model_choices.md``).
 
 Twins (``*_backprop``): the same layers trained end to end by backprop from PyTorch's default
 initialisation, with ReLU in place of Triangle (a fractional power has an unbounded derivative at
@@ -65,7 +62,7 @@ from neurosim.errors import UserError
 from neurosim.models.base import NeurosimModel, PlanStep, flat_size
 from neurosim.models.convergence import Convergence, combined, norm_convergence
 from neurosim.models.hebbian_dense import DenseHebbianNetwork
-from neurosim.models.registry import MODELS
+from neurosim.models.registry import MODELS, ModelCard
 from neurosim.options import DropoutRate, PositiveFloat, Width
 
 
@@ -191,7 +188,18 @@ def _check_positive(**values: float) -> None:
             raise UserError(f"{name} must be > 0, got {value}")
 
 
-@MODELS.register("softhebb_mlp")
+@MODELS.register(
+    "softhebb_mlp",
+    ModelCard(
+        family="hebbian",
+        paper="Journé et al. 2023, ICLR (Hebbian deep learning without feedback)",
+        bio=True,
+        input_note="flattened, scaled to unit length (inputs = 'unit_length')",
+        # 2: the norm-dependent rate's exponent is the preset's q = 0.2 (``lr_power``); fits of
+        # version 1 used q = 0.5.
+        fit_version=2,
+    ),
+)
 def softhebb_mlp(
     input_shape: tuple[int, ...],
     n_classes: int,
@@ -231,12 +239,15 @@ def softhebb_mlp(
     )
 
 
-#: 2: the norm-dependent rate's exponent is the preset's q = 0.2 (``lr_power``); fits of version 1
-#: used q = 0.5.
-softhebb_mlp.fit_version = 2
-
-
-@MODELS.register("softhebb_mlp_backprop")
+@MODELS.register(
+    "softhebb_mlp_backprop",
+    ModelCard(
+        family="conventional",
+        paper="Journé et al. 2023, ICLR (Hebbian deep learning without feedback)",
+        bio=False,
+        input_note="flattened, scaled to unit length (inputs = 'unit_length')",
+    ),
+)
 def softhebb_mlp_backprop(
     input_shape: tuple[int, ...],
     n_classes: int,
@@ -257,7 +268,18 @@ def _image_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
     return tuple(int(s) for s in input_shape)
 
 
-@MODELS.register("softhebb_cnn")
+@MODELS.register(
+    "softhebb_cnn",
+    ModelCard(
+        family="hebbian",
+        paper="Journé et al. 2023, ICLR (Hebbian deep learning without feedback)",
+        bio=True,
+        image_input=True,
+        min_image_side=4,
+        input_note="batch-normalised, convolved as given",
+        receptive_field="kernel",
+    ),
+)
 def softhebb_cnn(
     input_shape: tuple[int, ...],
     n_classes: int,
@@ -292,7 +314,18 @@ def softhebb_cnn(
     )
 
 
-@MODELS.register("softhebb_cnn_backprop")
+@MODELS.register(
+    "softhebb_cnn_backprop",
+    ModelCard(
+        family="conventional",
+        paper="Journé et al. 2023, ICLR (Hebbian deep learning without feedback)",
+        bio=False,
+        image_input=True,
+        min_image_side=4,
+        input_note="batch-normalised, convolved as given",
+        receptive_field="kernel",
+    ),
+)
 def softhebb_cnn_backprop(
     input_shape: tuple[int, ...],
     n_classes: int,

@@ -20,6 +20,7 @@ from neurosim.rules.hebbian import (
     softhebb_delta,
     softhebb_learning_rates,
 )
+from neurosim.rules.layers import WEIGHTED
 from neurosim.tasks import TASKS
 from neurosim.training import Trainer
 
@@ -115,6 +116,7 @@ class SpyRule:
 
     name = "spy"
     objective = "none"
+    layer = WEIGHTED
     seen: typing.ClassVar[list] = []
 
     def __init__(self, **options):

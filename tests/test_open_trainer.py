@@ -179,3 +179,41 @@ def test_an_unlabelled_backprop_step_without_its_own_objective_is_refused():
     model = Forgetful(task.input_shape, task.n_classes)
     with pytest.raises(TypeError, match="trains coder by backprop without labels"):
         Trainer(model, task, CONFIG, 0, CPU).fit()
+
+
+def test_the_training_ledger_counts_an_unsupervised_backprop_phase_by_hand():
+    """The ledger observes the trainer's own steps, so a phase it has never seen is counted:
+    64 images in 2 steps of 32, Adam (8 MAC-equivalents per value) moving every weight and bias
+    of the encoder (64 x 16 + 16 values) and the decoder (16 x 64 + 64) at each step."""
+    from neurosim.metrics.training import training_ledger
+
+    task = TASKS.get("digits")()
+    ledgers, presented = training_ledger(_autoencoder(task), task, CONFIG, seed=0, n_samples=64)
+    unsupervised = ledgers["unsupervised"].per_layer
+    assert ledgers["unsupervised"].samples == 64
+    assert presented["unsupervised"] == 3 * len(task.y_train)
+    assert unsupervised["encoder.1"]["weight_updates"] == (64 * 16 + 16) * 2 / 64
+    assert unsupervised["decoder"]["weight_updates"] == (16 * 64 + 64) * 2 / 64
+    assert unsupervised["decoder"]["optimizer_macs"] == 8 * (16 * 64 + 64) * 2 / 64
+    # The readout learns only in the supervised phase, on the cached code.
+    assert "readout" not in unsupervised
+    assert set(ledgers["supervised"].per_layer) == {"readout"}
+
+
+def test_a_layer_without_what_its_rule_needs_is_refused_before_training():
+    """Rules declare the layer they train (neurosim.rules.layers); a perceptron rule bound to a
+    linear layer without a bias fails in one line, when the trainer is built."""
+
+    class BiaslessPerceptron(ReconstructingAutoencoder):
+        def __init__(self, input_shape, n_classes):
+            super().__init__(input_shape, n_classes)
+            self.readout = nn.Linear(16, n_classes, bias=False)
+
+        def learning_plan(self):
+            return (PlanStep("readout", self.readout, "perceptron"),)
+
+    task = TASKS.get("digits")()
+    model = BiaslessPerceptron(task.input_shape, task.n_classes)
+    message = "rule 'perceptron' trains perceptron units, but group 'readout' is a Linear without bias"
+    with pytest.raises(TypeError, match=message):
+        Trainer(model, task, CONFIG, 0, CPU)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -48,6 +48,37 @@ Hook = Callable[[nn.Module, tuple, Any], None]
 
 class UncountableLayer(TypeError):
     """A layer with parameters of its own that no registered counter claims."""
+
+
+@runtime_checkable
+class SelfCounted(Protocol):
+    """A layer that counts its own work (a spiking layer that simulates time steps, a label
+    assignment): ``operation_counts(input, output)`` of one call, by
+    :class:`~neurosim.metrics.counts.LayerCounts` key, and the ``operation_kind`` it books."""
+
+    operation_kind: str
+
+    def operation_counts(self, x: torch.Tensor, output: Any) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class SimulatesLearning(Protocol):
+    """A layer whose rule simulates the layer itself while it learns (Diehl & Cook's presentation
+    with plasticity): ``learning_operation_counts()`` is that simulation's work, by
+    :class:`~neurosim.metrics.counts.LayerCounts` key, for the training ledger."""
+
+    operation_kind: str
+
+    def learning_operation_counts(self) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class DescribedConvolutions(Protocol):
+    """A layer made of functional convolutions (the Neocognitron's cells, LeNet-5's C3) that
+    describes those of one call: ``convolutions(x)`` as ``(kernel, stride, padding, groups,
+    trains)`` tuples."""
+
+    def convolutions(self, x: torch.Tensor) -> list[tuple]: ...
 
 
 @dataclass
@@ -179,9 +210,11 @@ def _lif(session: CountingSession, name: str) -> Hook:
 
 
 COUNTERS: list[LayerCounter] = [
-    LayerCounter("self_counted", lambda m: hasattr(m, "operation_counts"), _self_counted),
+    LayerCounter("self_counted", lambda m: isinstance(m, SelfCounted), _self_counted),
     LayerCounter("conv2d", lambda m: isinstance(m, nn.Conv2d), _conv2d),
-    LayerCounter("described_convolutions", lambda m: hasattr(m, "convolutions"), _described_convolutions),
+    LayerCounter(
+        "described_convolutions", lambda m: isinstance(m, DescribedConvolutions), _described_convolutions
+    ),
     LayerCounter("dense", lambda m: dense_weight(m) is not None, _dense),
     LayerCounter("lif", lambda m: isinstance(m, LIF), _lif),
 ]

@@ -51,6 +51,7 @@ from torch import nn
 
 from neurosim.config import TrainingConfig
 from neurosim.metrics.counts import LayerCounts, OperationCounts
+from neurosim.metrics.layer_counters import SimulatesLearning
 from neurosim.metrics.operations import count_operations
 from neurosim.models.base import TrainingBatch
 from neurosim.rules.base import LocalRule
@@ -133,10 +134,9 @@ class OperationLedger(TrainingCallback):
         """Book the rule's evaluation of its layer (unless the forward pass did it) and its
         plasticity: one read-modify-write of a synapse per update."""
         if module not in self.called:  # the rule evaluated the layer itself
-            learning_counts = getattr(module, "learning_operation_counts", None)
-            if learning_counts is not None:
+            if isinstance(module, SimulatesLearning):
                 layer = self.counts.layers.setdefault(self.names[module], LayerCounts(module.operation_kind))
-                for key, value in learning_counts().items():
+                for key, value in module.learning_operation_counts().items():
                     layer.add(key, value)
             else:
                 with torch.no_grad():

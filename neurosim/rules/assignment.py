@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from neurosim.rules.base import ONLINE_ERROR_RATE, write_delta
+from neurosim.rules.layers import WEIGHTED
 from neurosim.rules.registry import RULES
 
 
@@ -18,6 +19,7 @@ class LabelAssignmentRule:
     examples the assignment so far misclassifies (before adding them)."""
 
     name = "label_assignment"
+    layer = WEIGHTED
     objective = ONLINE_ERROR_RATE
     last_updates = 0
 

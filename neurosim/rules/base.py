@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from neurosim.objectives import objective
+from neurosim.rules.layers import LayerNeeds
 
 #: The supervised local rules' objective: their mistakes, counted as each sample is presented.
 ONLINE_ERROR_RATE = objective(
@@ -31,6 +32,9 @@ class LocalRule(Protocol):
     #: What :meth:`write_grads` reports as its per-sample objective (for the train-loss curve): a
     #: name registered with :func:`neurosim.objectives.objective` where the rule defines it.
     objective: str
+    #: The layer it trains: the attributes it reads and changes, checked before training
+    #: (:mod:`neurosim.rules.layers`).
+    layer: LayerNeeds
     #: Plasticity updates of the last :meth:`write_grads` call: synapse changes summed over the
     #: batch's samples (a rule that sums per-sample changes does one update per synapse a sample
     #: changes), for the training operation counts (:mod:`neurosim.metrics.training`).

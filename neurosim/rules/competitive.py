@@ -46,6 +46,7 @@ from torch import nn
 
 from neurosim.objectives import objective
 from neurosim.rules.base import ONLINE_ERROR_RATE, write_delta
+from neurosim.rules.layers import GROWING_S_CELLS, S_CELLS
 from neurosim.rules.registry import RULES
 
 
@@ -125,6 +126,7 @@ class UnsupervisedCompetitiveRule:
     """
 
     name = "neocognitron_unsupervised"
+    layer = S_CELLS
     objective = objective("planes_generated", "cell-planes generated per training image (US2, US3)")
     last_updates = 0
 
@@ -223,6 +225,7 @@ class SupervisedCompetitiveRule:
     """
 
     name = "neocognitron_supervised"
+    layer = GROWING_S_CELLS
     objective = ONLINE_ERROR_RATE
     last_updates = 0
 

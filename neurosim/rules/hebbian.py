@@ -49,6 +49,7 @@ from torch import nn
 
 from neurosim.objectives import objective
 from neurosim.rules.base import write_delta
+from neurosim.rules.layers import WEIGHTED
 from neurosim.rules.registry import RULES
 
 #: Guard against division by zero when a batch leaves every weight unchanged.
@@ -152,6 +153,7 @@ class OjaRule:
     """Oja's rule on a dense or convolutional layer."""
 
     name = "oja"
+    layer = WEIGHTED
     objective = NO_OBJECTIVE
     last_updates = 0
 
@@ -178,6 +180,7 @@ class KrotovHopfieldRule:
     """
 
     name = "krotov_hopfield"
+    layer = WEIGHTED
     objective = NO_OBJECTIVE
     last_updates = 0
 
@@ -206,6 +209,7 @@ class SoftHebbRule:
     """
 
     name = "softhebb"
+    layer = WEIGHTED
     objective = NO_OBJECTIVE
     last_updates = 0
 

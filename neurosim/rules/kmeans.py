@@ -20,6 +20,7 @@ from torch import nn
 
 from neurosim.objectives import objective
 from neurosim.rules.base import write_delta
+from neurosim.rules.layers import PROTOTYPES
 from neurosim.rules.registry import RULES
 
 
@@ -46,6 +47,7 @@ class MiniBatchKMeansRule:
     """See the module docstring; trains a :class:`~neurosim.models.kmeans.Prototypes` module."""
 
     name = "minibatch_kmeans"
+    layer = PROTOTYPES
     objective = objective(
         "inertia", "squared distance of each training sample to its prototype after the step, per sample"
     )

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from neurosim.rules.base import ONLINE_ERROR_RATE, write_delta
+from neurosim.rules.layers import PERCEPTRON_UNITS
 from neurosim.rules.registry import RULES
 
 
@@ -62,6 +63,7 @@ class PerceptronRule:
     """Error-correction rule for a :class:`~neurosim.models.perceptron.PerceptronReadout`."""
 
     name = "perceptron"
+    layer = PERCEPTRON_UNITS
     objective = ONLINE_ERROR_RATE
 
     def __init__(self, eta: float = 1.0) -> None:

@@ -30,6 +30,7 @@ from torch import nn
 
 from neurosim.objectives import objective
 from neurosim.rules.base import write_delta
+from neurosim.rules.layers import DIEHL_COOK_LAYER
 from neurosim.rules.registry import RULES
 
 
@@ -73,6 +74,7 @@ class DiehlCookSTDPRule:
     state, not weights). The objective is the number of excitatory spikes per batch."""
 
     name = "diehl_cook_stdp"
+    layer = DIEHL_COOK_LAYER
     objective = objective("excitatory_spikes", "excitatory spikes per presented training image")
     last_updates = 0
 

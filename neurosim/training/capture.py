@@ -31,7 +31,7 @@ def input_of(forward: Callable[[torch.Tensor], object], module: nn.Module, x: to
     """
     captured: list[torch.Tensor] = []
 
-    def stop(_module: nn.Module, inputs: tuple) -> None:
+    def stop(_module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
         captured.append(inputs[0].detach())
         raise StopForward
 
@@ -59,7 +59,7 @@ class InputCapture:
         self.handles: list[torch.utils.hooks.RemovableHandle] = []
 
     def __enter__(self) -> InputCapture:
-        def keep(module: nn.Module, inputs: tuple, output: object) -> None:
+        def keep(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: object) -> None:
             self.latest[id(module)] = inputs[0].detach()
 
         self.handles = [module.register_forward_hook(keep) for module in self.modules]

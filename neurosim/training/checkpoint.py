@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -35,7 +36,7 @@ class Progress:
     unsupervised_seconds: float = 0.0
 
 
-def read_checkpoint(path: str | Path) -> dict | None:
+def read_checkpoint(path: str | Path) -> dict[str, Any] | None:
     """A fit's training checkpoint, or ``None`` if there is none. An unreadable one is moved aside
     as ``*.corrupt`` with a warning, and training starts afresh."""
     path = Path(path)
@@ -57,7 +58,7 @@ def checkpoint_state(
     supervised: SupervisedPhase,
     unsupervised: UnsupervisedPhase,
     device: torch.device,
-) -> dict:
+) -> dict[str, Any]:
     """The checkpoint of a fit that reached ``progress`` (plain containers and tensors only)."""
     backprop, local = supervised.backprop_optimizer, supervised.local_optimizer
     return {
@@ -76,7 +77,7 @@ def checkpoint_state(
 
 
 def restore(
-    state: dict,
+    state: dict[str, Any],
     model: NeurosimModel,
     supervised: SupervisedPhase,
     unsupervised: UnsupervisedPhase,

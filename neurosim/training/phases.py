@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -32,6 +33,7 @@ from neurosim.evaluation import in_eval_batches
 from neurosim.models.base import NeurosimModel, PlanStep, TrainingBatch
 from neurosim.rules import RULES
 from neurosim.rules.base import LocalRule
+from neurosim.rules.layers import check_layer
 from neurosim.training.callbacks import TrainingCallback
 from neurosim.training.capture import InputCapture, input_of
 from neurosim.training.schedule import epoch_order, steps_per_epoch
@@ -45,6 +47,14 @@ def build_optimizer(params: list[nn.Parameter], config: TrainingConfig) -> torch
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+def local_rule(step: PlanStep) -> LocalRule:
+    """The rule of plan step ``step``, built with its options, once its layer is checked to have
+    what the rule needs (:mod:`neurosim.rules.layers`)."""
+    rule: LocalRule = RULES.get(step.rule)(**step.rule_options)
+    check_layer(step.group, step.module, rule.name, rule.layer)
+    return rule
 
 
 def apply_rule(
@@ -72,7 +82,7 @@ class UnsupervisedPhase:
     def __init__(self, model: NeurosimModel, plan: Sequence[PlanStep], config: TrainingConfig) -> None:
         self.model = model
         self.steps: list[tuple[PlanStep, LocalRule | None]] = [
-            (step, None if step.rule == "backprop" else RULES.get(step.rule)(**step.rule_options))
+            (step, None if step.rule == "backprop" else local_rule(step))
             for step in plan
             if step.phase == "unsupervised"
         ]
@@ -93,11 +103,11 @@ class UnsupervisedPhase:
         local = [self.local_optimizer] if self.local_optimizer else []
         return local + list(self.backprop_optimizers.values())
 
-    def state_dict(self) -> dict[str, dict]:
+    def state_dict(self) -> dict[str, dict[str, Any]]:
         """The backprop optimisers' states (the local rules' SGD has none)."""
         return {str(index): optimizer.state_dict() for index, optimizer in self.backprop_optimizers.items()}
 
-    def load_state_dict(self, state: dict[str, dict]) -> None:
+    def load_state_dict(self, state: dict[str, dict[str, Any]]) -> None:
         for index, optimizer in self.backprop_optimizers.items():
             if str(index) in state:
                 optimizer.load_state_dict(state[str(index)])
@@ -123,7 +133,7 @@ class UnsupervisedPhase:
             parameter.requires_grad_(True)
         try:
             with torch.enable_grad():
-                self.model.training_loss(TrainingBatch(x, None, self.model, step)).backward()
+                self.model.training_loss(TrainingBatch(x, None, self.model, step)).backward()  # type: ignore[no-untyped-call]
         finally:
             for parameter in parameters:
                 parameter.requires_grad_(False)
@@ -186,9 +196,7 @@ class SupervisedPhase:
         backprop = [p for step in supervised if step.rule == "backprop" for p in step.module.parameters()]
         self.backprop_optimizer = build_optimizer(backprop, config) if backprop else None
         self.local_steps: list[tuple[PlanStep, LocalRule]] = [
-            (step, RULES.get(step.rule)(**step.rule_options))
-            for step in supervised
-            if step.rule != "backprop"
+            (step, local_rule(step)) for step in supervised if step.rule != "backprop"
         ]
         local = [p for step, _ in self.local_steps for p in step.module.parameters()]
         # Local rules already include their learning rate in dw: w <- w - 1 * (-dw).
@@ -237,7 +245,7 @@ class SupervisedPhase:
         if self.backprop_optimizer:
             with torch.enable_grad():
                 loss = self.model.training_loss(batch)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             objective = float(loss.detach()) * len(batch.targets)
         else:
             with torch.no_grad():

@@ -11,6 +11,10 @@ from neurosim.models import MODELS
 from neurosim.tasks import TASKS
 from neurosim.training import Trainer
 
+# Training the module's MLP takes seconds; the robustness analysis (tests/test_robustness.py) runs
+# FGSM and PGD in the fast suite.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def trained_mlp():

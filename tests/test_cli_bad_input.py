@@ -1,8 +1,11 @@
 """Bad input through the real CLI: exit status 2, one line on stderr, no traceback, nothing created.
 
-Each case writes a comparison (a valid tiny one, edited) into a fresh folder, runs ``neurosim`` in a
-subprocess with ``--out`` inside that folder, and checks that the error names the problem and that
-no run folder was made (or only what the case allows).
+Each case writes a comparison (a valid tiny one, edited) into a fresh folder, runs ``neurosim`` with
+``--out`` inside that folder, and checks that the error names the problem and that no run folder was
+made (or only what the case allows). Each test runs ``neurosim`` both in this process
+(``neurosim.cli.main``, the ``cli_in_process`` fixture) and as the real command in a subprocess, which
+starts Python and imports torch each time: the subprocess runs are in the slow suite, but for the
+first case.
 """
 
 from __future__ import annotations
@@ -13,25 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_cli
+from .conftest import IN_PROCESS, SUBPROCESS, tiny_comparison
 
-VALID = """
-version = 1
-name = "bad"
-description = "bad-input cases"
-seeds = [0]
-device = "cpu"
-pairs = ["perceptron_linear", "snn_mlp_mlp"]
-[task]
-name = "digits"
-n_per_class = 5
-[training]
-epochs = 1
-batch_size = 16
-[models.snn_mlp]
-hidden_sizes = [16]
-n_steps = 2
-"""
+VALID = tiny_comparison(
+    name="bad",
+    description="bad-input cases",
+    pairs=["perceptron_linear", "snn_mlp_mlp"],
+    task={"n_per_class": 5},
+    training={"epochs": 1, "lr": None},
+    models={"snn_mlp": {"hidden_sizes": [16], "n_steps": 2}},
+)
 
 
 def edited(old: str, new: str) -> str:
@@ -123,10 +117,24 @@ CASES = [
 ]
 
 
-def _run(tmp_path: Path, text: str | None, extra: list[str], command: str = "run"):
+def both_ways(cases: list[tuple]) -> list:
+    """``neurosim_cli``'s two ways for each case, the subprocess in the slow suite but for the first
+    case (so that the fast suite still runs the real command once)."""
+    return [
+        pytest.param(
+            way, *case, id=f"{way}-{name}", marks=() if way == IN_PROCESS or i == 0 else pytest.mark.slow
+        )
+        for i, (name, *case) in enumerate(cases)
+        for way in (IN_PROCESS, SUBPROCESS)
+    ]
+
+
+def _run(neurosim_cli, tmp_path: Path, text: str | None, extra: list[str], command: str = "run"):
     comparison = tmp_path / "bad.toml"
     comparison.write_text(VALID if text is None else text, encoding="utf-8")
-    return run_cli(command, str(comparison), "--out", str(tmp_path / "out"), "--quiet", *extra, check=False)
+    return neurosim_cli(
+        command, str(comparison), "--out", str(tmp_path / "out"), "--quiet", *extra, check=False
+    )
 
 
 def assert_one_line_error(process, message: str) -> None:
@@ -138,82 +146,84 @@ def assert_one_line_error(process, message: str) -> None:
     assert message in lines[0], lines[0]
 
 
-@pytest.mark.parametrize(("text", "extra", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_comparison_is_one_line_error_and_creates_nothing(tmp_path, text, extra, message):
-    process = _run(tmp_path, text, extra)
+@pytest.mark.parametrize(
+    ("neurosim_cli", "text", "extra", "message"), both_ways(CASES), indirect=["neurosim_cli"]
+)
+def test_bad_comparison_is_one_line_error_and_creates_nothing(neurosim_cli, tmp_path, text, extra, message):
+    process = _run(neurosim_cli, tmp_path, text, extra)
     assert_one_line_error(process, message)
     assert not (tmp_path / "out").exists()
 
 
-def test_the_valid_comparison_of_these_cases_runs(tmp_path):
+def test_the_valid_comparison_of_these_cases_runs(neurosim_cli, tmp_path):
     """The cases above fail because of their edit, not because the base comparison is broken."""
-    process = _run(tmp_path, None, ["--dry-run"])
+    process = _run(neurosim_cli, tmp_path, None, ["--dry-run"])
     assert process.returncode == 0, process.stderr
     assert "snn_mlp (snn_mlp, bio) seed 0: to train" in process.stdout
     assert not (tmp_path / "out").exists(), "--dry-run creates nothing"
 
 
-def test_a_folder_as_the_comparison(tmp_path):
-    process = run_cli("run", str(tmp_path), "--out", str(tmp_path / "out"), check=False)
+def test_a_folder_as_the_comparison(neurosim_cli, tmp_path):
+    process = neurosim_cli("run", str(tmp_path), "--out", str(tmp_path / "out"), check=False)
     assert_one_line_error(process, "is a folder; give a comparison file")
 
 
-def test_a_binary_comparison_file(tmp_path):
+def test_a_binary_comparison_file(neurosim_cli, tmp_path):
     comparison = tmp_path / "binary.toml"
     comparison.write_bytes(os.urandom(256) + b"\xff\xfe")
-    process = run_cli("run", str(comparison), "--out", str(tmp_path / "out"), check=False)
+    process = neurosim_cli("run", str(comparison), "--out", str(tmp_path / "out"), check=False)
     assert_one_line_error(process, "not a valid TOML file")
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("inside", [False, True], ids=["is a file", "below a file"])
-def test_out_that_is_a_file(tmp_path, inside):
+def test_out_that_is_a_file(neurosim_cli, tmp_path, inside):
     (tmp_path / "out-file").write_text("not a folder")
     out = tmp_path / "out-file" / "runs" if inside else tmp_path / "out-file"
     comparison = tmp_path / "ok.toml"
     comparison.write_text(VALID)
-    process = run_cli("run", str(comparison), "--out", str(out), check=False)
+    process = neurosim_cli("run", str(comparison), "--out", str(out), check=False)
     assert_one_line_error(process, "is a file, not a folder")
     assert (tmp_path / "out-file").read_text() == "not a folder"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="needs Linux's read-only /sys")
-def test_out_on_a_read_only_file_system(tmp_path):
+def test_out_on_a_read_only_file_system(neurosim_cli, tmp_path):
     """/sys refuses new folders even to root (who may write any folder whose mode forbids it)."""
     comparison = tmp_path / "ok.toml"
     comparison.write_text(VALID)
-    process = run_cli("run", str(comparison), "--out", "/sys/neurosim-runs", "--quiet", check=False)
+    process = neurosim_cli("run", str(comparison), "--out", "/sys/neurosim-runs", "--quiet", check=False)
     assert_one_line_error(process, "/sys/neurosim-runs")
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes read-only folders")
-def test_out_in_a_read_only_folder(tmp_path):
+def test_out_in_a_read_only_folder(neurosim_cli, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
     comparison = tmp_path / "ok.toml"
     comparison.write_text(VALID)
-    process = run_cli("run", str(comparison), "--out", str(locked / "runs"), check=False)
+    process = neurosim_cli("run", str(comparison), "--out", str(locked / "runs"), check=False)
     assert_one_line_error(process, "no permission to write")
 
 
-def test_report_errors(tmp_path):
-    assert_one_line_error(run_cli("report", str(tmp_path), check=False), "holds no results.nc")
+def test_report_errors(neurosim_cli, tmp_path):
+    assert_one_line_error(neurosim_cli("report", str(tmp_path), check=False), "holds no results.nc")
     (tmp_path / "results.nc").write_bytes(os.urandom(512))
     # An unreadable results.nc is rebuilt from the fits (tests/test_run_folder.py), which needs the
     # run's config.json: without it, the error names the file and nothing is moved.
-    process = run_cli("report", str(tmp_path), check=False)
+    process = neurosim_cli("report", str(tmp_path), check=False)
     assert_one_line_error(process, f"cannot read {tmp_path / 'results.nc'}: ")
     assert "has no config.json to rebuild it from" in process.stderr
     assert (tmp_path / "results.nc").is_file()
     (tmp_path / "a-file").write_text("x")
-    process = run_cli("report", str(tmp_path), "--out", str(tmp_path / "a-file"), check=False)
+    process = neurosim_cli("report", str(tmp_path), "--out", str(tmp_path / "a-file"), check=False)
     assert_one_line_error(process, "is a file, not a folder")
 
 
-def test_analyse_and_data_errors(tmp_path):
-    assert_one_line_error(run_cli("analyse", str(tmp_path), check=False), "holds no results.nc")
-    assert_one_line_error(run_cli("data", "fetch", "nope", check=False), "unknown dataset 'nope'")
-    assert_one_line_error(run_cli("run", "no_such_comparison", check=False), "unknown comparison")
+def test_analyse_and_data_errors(neurosim_cli, tmp_path):
+    assert_one_line_error(neurosim_cli("analyse", str(tmp_path), check=False), "holds no results.nc")
+    assert_one_line_error(neurosim_cli("data", "fetch", "nope", check=False), "unknown dataset 'nope'")
+    assert_one_line_error(neurosim_cli("run", "no_such_comparison", check=False), "unknown comparison")
 
 
 @pytest.mark.parametrize(
@@ -241,4 +251,4 @@ def test_a_missing_extra_is_named_before_anything_is_created(
     status = main([a.format(comparison=comparison, out=out) for a in arguments])
     error = capsys.readouterr().err
     assert status == 2 and not out.exists()
-    assert f"pip install 'neurosim[{extra}]'" in error and error.count("\n") == 1, error
+    assert f"pip install 'neurosim-pairs[{extra}]'" in error and error.count("\n") == 1, error

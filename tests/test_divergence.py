@@ -24,7 +24,7 @@ from neurosim.training.divergence import (
     nonfinite_parameters,
 )
 
-from .conftest import run_cli
+from .conftest import run_cli, tiny_comparison
 
 
 def test_the_rules():
@@ -73,25 +73,18 @@ def test_a_nan_accuracy_is_valid_only_in_a_diverged_fit(stored_perceptron_run):
     validate_fit(dataset)
 
 
-DIVERGING = """
-version = 1
-name = "diverging"
-seeds = [0, 1]
-device = "cpu"
-pairs = ["perceptron_rosenblatt_mlp"]
-[task]
-name = "digits"
-n_per_class = 20
-[training]
-epochs = 2
-batch_size = 16
-[models.perceptron_rosenblatt]
-n_association_units = 64
-[models.mlp.training]
-lr = 1e6
-"""
+DIVERGING = tiny_comparison(
+    name="diverging",
+    description=None,
+    seeds=[0, 1],
+    pairs=["perceptron_rosenblatt_mlp"],
+    task={"n_per_class": 20},
+    training={"lr": None},
+    models={"perceptron_rosenblatt": {"n_association_units": 64}, "mlp": {"training": {"lr": 1e6}}},
+)
 
 
+@pytest.mark.slow
 def test_a_diverged_twin_is_reported_as_diverged_and_never_tested(tmp_path):
     comparison = tmp_path / "diverging.toml"
     comparison.write_text(DIVERGING)

@@ -16,25 +16,15 @@ from neurosim.results import open_dataset, validate_fit
 from neurosim.results.schema import TIMING_VARIABLES
 from neurosim.runner import run_comparison
 
-from .conftest import REPO, run_cli
+from .conftest import REPO, run_cli, tiny_comparison
 
-TINY = """
-version = 1
-name = "tiny"
-description = "tiny end-to-end comparison"
-seeds = [0, 1]
-device = "cpu"
-pairs = ["perceptron_linear", "perceptron_rosenblatt_mlp"]
-[task]
-name = "digits"
-n_per_class = 20
-[training]
-epochs = 2
-batch_size = 16
-lr = 0.01
-[models.perceptron_rosenblatt]
-n_association_units = 64
-"""
+TINY = tiny_comparison(
+    description="tiny end-to-end comparison",
+    seeds=[0, 1],
+    pairs=["perceptron_linear", "perceptron_rosenblatt_mlp"],
+    task={"n_per_class": 20},
+    models={"perceptron_rosenblatt": {"n_association_units": 64}},
+)
 
 
 def results_without_timing(run_dir: Path) -> xr.Dataset:
@@ -70,7 +60,7 @@ def test_cli_run_writes_valid_results_and_a_report(tmp_path):
     assert rebuilt.stdout.strip() == str(report)
 
 
-def test_cli_user_errors_are_one_line_without_traceback(tmp_path):
+def test_cli_user_errors_are_one_line_without_traceback(neurosim_cli, tmp_path):
     for args, message in [
         (("run", "no_such_comparison"), "valid choices: digits_neocognitron, fashion_mnist_hebbian"),
         (
@@ -83,17 +73,17 @@ def test_cli_user_errors_are_one_line_without_traceback(tmp_path):
             "unknown dataset 'cifar'; valid choices: fashion_mnist, mnist",
         ),
     ]:
-        process = run_cli(*args, check=False)
+        process = neurosim_cli(*args, check=False)
         assert process.returncode == 2
         assert message in process.stderr and "Traceback" not in process.stderr
 
 
-def test_cli_lists_registries():
-    assert "perceptron_rosenblatt" in run_cli("list", "models").stdout.split()
-    assert "quickstart" in run_cli("list", "comparisons").stdout.split()
+def test_cli_lists_registries(neurosim_cli):
+    assert "perceptron_rosenblatt" in neurosim_cli("list", "models").stdout.split()
+    assert "quickstart" in neurosim_cli("list", "comparisons").stdout.split()
     assert (
         "perceptron_rosenblatt_mlp: perceptron_rosenblatt vs mlp (held equal: units)"
-        in run_cli("list", "pairs").stdout
+        in neurosim_cli("list", "pairs").stdout
     )
 
 
@@ -120,6 +110,7 @@ n_checkpoints = 60
 """
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_identical_results(tmp_path):
     comparison = tmp_path / "resume.toml"
     comparison.write_text(RESUME)

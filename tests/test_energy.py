@@ -320,6 +320,7 @@ def test_energy_analysis_of_a_stored_run_prices_its_exact_counts(stored_perceptr
     assert set(COMPUTE_TERMS) <= set(result.term.values)
 
 
+@pytest.mark.slow
 def test_neurosim_analyse_energy_reproduces_and_reports(stored_perceptron_run):
     first = analyse_energy(stored_perceptron_run, n_stimuli=2000, measure=False)
     process = run_cli("analyse", str(stored_perceptron_run), "--analyses", "energy")
@@ -337,7 +338,7 @@ def test_neurosim_analyse_energy_reproduces_and_reports(stored_perceptron_run):
 def test_the_report_names_the_profiles_where_memory_flips_the_comparison():
     import xarray as xr
 
-    from neurosim.report.energy import pair_table
+    from neurosim.analysis.energy_section import pair_table
 
     profiles = ["horowitz45_fp32_compute", "horowitz45_fp32_memory", "loihi_2018"]
     energy = np.zeros((2, 2, len(profiles), len(TERMS)))  # [model, seed, profile, term] pJ

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from neurosim import runner
@@ -50,6 +51,7 @@ def _run_with_one_thread(raw: dict, root: Path, workers: int) -> Path:
         torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_two_processes_share_the_fits_and_give_the_results_of_one(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     alone = _run_with_one_thread(RAW | {"seeds": [0, 1, 2]}, tmp_path / "one", workers=1)

@@ -10,26 +10,16 @@ from neurosim import config
 from neurosim.analysis.representations import MEASURES, analyse_representations, stored_representations
 from neurosim.runner import run_comparison
 
-from .conftest import run_cli
+from .conftest import run_cli, tiny_comparison
 
-SPIKING = """
-version = 1
-name = "tiny_representations"
-description = "spiking MLP vs MLP, tiny"
-seeds = [0, 1]
-device = "cpu"
-pairs = ["snn_mlp_mlp"]
-[task]
-name = "digits"
-n_per_class = 20
-[training]
-epochs = 2
-batch_size = 16
-lr = 0.01
-[models.snn_mlp]
-hidden_sizes = [24]
-n_steps = 4
-"""
+SPIKING = tiny_comparison(
+    name="tiny_representations",
+    description="spiking MLP vs MLP, tiny",
+    seeds=[0, 1],
+    pairs=["snn_mlp_mlp"],
+    task={"n_per_class": 20},
+    models={"snn_mlp": {"hidden_sizes": [24], "n_steps": 4}},
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +52,7 @@ def test_analysis_has_documented_dims_and_is_reproducible(tiny_run):
     np.testing.assert_array_equal(stored["cka__snn_mlp__mlp"].values, similarity.values)
 
 
+@pytest.mark.slow
 def test_analyse_after_training_reproduces_the_analysis_run_with_training(tmp_path):
     comparison = tmp_path / "tiny.toml"
     comparison.write_text(SPIKING)
@@ -89,14 +80,14 @@ def test_analyse_after_training_reproduces_the_analysis_run_with_training(tmp_pa
     assert (report.parent / "figures" / "cka_snn_mlp_mlp.png").stat().st_size > 1000
 
 
-def test_unknown_analysis_is_refused_before_any_training(tmp_path):
+def test_unknown_analysis_is_refused_before_any_training(neurosim_cli, tmp_path):
     comparison = tmp_path / "tiny.toml"
     comparison.write_text(SPIKING)
-    process = run_cli(
+    process = neurosim_cli(
         "run", str(comparison), "--out", str(tmp_path / "runs"), "--analyses", "rsa", check=False
     )
     assert process.returncode == 2
     assert "unknown analysis 'rsa'" in process.stderr and "representations" in process.stderr
     assert not (tmp_path / "runs").exists()
-    missing = run_cli("analyse", str(tmp_path), check=False)
+    missing = neurosim_cli("analyse", str(tmp_path), check=False)
     assert missing.returncode == 2 and "holds no results.nc" in missing.stderr

@@ -176,6 +176,7 @@ def test_card_run_report_and_resume(tmp_path):
     assert len(fits) == 2 and [path.stat().st_mtime_ns for path in fits] == stamps  # reused, not refitted
 
 
+@pytest.mark.slow
 def test_cli_device_and_workers_reach_the_runs(tmp_path):
     """``--device`` replaces the card's device in every run (and so its hash); ``--workers 2`` trains
     the two seeds in two processes and measures what one process does."""
@@ -189,6 +190,7 @@ def test_cli_device_and_workers_reach_the_runs(tmp_path):
     assert default.device == "auto" and run_dir.name != f"{default.name}-{default.hash()}"
 
 
+@pytest.mark.slow
 def test_cli_list_and_a_missed_band_exits_1(tmp_path):
     listed = run_cli("list", "repro").stdout
     assert all(name in listed for name in SHIPPED)

@@ -16,23 +16,11 @@ import torch
 from neurosim.results import open_dataset
 from neurosim.run_folder import fit_path
 
-from .conftest import REPO, run_cli
+from .conftest import REPO, run_cli, tiny_comparison
 
-TINY = """
-version = 1
-name = "shared"
-description = "perceptron vs. linear, tiny"
-seeds = [0]
-device = "cpu"
-pairs = ["perceptron_linear"]
-[task]
-name = "digits"
-n_per_class = 10
-[training]
-epochs = 2
-batch_size = 16
-lr = 0.01
-"""
+#: tiny_comparison's keyword arguments of this file's comparison.
+SHARED = {"name": "shared", "task": {"n_per_class": 10}}
+TINY = tiny_comparison(**SHARED)
 
 #: Slow enough (several seconds per fit) that two processes started together overlap.
 SLOW = """
@@ -73,6 +61,7 @@ def start(comparison: Path, out: Path, *extra: str) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_a_crafted_checkpoint_cannot_run_code(tmp_path):
     """A checkpoint is read with weights_only=True: a pickle that would run a command is refused,
     moved aside as *.corrupt, and the fit trains from the start."""
@@ -94,6 +83,7 @@ def test_a_crafted_checkpoint_cannot_run_code(tmp_path):
     assert np.isfinite(open_dataset(first / "results.nc").final_test_accuracy.values).all()
 
 
+@pytest.mark.slow
 def test_a_corrupt_fit_is_kept_aside_and_retrained(tmp_path):
     comparison = write(tmp_path)
     first = run_cli("run", str(comparison), "--out", str(tmp_path / "runs"), "--quiet", "--no-report")
@@ -111,6 +101,7 @@ def test_a_corrupt_fit_is_kept_aside_and_retrained(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_an_unreadable_results_file_is_rebuilt_by_report(tmp_path):
     comparison = write(tmp_path)
     folder = run_folder_of(run_cli("run", str(comparison), "--out", str(tmp_path / "runs"), "--quiet"))
@@ -123,6 +114,7 @@ def test_an_unreadable_results_file_is_rebuilt_by_report(tmp_path):
     assert (folder / "results.nc.corrupt").stat().st_size == 2048
 
 
+@pytest.mark.slow
 def test_an_orphan_checkpoint_beside_a_finished_fit_is_removed(tmp_path):
     comparison = write(tmp_path)
     folder = run_folder_of(run_cli("run", str(comparison), "--out", str(tmp_path / "runs"), "--quiet"))
@@ -132,6 +124,7 @@ def test_an_orphan_checkpoint_beside_a_finished_fit_is_removed(tmp_path):
     assert not orphan.exists()
 
 
+@pytest.mark.slow
 def test_files_are_written_with_the_process_umask(tmp_path):
     comparison = write(tmp_path)
     previous = os.umask(0o022)
@@ -147,6 +140,7 @@ def test_files_are_written_with_the_process_umask(tmp_path):
     assert not list(folder.rglob("*.lock")), "locks are removed when released"
 
 
+@pytest.mark.slow
 def test_runs_with_other_seeds_share_one_consistent_view(tmp_path):
     """Two processes at once, other seeds, one --out: results.nc, config.json and the report
     hold every seed, and every fit was trained once."""
@@ -169,6 +163,7 @@ def test_runs_with_other_seeds_share_one_consistent_view(tmp_path):
     assert "Seeds: 0, 1, 2." in Path(report).read_text()
 
 
+@pytest.mark.slow
 def test_two_identical_runs_at_once_train_each_fit_once(tmp_path):
     comparison = write(tmp_path, SLOW)
     out = tmp_path / "runs"
@@ -187,14 +182,15 @@ def test_two_identical_runs_at_once_train_each_fit_once(tmp_path):
 
 
 @pytest.mark.parametrize("what", ["name", "member"])
-def test_names_with_markup_never_reach_a_file_or_the_report(tmp_path, what):
+def test_names_with_markup_never_reach_a_file_or_the_report(neurosim_cli, tmp_path, what):
     """Names become folders and report text: unsafe ones are refused before anything exists."""
+    name, member = 'x" onerror="alert(4)', 'lin" onerror="alert(4)'
     text = (
-        TINY.replace('name = "shared"', 'name = "x\\" onerror=\\"alert(4)"')
+        tiny_comparison(**{**SHARED, "name": name})
         if what == "name"
-        else (TINY + '[pair_members.perceptron_linear]\nlinear = "lin\\" onerror=\\"alert(4)"\n')
+        else tiny_comparison(**SHARED, pair_members={"perceptron_linear": {"linear": member}})
     )
-    process = run_cli("run", str(write(tmp_path, text)), "--out", str(tmp_path / "runs"), check=False)
+    process = neurosim_cli("run", str(write(tmp_path, text)), "--out", str(tmp_path / "runs"), check=False)
     assert process.returncode == 2 and "must be a name of 1-64 letters" in process.stderr
     assert not (tmp_path / "runs").exists()
 
@@ -230,9 +226,10 @@ def test_quarantine_never_overwrites_an_earlier_copy(tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_combining_results_leaves_an_unreadable_fit_in_place(tmp_path):
     """Only the process holding a fit's lock repairs it; combining results just leaves it out."""
-    comparison = write(tmp_path, TINY.replace("seeds = [0]", "seeds = [0, 1]"))
+    comparison = write(tmp_path, tiny_comparison(**SHARED, seeds=[0, 1]))
     folder = run_folder_of(run_cli("run", str(comparison), "--out", str(tmp_path / "runs"), "--no-report"))
     from neurosim.run_folder import stored_config, write_results
     from neurosim.runner import fit_hash

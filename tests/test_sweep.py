@@ -17,21 +17,9 @@ from neurosim.sweep import run_sweep
 from neurosim.sweep.cell import cell_raw_config
 from neurosim.sweep.executor import slurm_cluster
 
-from .conftest import REPO, run_cli
+from .conftest import REPO, run_cli, tiny_comparison
 
-BASE = """
-version = 1
-name = "grid"
-seeds = [0, 1]
-device = "cpu"
-pairs = ["perceptron_linear"]
-[task]
-name = "digits"
-[training]
-epochs = 2
-batch_size = 16
-lr = 0.01
-"""
+BASE = tiny_comparison(name="grid", description=None, seeds=[0, 1])
 GRID = ["task.n_per_class=5,20", "training.lr=0.01,0.1"]
 
 
@@ -42,6 +30,7 @@ def comparison(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_two_by_two_sweep_on_two_dask_workers_equals_runs_one_by_one(tmp_path, comparison):
     sweep_dir = run_sweep(comparison, grid=GRID, root=tmp_path / "sweeps", workers=2)
     merged = open_dataset(sweep_dir / "sweep.nc")
@@ -68,6 +57,7 @@ def test_two_by_two_sweep_on_two_dask_workers_equals_runs_one_by_one(tmp_path, c
     assert text.count("perceptron - linear") == 2 and "AUC difference" in text
 
 
+@pytest.mark.slow
 def test_a_failing_cell_is_recorded_and_the_others_complete(tmp_path, comparison):
     # Valid as a comparison (so the sweep starts), but digits has fewer than 1000 images per class:
     # the cell fails when it loads its task, on its worker.
@@ -82,8 +72,8 @@ def test_a_failing_cell_is_recorded_and_the_others_complete(tmp_path, comparison
     assert "Traceback" in failure
 
 
-def test_a_grid_key_typo_is_refused_before_any_worker_starts(tmp_path, comparison):
-    process = run_cli(
+def test_a_grid_key_typo_is_refused_before_any_worker_starts(neurosim_cli, tmp_path, comparison):
+    process = neurosim_cli(
         "sweep", str(comparison), "--grid", "training.epochz=1,2", "--out", str(tmp_path / "s"), check=False
     )
     assert process.returncode == 2 and "Traceback" not in process.stderr
@@ -97,6 +87,7 @@ def _timing_free(path: Path) -> xr.Dataset:
     return dataset
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_without_recomputing_finished_cells(tmp_path, comparison):
     grid = ["task.n_per_class=5,10,20,40"]
     args = ["sweep", str(comparison), "--grid", grid[0], "--workers", "1", "--no-report"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from neurosim.results import open_dataset
 from neurosim.tuning import Setting, best, cheapest_within_tolerance, pass_budgets, study, table
@@ -18,6 +19,7 @@ BASE = {
 }
 
 
+@pytest.mark.slow
 def test_a_study_runs_each_setting_on_validation_and_picks_the_best(tmp_path):
     settings = [Setting(f"lr {lr:g}", {"models.linear.training.lr": lr}) for lr in (1e-5, 1e-2)]
     outcomes = study(BASE, settings, ["linear"], root=tmp_path)

@@ -1,8 +1,9 @@
 """Optional parts of neurosim and the package extras that install them.
 
-A plain ``pip install neurosim`` runs comparisons, sweeps, reports and every analysis but one;
-these need a library that only some users want, installed by an extra (``pip install
-"neurosim[attacks]"``). ``dev`` installs every extra, and CI runs with it.
+A plain install (``pip install -e .`` in a clone; the distribution is ``neurosim-pairs``, the
+import name ``neurosim``) runs comparisons, sweeps, reports and every analysis but one; these need
+a library that only some users want, installed by an extra (``pip install -e ".[attacks]"``, or
+``"neurosim-pairs[attacks]"``). ``dev`` installs every extra, and CI runs with it.
 
 =============  ======================  =====================================================
 extra          module                  what needs it
@@ -38,7 +39,8 @@ def missing(extra: str) -> str | None:
     module, purpose = EXTRAS[extra]
     if importlib.util.find_spec(module) is not None:
         return None
-    return f"{purpose} needs the {module!r} module, which is not installed: pip install 'neurosim[{extra}]'"
+    install = f"pip install 'neurosim-pairs[{extra}]'"
+    return f"{purpose} needs the {module!r} module, which is not installed: {install}"
 
 
 def require(extra: str) -> ModuleType:

@@ -3,8 +3,8 @@
 By default torch starts one intra-op thread per core of the *host*, whatever share of it the
 process is allowed. Inside a container or SLURM job with a CPU quota smaller than the host, or
 on a machine shared with other jobs, those threads outnumber the cores that can run them: they
-spin, wait on each other and get descheduled, and fits ran 40-100x slower while burning CPU
-(issue #20). So neurosim sets the thread counts itself, from the first of:
+spin, wait on each other and get descheduled, and fits ran many times slower while burning CPU
+(``docs/model_choices.md``). So neurosim sets the thread counts itself, from the first of:
 
 1. an explicit request (e.g. a ``--threads`` option);
 2. ``OMP_NUM_THREADS`` (or ``MKL_NUM_THREADS`` when ``OMP_NUM_THREADS`` is unset or invalid),

@@ -43,7 +43,7 @@ from neurosim.analysis import N_STIMULI
 from neurosim.analysis.activity import record_activity
 from neurosim.analysis.statistics import format_mean_ci
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
-from neurosim.analysis.study import Analysis, Page, pair_groups
+from neurosim.analysis.study import Analysis, Page, figure_per_group
 from neurosim.errors import UserError
 
 if TYPE_CHECKING:
@@ -247,13 +247,8 @@ def orientation_section(page: Page, orientation: xr.Dataset, results: xr.Dataset
             ]
         )
     page.table(["model", "layer", "responsive units", "median OSI", "fraction with OSI > 0.5"], rows)
-    for group in pair_groups(orientation):
-        title = " vs. ".join(group)
-        page.figure(
-            osi_histograms(orientation, group, title),
-            f"osi_{'_'.join(group)}.png",
-            f"{title}: orientation selectivity of first-layer units (all seeds)",
-        )
+    caption = "orientation selectivity of first-layer units (all seeds)"
+    figure_per_group(page, orientation, osi_histograms, "osi", caption)
 
 
 ANALYSIS = Analysis(

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from neurosim.analysis.statistics import t_half_width
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis
-from neurosim.analysis.study import Page, pair_groups
+from neurosim.analysis.study import Page, figure_per_group
 from neurosim.evaluation import accuracy
 
 if TYPE_CHECKING:
@@ -160,10 +160,5 @@ def strength_curves_section(page: Page, curves: xr.Dataset, heading: str, explan
     name = curves.attrs["analysis"]
     page.heading(f"{heading} ({curves.attrs['stimuli']}; stored models)")
     page.paragraph(explanation + " Mean over seeds with a 95 % CI band.")
-    for group in pair_groups(curves):
-        title = " vs. ".join(group)
-        page.figure(
-            strength_curves_figure(curves, group, title),
-            f"{name}_{'_'.join(group)}.png",
-            f"{title}: test accuracy vs. {heading.lower()} strength",
-        )
+    caption = f"test accuracy vs. {heading.lower()} strength"
+    figure_per_group(page, curves, strength_curves_figure, name, caption)

@@ -92,3 +92,17 @@ class Analysis:
 def pair_groups(stored: xr.Dataset) -> list[list[str]]:
     """The members of a stored result grouped by pair (bio first), then every unpaired member alone."""
     return group_by_pair(stored_pair_members(stored.attrs), [str(m) for m in stored.model.values])
+
+
+def figure_per_group(
+    page: Page,
+    stored: xr.Dataset,
+    draw: Callable[[xr.Dataset, list[str], str], Figure],
+    name: str,
+    caption: str,
+) -> None:
+    """One figure per group of :func:`pair_groups`: ``draw(stored, group, title)`` saved as
+    ``<name>_<members>.png`` with the caption ``"<title>: <caption>"`` (title: ``"a vs. b"``)."""
+    for group in pair_groups(stored):
+        title = " vs. ".join(group)
+        page.figure(draw(stored, group, title), f"{name}_{'_'.join(group)}.png", f"{title}: {caption}")

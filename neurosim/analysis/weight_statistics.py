@@ -39,7 +39,7 @@ from matplotlib.figure import Figure
 from neurosim.analysis import N_STIMULI
 from neurosim.analysis.statistics import format_mean_ci
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis
-from neurosim.analysis.study import Analysis, Page, pair_groups
+from neurosim.analysis.study import Analysis, Page, figure_per_group
 
 if TYPE_CHECKING:
     from neurosim.models.base import NeurosimModel
@@ -152,13 +152,8 @@ def weight_statistics_section(page: Page, stored: xr.Dataset, results: xr.Datase
             )
     measures = ["fraction zero", "mean", "standard deviation", "largest magnitude"]
     page.table(["model", "tensor", "weights", *measures], rows)
-    for group in pair_groups(stored):
-        title = " vs. ".join(group)
-        page.figure(
-            weight_histograms(stored, group, title),
-            f"weight_histogram_{'_'.join(group)}.png",
-            f"{title}: first-layer weights relative to their largest magnitude (mean over seeds)",
-        )
+    caption = "first-layer weights relative to their largest magnitude (mean over seeds)"
+    figure_per_group(page, stored, weight_histograms, "weight_histogram", caption)
 
 
 ANALYSIS = Analysis(

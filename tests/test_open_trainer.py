@@ -217,3 +217,40 @@ def test_a_layer_without_what_its_rule_needs_is_refused_before_training():
     message = "rule 'perceptron' trains perceptron units, but group 'readout' is a Linear without bias"
     with pytest.raises(TypeError, match=message):
         Trainer(model, task, CONFIG, 0, CPU)
+
+
+def test_pretraining_then_fine_tuning_the_same_layer_is_refused_not_silently_skipped():
+    """The unsupervised phase freezes what it trains; a plan that would also fine-tune the
+    encoder in the supervised phase is refused when the trainer is built."""
+
+    class FineTuned(ReconstructingAutoencoder):
+        def learning_plan(self):
+            both = nn.ModuleList([self.encoder, self.readout])
+            return (
+                PlanStep("coder", self.coder, "backprop", phase="unsupervised"),
+                PlanStep("fine_tune", both, "backprop"),
+            )
+
+    task = TASKS.get("digits")()
+    model = FineTuned(task.input_shape, task.n_classes)
+    with pytest.raises(TypeError, match="plan steps 'coder' and 'fine_tune' share parameters"):
+        Trainer(model, task, CONFIG, 0, CPU)
+
+
+def test_an_unsupervised_backprop_step_computes_no_gradient_outside_its_layers():
+    """An objective that also runs the readout gives the readout no ``.grad``: the step trains its
+    own parameters and nothing else pays for a backward pass."""
+
+    class Peeking(ReconstructingAutoencoder):
+        def training_loss(self, batch):
+            if batch.targets is None:
+                return self.reconstruction_error(batch.inputs) + 0.0 * self(batch.inputs).sum()
+            return super().training_loss(batch)
+
+    task = TASKS.get("digits")()
+    torch.manual_seed(0)
+    model = Peeking(task.input_shape, task.n_classes)
+    trainer = Trainer(model, task, CONFIG, 0, CPU)
+    trainer.unsupervised.step(0, task.x_train[:32], 0.0, TrainingCallback())
+    assert model.readout.weight.grad is None and model.readout.weight.requires_grad
+    assert model.decoder.weight.grad is not None and not model.decoder.weight.requires_grad

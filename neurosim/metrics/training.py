@@ -97,6 +97,11 @@ class OperationLedger(TrainingCallback):
     evaluation of its layer and its plasticity (``on_rule_start`` / ``on_rule_end``) and each
     optimiser step (a step pre-hook on the phase's ``optimizers``). ``phases[name]`` then holds
     the phase's :class:`OperationCounts`.
+
+    It counts everything the model does between those events: subscribed to a whole
+    :meth:`Trainer.fit`, it would also count the checkpoint evaluations inside the supervised
+    phase, which are not training. :func:`training_ledger` therefore drives the trainer's own phase
+    steps on the measured batches itself, with this observer subscribed.
     """
 
     def __init__(self, model: nn.Module, optimizers: dict[str, list[torch.optim.Optimizer]]) -> None:

@@ -2,8 +2,9 @@
 
 A checkpoint holds the step reached in each phase, the model, every optimiser's state, the
 learning curve so far, the wall time spent and torch's random streams. It is written atomically
-(:func:`~neurosim.results.storage.save_torch`) after each unsupervised pass and each measured
-checkpoint of the supervised phase, and read with ``weights_only=True`` (tensors and plain
+(:func:`~neurosim.results.storage.save_torch`) every ``steps per pass over the pool`` steps of
+the unsupervised phase (counted over all its layers) and at each measured checkpoint of the
+supervised phase, and read with ``weights_only=True`` (tensors and plain
 containers, never code).
 """
 

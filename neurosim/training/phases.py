@@ -7,8 +7,11 @@ A model's learning plan (:class:`~neurosim.models.base.PlanStep`) splits its par
   (:func:`~neurosim.training.capture.input_of`), lets the rule write ``-dw`` into ``.grad`` and
   applies it by SGD with lr = 1 (``w += dw``). A step bound to ``backprop`` (an autoencoder's
   layers) differentiates the model's own :meth:`~neurosim.models.base.NeurosimModel.training_loss`
-  of the unlabelled batch and steps the configured optimiser. Their parameters are frozen for
-  autograd otherwise, so the supervised loss never reaches a layer the phase owns.
+  of the unlabelled batch and steps the configured optimiser (``training.optimizer``, ``lr``,
+  ``weight_decay``) at a constant rate; its loss is not recorded, and a divergence shows as
+  non-finite weights when the phase ends. Their parameters are frozen for autograd otherwise, so
+  the supervised loss never reaches a layer the phase owns (a parameter belongs to one plan step:
+  :func:`check_plan`).
 * **supervised** steps, trained together on the labelled subset: the forward pass (autograd on
   for backprop groups), the model's training loss backpropagated, every local rule's ``-dw`` from
   the input it saw (:class:`~neurosim.training.capture.InputCapture`), then each optimiser steps
@@ -47,6 +50,24 @@ def build_optimizer(params: list[nn.Parameter], config: TrainingConfig) -> torch
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+def check_plan(model: NeurosimModel, plan: Sequence[PlanStep]) -> None:
+    """Refuse (one line, ``TypeError``) a learning plan the phases cannot train as written: a
+    parameter in two plan steps (the unsupervised phase freezes its parameters for good, so a
+    later step would silently never train them), or no supervised step (nothing would learn the
+    classes)."""
+    owner: dict[int, str] = {}
+    for step in plan:
+        for parameter in step.module.parameters():
+            if id(parameter) in owner and owner[id(parameter)] != step.group:
+                raise TypeError(
+                    f"{type(model).__name__}: plan steps {owner[id(parameter)]!r} and {step.group!r} "
+                    "share parameters; each parameter is trained by one step"
+                )
+            owner[id(parameter)] = step.group
+    if not any(step.phase == "supervised" for step in plan):
+        raise TypeError(f"{type(model).__name__}: its learning plan has no supervised step (a readout)")
 
 
 def local_rule(step: PlanStep) -> LocalRule:
@@ -126,17 +147,26 @@ class UnsupervisedPhase:
         self.local_optimizer.step()
 
     def _backprop_step(self, index: int, step: PlanStep, x: torch.Tensor) -> None:
+        """The step's parameters, and only they, get gradients of the model's unlabelled objective
+        (the rest of the model is frozen for the step, so no other ``.grad`` is computed or kept);
+        the configured optimiser steps them at the configured, constant rate."""
         optimizer = self.backprop_optimizers[index]
         optimizer.zero_grad(set_to_none=True)
-        parameters = list(step.module.parameters())
-        for parameter in parameters:
+        owned = {id(p) for p in step.module.parameters()}
+        frozen = [p for p in self.model.parameters() if p.requires_grad and id(p) not in owned]
+        for parameter in frozen:
+            parameter.requires_grad_(False)
+        for parameter in step.module.parameters():
             parameter.requires_grad_(True)
         try:
             with torch.enable_grad():
-                self.model.training_loss(TrainingBatch(x, None, self.model, step)).backward()  # type: ignore[no-untyped-call]
+                loss = self.model.training_loss(TrainingBatch(x, None, self.model, step))
+                loss.backward()  # type: ignore[no-untyped-call]
         finally:
-            for parameter in parameters:
+            for parameter in step.module.parameters():
                 parameter.requires_grad_(False)
+            for parameter in frozen:
+                parameter.requires_grad_(True)
         optimizer.step()
 
     def run(

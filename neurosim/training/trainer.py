@@ -1,20 +1,24 @@
-"""The trainer: one loop for backprop and local rules, with checkpoints and exact resume.
+"""The trainer: one fit of one model, its phases in order, with checkpoints and exact resume.
 
-Each step: the model runs forward on a batch (forward hooks capture the input of every layer a
-local rule trains); parameter groups bound to ``backprop`` get ``.grad`` from the cross-entropy
-by autograd; every local rule writes ``-dw`` into its group's ``.grad``; then each optimiser
-steps (Adam/SGD for backprop groups, SGD with lr = 1 for local rules, so ``w += dw``).
+The phases themselves are :mod:`neurosim.training.phases`. A supervised step: the model runs
+forward on a batch (forward hooks capture the input of every layer a local rule trains);
+parameter groups bound to ``backprop`` get ``.grad`` from the model's
+:meth:`~neurosim.models.base.NeurosimModel.training_loss` (cross-entropy unless the model says
+otherwise) by autograd; every local rule writes ``-dw`` into its group's ``.grad``; then each
+optimiser steps (Adam/SGD for backprop groups, SGD with lr = 1 for local rules, so ``w += dw``).
 
-Models with an unsupervised phase (Hebbian layers, see :class:`~neurosim.models.base.PlanStep`)
-first train those layers one after another, each for ``unsupervised_epochs`` passes over the
-unlabelled pool (``unsupervised_pool``: the whole training split or the labelled subset), or for
-``unsupervised_samples`` images, a budget that transfers across pool sizes. Their
-rules receive no labels (``target=None``), and the forward pass stops at the layer being trained,
-so later layers cost nothing. Then the supervised steps train as above on the labelled subset.
+Models with an unsupervised phase (:class:`~neurosim.models.base.PlanStep` ``phase =
+"unsupervised"``) first train those steps one after another, each for ``unsupervised_epochs``
+passes over the unlabelled pool (``unsupervised_pool``: the whole training split or the labelled
+subset), or for ``unsupervised_samples`` images, a budget that transfers across pool sizes. A
+local rule receives no labels (``target=None``) and the forward pass stops at its layer; a step
+bound to ``backprop`` minimises the model's unlabelled ``training_loss``. Then the supervised
+steps train on the labelled subset. Observers (:mod:`neurosim.training.callbacks`) see every
+phase, step and checkpoint.
 
 Determinism: the data order of epoch ``e`` is a permutation drawn from a generator seeded with
 ``(seed, e)``, so a run resumed at any checkpoint continues with the very batches an
-uninterrupted run would see; model, optimiser and history are restored from the checkpoint. On
+uninterrupted run would see; model, optimisers and history are restored from the checkpoint. On
 CPU the same seed gives bitwise-identical results.
 """
 
@@ -45,6 +49,7 @@ from neurosim.training.phases import (
     SupervisedPhase,
     UnsupervisedPhase,
     UnsupervisedSchedule,
+    check_plan,
     frozen_features,
 )
 from neurosim.training.recording import CurveRecorder, FitData
@@ -116,6 +121,7 @@ class Trainer:
         plan = model.learning_plan()
         for step in plan:
             RULES.get(step.rule)  # an unknown rule lists the valid ones before anything is built
+        check_plan(model, plan)
         self.supervised = SupervisedPhase(model, plan, config)
         self.unsupervised = UnsupervisedPhase(model, plan, config)
         self.loss_kind = self.supervised.objective_name

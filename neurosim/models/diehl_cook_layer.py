@@ -113,9 +113,9 @@ class DiehlCookLayer(nn.Module):
     network gives the same counts on every call.
 
     The simulation's state lives in its calls: a call starts every slot from rest and returns the
-    counts and weights. :attr:`last_run` records the :class:`RunStats` of the last call, for
-    the operation counts of the forward hook (:meth:`operation_counts`), the STDP rule and
-    :mod:`neurosim.reference.fidelity`; it is set in :meth:`_record` only.
+    counts and weights. :attr:`last_stats` records the :class:`RunStats` of the last call (for
+    the forward hook's :meth:`operation_counts`, the STDP rule and the fidelity check), set in
+    :meth:`_record` only; :attr:`last_run` is the same as a dict.
     """
 
     theta: torch.Tensor
@@ -144,21 +144,24 @@ class DiehlCookLayer(nn.Module):
         self.weight = nn.Parameter(initial_input_weights(n_inputs, n_neurons), requires_grad=False)
         self.register_buffer("theta", torch.full((n_neurons,), float(params.theta_start)))
         self._tables: dict = {}  # the compiled kernel's constant tables (_kernel_tables)
-        #: The :class:`RunStats` of the last call of :meth:`present` or :meth:`run_spike_train`, as
-        #: a dict (slot-steps, spikes), for operation counts.
-        self.last_run = RunStats().as_dict()
+        self.last_stats = RunStats()  # of the last present() or run_spike_train() call
 
     operation_kind = "spiking"
 
     def operation_counts(self, x: torch.Tensor, counts: torch.Tensor) -> dict[str, int]:
         """The last call's work (every presentation, re-presentations and rest included):
-        :func:`operation_counts_of` its :attr:`last_run`."""
-        return operation_counts_of(RunStats(**self.last_run), self.n_inputs, self.n_neurons)
+        :func:`operation_counts_of` its :attr:`last_stats`."""
+        return operation_counts_of(self.last_stats, self.n_inputs, self.n_neurons)
 
     def learning_operation_counts(self) -> dict[str, int]:
         """The simulation work of the last :meth:`learn` call, as :meth:`operation_counts` (its
         plasticity updates are counted by the rule, :class:`~neurosim.rules.stdp.DiehlCookSTDPRule`)."""
-        return self.operation_counts(self.weight, self.theta)
+        return operation_counts_of(self.last_stats, self.n_inputs, self.n_neurons)
+
+    @property
+    def last_run(self) -> dict[str, int]:
+        """:attr:`last_stats` as a dict (``steps``, ``input_steps``, ``input_spikes``, ...)."""
+        return self.last_stats.as_dict()
 
     def extra_repr(self) -> str:
         return (
@@ -183,7 +186,7 @@ class DiehlCookLayer(nn.Module):
     def present(
         self, x: torch.Tensor, learning: bool, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`run`, its statistics kept in :attr:`last_run`; returns the counts and weights."""
+        """:meth:`run`, its statistics kept in :attr:`last_stats`; returns the counts and weights."""
         counts, weight, stats = self.run(x, learning, generator)
         self._record(stats)
         return counts, weight
@@ -242,8 +245,8 @@ class DiehlCookLayer(nn.Module):
         return counts[0], weight
 
     def _record(self, stats: RunStats) -> None:
-        """Keep the last call's statistics (:attr:`last_run`)."""
-        self.last_run = stats.as_dict()
+        """Keep the last call's statistics (:attr:`last_stats`)."""
+        self.last_stats = stats
 
     def _population(self, device: torch.device, learning: bool) -> PopulationParams:
         """The neurons' constants for a call: excitatory then inhibitory, thresholds adaptive

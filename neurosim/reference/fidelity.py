@@ -61,7 +61,7 @@ def run_neurosim(images: np.ndarray, weight: np.ndarray, seed: int, **constants)
     generator = torch.Generator().manual_seed(seed)
     counts, learnt = layer.learn(torch.from_numpy(np.asarray(images, dtype=np.float64)), generator)
     p = layer.params
-    total = layer.last_run["input_steps"] // p.presentation_steps
+    total = layer.last_stats.input_steps // p.presentation_steps
     # Only the total is kept per call; spread it evenly (the statistics use the mean only).
     presentations = np.full(len(images), total / len(images))
     counts = counts.numpy().astype(np.int64)

@@ -48,7 +48,7 @@ GROWING_S_CELLS = LayerNeeds(
 
 #: Diehl & Cook's spiking layer, which presents images to itself with plasticity on (``learn``).
 DIEHL_COOK_LAYER = LayerNeeds(
-    "a Diehl & Cook spiking layer", ("weight", "learn", "n_inputs", "n_neurons", "learning_operation_counts")
+    "a Diehl & Cook spiking layer", ("weight", "learn", "n_inputs", "n_neurons", "last_stats")
 )
 
 

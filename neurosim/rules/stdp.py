@@ -83,9 +83,7 @@ class DiehlCookSTDPRule:
         before = module.weight.detach().clone()
         counts, after = module.learn(pre.flatten(1))
         # Every input spike depresses its N synapses; every excitatory spike potentiates its D.
-        run = module.last_run
-        self.last_updates = (
-            run["input_spikes"] * module.n_neurons + run["excitatory_spikes"] * module.n_inputs
-        )
+        run = module.last_stats
+        self.last_updates = run.input_spikes * module.n_neurons + run.excitatory_spikes * module.n_inputs
         write_delta(module.weight, after - before)
         return float(counts.sum())

@@ -128,6 +128,9 @@ class Trainer:
         describe(self.loss_kind)  # an objective nobody registered fails here, before any training
         pool_is_all = bool(self.unsupervised.steps) and config.unsupervised_pool == "all"
         self.data = FitData.of(task, device, n_per_class, subset_seed, config.train_eval_limit, pool_is_all)
+        per_epoch = steps_per_epoch(len(self.data.y_train), config.batch_size)
+        #: Measures the learning curve at the checkpoint grid, and the final confusion.
+        self.recorder = CurveRecorder(model, self.data, config.batch_size, per_epoch)
 
     @property
     def unsupervised_batch(self) -> int:
@@ -227,13 +230,11 @@ class Trainer:
         status = nonfinite_parameters(self.model, 0) if self.unsupervised.steps else None
         if status is None:
             status = self._supervised_phase(progress, view, checkpoint_path, callbacks)
-        per_epoch = steps_per_epoch(len(self.data.y_train), self.config.batch_size)
-        recorder = CurveRecorder(self.model, self.data, self.config.batch_size, per_epoch)
         if status is not None:
-            recorder.fill_after_divergence(progress.history, self._checkpoints())
+            self.recorder.fill_after_divergence(progress.history, self._checkpoints())
             confusion = torch.zeros(self.data.n_classes, self.data.n_classes, dtype=torch.int64)
             return self._result(progress, confusion, float("nan"), status, None)
-        confusion = recorder.confusion(view)
+        confusion = self.recorder.confusion(view)
         accuracy = float(confusion.diagonal().sum() / confusion.sum())
         return self._result(progress, confusion, accuracy, FitStatus(), self.convergence())
 
@@ -287,7 +288,7 @@ class Trainer:
         epochs, learning_epochs = self.epochs()
         per_epoch = steps_per_epoch(n, batch)
         total, evaluate_at = per_epoch * epochs, self._checkpoints()
-        recorder = CurveRecorder(self.model, self.data, batch, per_epoch)
+        recorder = self.recorder
         history, status = progress.history, None
         objective_sum, objective_count = 0.0, 0
         started, order = time.perf_counter() - progress.elapsed, torch.empty(0)

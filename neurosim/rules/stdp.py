@@ -24,6 +24,7 @@ weights ``[D, N]``, a postsynaptic spike one column.
 from __future__ import annotations
 
 import math
+from typing import Protocol, cast
 
 import torch
 from torch import nn
@@ -65,6 +66,25 @@ def normalise_columns(weight: torch.Tensor, total: float) -> torch.Tensor:
     return weight * (total / weight.sum(dim=0, keepdim=True).clamp_min(1e-12))
 
 
+class SpikeTotals(Protocol):
+    """What the rule reads of a presentation's statistics: spikes summed over its steps."""
+
+    input_spikes: int
+    excitatory_spikes: int
+
+
+class PlasticSpikingLayer(Protocol):
+    """The layer the rule trains (Diehl & Cook's, :mod:`neurosim.models.diehl_cook_layer`):
+    ``learn(x [M, D]) -> (counts [M, N], weights [D, N])`` with plasticity on, and its statistics."""
+
+    weight: nn.Parameter
+    n_inputs: int
+    n_neurons: int
+    last_stats: SpikeTotals
+
+    def learn(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
 @RULES.register("diehl_cook_stdp")
 class DiehlCookSTDPRule:
     """The trainer's handle on the network's own learning: a batch of images is presented with
@@ -80,10 +100,11 @@ class DiehlCookSTDPRule:
 
     @torch.no_grad()
     def write_grads(self, module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
-        before = module.weight.detach().clone()
-        counts, after = module.learn(pre.flatten(1))
+        layer = cast(PlasticSpikingLayer, module)  # checked against DIEHL_COOK_LAYER when built
+        before = layer.weight.detach().clone()
+        counts, after = layer.learn(pre.flatten(1))
         # Every input spike depresses its N synapses; every excitatory spike potentiates its D.
-        run = module.last_stats
-        self.last_updates = run.input_spikes * module.n_neurons + run.excitatory_spikes * module.n_inputs
-        write_delta(module.weight, after - before)
+        run = layer.last_stats
+        self.last_updates = run.input_spikes * layer.n_neurons + run.excitatory_spikes * layer.n_inputs
+        write_delta(layer.weight, after - before)
         return float(counts.sum())

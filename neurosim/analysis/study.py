@@ -67,6 +67,37 @@ Section = Callable[[Page, xr.Dataset, xr.Dataset], None]
 
 
 @dataclass(frozen=True)
+class SummaryCell:
+    """One cell of the report's summary table (one row per pair): a bio model against its twin on
+    one measure, with the effect size and its confidence interval.
+
+    Attributes:
+        column: the table's column, e.g. ``"noise robustness (AUC)"``; cells of the same column
+            from different pairs line up.
+        bio: the bio member's value as text, e.g. ``"0.71 [0.69, 0.73]"``.
+        twin: the twin's value as text.
+        difference: the effect size and its CI as text, e.g. ``"+0.05 [+0.02, +0.08]"`` (bio -
+            twin) or ``"x0.31 [0.29, 0.33]"`` (bio / twin); say which in ``column`` or the text.
+        better: ``"bio"`` or ``"twin"`` when the interval excludes no difference, ``None`` when
+            it does not (no decision) or the measure has no better direction.
+        what: plain words for the row's sentence, e.g. ``"robust to Gaussian noise"`` (read as
+            "the bio model is more robust to Gaussian noise").
+    """
+
+    column: str
+    bio: str
+    twin: str
+    difference: str
+    better: str | None
+    what: str
+
+
+#: ``(stored result, the run's results.nc, bio member, twin member) -> cells``: the study's cells of
+#: the pair's summary row (empty when the study has nothing for this pair).
+Summarise = Callable[[xr.Dataset, xr.Dataset, str, str], list[SummaryCell]]
+
+
+@dataclass(frozen=True)
 class Analysis:
     """One study of stored runs, as ``neurosim analyse`` and the report see it.
 
@@ -76,6 +107,8 @@ class Analysis:
         compute: see :data:`Compute`; imports model code lazily (module docstring).
         section: see :data:`Section`; ``None`` for a study without a report section.
         extra: the package extra it needs (:mod:`neurosim.extras`), checked before a run trains.
+        summary: see :data:`Summarise`; the study's cells of the report's summary table, or
+            ``None`` for a study that adds none.
     """
 
     name: str
@@ -83,6 +116,7 @@ class Analysis:
     compute: Compute
     section: Section | None = None
     extra: str | None = None
+    summary: Summarise | None = None
 
     def stored(self, run_dir: str | Path) -> xr.Dataset | None:
         """The stored result of this study in ``run_dir``, or ``None`` if it was never run."""

@@ -27,7 +27,13 @@ from typing import Any
 import torch
 import xarray as xr
 
-from neurosim.config import ComparisonConfig, MemberConfig, identity_task, identity_training
+from neurosim.config import (
+    ComparisonConfig,
+    MemberConfig,
+    identity_task,
+    identity_training,
+    resolve_subset_seed,
+)
 from neurosim.device import device_description, resolve_device
 from neurosim.errors import UserError
 from neurosim.fit_workers import Standby, choose_workers, stop_workers
@@ -142,6 +148,7 @@ def run_fit(
     result = trainer.fit(checkpoint_path=checkpoint_path, progress=progress)
     model.eval()
     attrs = _fit_attrs(config, member, task, seed, identity, result, device)
+    attrs["subset_seed"] = trainer.subset_seed  # task.subset_seed resolved ("seed": this fit's seed)
     weights = model.first_layer_weights().float().cpu().numpy()
     operations = measure_operations(model, task, device)
     dataset = fit_dataset(result, weights, model.count_parameters(), attrs, operations)
@@ -201,7 +208,8 @@ def prepare_run(config: ComparisonConfig, root: str | Path = "runs") -> tuple[to
     device = resolve_device(config.device)
     check_out_folder(root)
     task = load_task(config)
-    task.train_subset(config.task.n_per_class, config.task.subset_seed)  # n_per_class fits the task
+    # n_per_class fits the task (whichever seed draws the subset, the class counts are the task's)
+    task.train_subset(config.task.n_per_class, resolve_subset_seed(config.task.subset_seed, 0))
     check_members(config, task)
     return device, task
 

@@ -13,6 +13,7 @@ A comparison file looks like::
     [task]
     name = "digits"                   # registry key
     n_per_class = 50                  # optional: labelled examples per class (nested subsets)
+    subset_seed = "seed"              # their draw: each fit's own seed (default), or a fixed seed
 
     [training]
     epochs = 10
@@ -59,6 +60,7 @@ from neurosim.config.comparison import (
     TrainingConfig,
     identity_task,
     identity_training,
+    resolve_subset_seed,
 )
 from neurosim.config.files import (
     apply_override,
@@ -97,6 +99,7 @@ __all__ = [
     "load_raw",
     "parse_value",
     "resolve",
+    "resolve_subset_seed",
     "shipped_comparison_dirs",
     "tomllib",
 ]

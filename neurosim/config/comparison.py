@@ -37,8 +37,11 @@ class TaskConfig:
     """Registry key of the task (``neurosim list tasks``)."""
     n_per_class: PositiveInt | Literal["all"] | None = None
     """Labelled training examples per class (nested subsets); ``None`` (or ``"all"``) uses all."""
-    subset_seed: Seed = 0
-    """Seed of the subset draw, fixed across model seeds so every seed sees the same examples."""
+    subset_seed: Seed | Literal["seed"] = "seed"
+    """Seed of the labelled subset's draw: ``"seed"`` (the default) draws it with each fit's own
+    seed, so the spread over seeds includes which examples were labelled (the dominant variance
+    at a few labels per class); an integer fixes one draw for every seed (the default before
+    issue #23 was 0). See :func:`resolve_subset_seed`."""
     options: dict[str, Any] = field(default_factory=dict)
     """Keyword options of the task factory (e.g. ``n_bits`` for parity)."""
     evaluate_on: Literal["test", "validation"] = "test"
@@ -118,6 +121,7 @@ class ComparisonTable(TypedDict, total=False):
     pairs: list[str]
     pair_members: dict[str, dict[str, Name]]
     extra_models: list[Name]
+    controls: bool
     task: dict[str, Any]
     training: dict[str, Any]
     models: dict[Name, dict[str, Any]]
@@ -242,8 +246,23 @@ def identity_training(training: dict[str, Any]) -> dict[str, Any]:
 
 
 def identity_task(task: dict[str, Any]) -> dict[str, Any]:
-    """The task table as it enters identities: late keys at their default are left out."""
-    return {k: v for k, v in task.items() if LATE_TASK_KEYS.get(k, object()) != v}
+    """The task table as it enters identities: late keys at their default are left out, and a
+    ``subset_seed`` of ``"seed"`` without ``n_per_class`` (no subset is drawn) enters as 0, the
+    default it replaced, so the identities of runs on every label did not change with it."""
+    identity = {k: v for k, v in task.items() if LATE_TASK_KEYS.get(k, object()) != v}
+    if identity.get("n_per_class") is None and identity.get("subset_seed") == "seed":
+        identity["subset_seed"] = 0
+    return identity
+
+
+def resolve_subset_seed(subset_seed: int | str, seed: int) -> int:
+    """The seed the labelled subset of a fit with model seed ``seed`` is drawn with:
+    ``task.subset_seed``, or ``seed`` itself when it is ``"seed"``."""
+    if subset_seed == "seed":
+        return int(seed)
+    if isinstance(subset_seed, bool) or not isinstance(subset_seed, int):
+        raise UserError(f'task.subset_seed must be a seed (an integer >= 0) or "seed", got {subset_seed!r}')
+    return subset_seed
 
 
 TOP_KEYS = tuple(ComparisonTable.__annotations__)

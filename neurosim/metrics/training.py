@@ -51,7 +51,8 @@ from torch import nn
 
 from neurosim.config import TrainingConfig
 from neurosim.metrics.counts import LayerCounts, OperationCounts
-from neurosim.metrics.layer_counters import SimulatesLearning
+from neurosim.metrics.layer_counters import SimulatesLearning, book_conductance_neurons
+from neurosim.metrics.neuron_operations import SimulatesConductanceNeurons
 from neurosim.metrics.operations import count_operations
 from neurosim.models.base import TrainingBatch
 from neurosim.rules.base import LocalRule
@@ -143,6 +144,8 @@ class OperationLedger(TrainingCallback):
                 layer = self.counts.layers.setdefault(self.names[module], LayerCounts(module.operation_kind))
                 for key, value in module.learning_operation_counts().items():
                     layer.add(key, value)
+                if isinstance(module, SimulatesConductanceNeurons):
+                    book_conductance_neurons(layer, module, len(pre), learning=True)
             else:
                 with torch.no_grad():
                     module(pre)
@@ -190,7 +193,7 @@ def training_ledger(
     config: TrainingConfig,
     seed: int,
     n_per_class: int | None = None,
-    subset_seed: int = 0,
+    subset_seed: int | str = 0,
     n_samples: int = 256,
 ) -> tuple[dict[str, PhaseLedger], dict[str, int]]:
     """Per-sample training counts of each phase a fit of ``model`` has, and the samples each phase

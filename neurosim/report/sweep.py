@@ -2,9 +2,17 @@
 (when labels per class is a grid dimension), cell status, provenance.
 
 For every grid dimension, one figure draws the final test accuracy of every model against that
-dimension's values (mean over seeds, 95 % t-interval band), one line per model and per
-combination of the other grid dimensions. A table lists every cell's status and error, so failed
-cells are visible in the report.
+dimension's values (mean over seeds, 95 % band of
+:func:`~neurosim.analysis.statistics.accuracy_interval`: a bootstrap over seeds and test images,
+within [0, 1]), one line per model and per combination of the other grid dimensions. A table
+lists every cell's status and error, so failed cells are visible in the report.
+
+When the labelled subset is drawn with each fit's seed (``task.subset_seed = "seed"``, read from
+the cells' ``labelled_subset_seed``), the spread over seeds includes which examples were
+labelled, and the report says so; with a fixed draw it says that it does not. The paired tests of
+normalised AUC (bio - twin) give the difference's t-interval, the raw p and the Holm-adjusted p
+over the table's family (every bio-twin row at every combination of the other grid dimensions),
+and the degrees of freedom.
 """
 
 from __future__ import annotations
@@ -21,10 +29,20 @@ import numpy as np
 import xarray as xr
 
 from neurosim.analysis.sample_efficiency import labels_to_reach, normalised_auc
-from neurosim.analysis.statistics import format_mean_ci, mean_ci, paired_test
+from neurosim.analysis.statistics import (
+    CLAIM_SEEDS,
+    accuracy_interval,
+    dof_note,
+    format_accuracy,
+    format_mean_ci,
+    holm_adjusted,
+    paired_difference,
+    paired_test,
+)
 from neurosim.options import checked_names
 from neurosim.pairs import group_by_pair, stored_pair_members
 from neurosim.report.document import Document, Table
+from neurosim.results.predictions import n_test_images
 from neurosim.results.storage import open_dataset
 
 LOG_SCALE_DIMS = ("n_per_class", "lr", "weight_decay", "n_association_units")
@@ -54,7 +72,8 @@ def accuracy_vs_dimension(sweep: xr.Dataset, dim: str, path: Path, models: list[
         for combination in itertools.product(*(sweep[o].values for o in others)):
             selection = dict(zip(others, combination, strict=True)) | {"model": model}
             accuracy = sweep.final_test_accuracy.sel(selection).transpose(dim, "seed").values
-            summaries = [mean_ci(row) for row in accuracy]
+            n_test = n_test_images(sweep.sel(selection))
+            summaries = [accuracy_interval(row, n_test) for row in accuracy]
             mean = np.array([s.mean for s in summaries])
             if np.all(np.isnan(mean)):
                 continue
@@ -69,7 +88,7 @@ def accuracy_vs_dimension(sweep: xr.Dataset, dim: str, path: Path, models: list[
         axis.set_xticks(x, [str(v) for v in values], rotation=30)
     axis.set_xlabel(f"{dim} (grid value{', log scale' if axis.get_xscale() == 'log' else ''})")
     axis.set_ylabel("final test accuracy (fraction correct)")
-    axis.set_title(f"accuracy vs. {dim} (mean over seeds, 95 % CI)")
+    axis.set_title(f"accuracy vs. {dim} (mean over seeds, 95 % CI over seeds and test images)")
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=7)
     figure.tight_layout()
@@ -118,10 +137,11 @@ def _aucs(sweep: xr.Dataset, selection: dict) -> np.ndarray:
 
 
 def paired_auc_rows(sweep: xr.Dataset) -> list[list[str]]:
-    """Per pair (and combination of the other grid dimensions): the paired test of the bio
-    model's normalised AUC against each twin's over seeds."""
+    """Per pair (and combination of the other grid dimensions): the bio model's normalised AUC
+    against each twin's over matched seeds: the difference with its 95 % t-interval, the paired
+    t-test's p, Holm's adjusted p over every row (the table's family), d_z and the seeds."""
     others = [d for d in grid_dims(sweep) if d != "n_per_class"]
-    rows = []
+    rows, p_values = [], []
     for bio_name, *twins in stored_pair_members(sweep.attrs).values():
         for twin in twins:
             for combination in itertools.product(*(sweep[o].values for o in others)):
@@ -131,17 +151,70 @@ def paired_auc_rows(sweep: xr.Dataset) -> list[list[str]]:
                 if not both.any():
                     continue
                 test = paired_test(bio[both], other[both])
+                difference = paired_difference(bio[both], other[both])
+                p_values.append(test.p_value)
                 rows.append(
                     [
                         f"{bio_name} - {twin}",
                         *map(str, combination),
-                        f"{test.mean_difference:+.4f}",
-                        "n/a" if np.isnan(test.p_value) else f"{test.p_value:.3g}",
+                        _signed_interval(difference.mean, difference.low, difference.high),
+                        _p_text(test.p_value),
+                        "",  # Holm's p, once the family is complete
                         "n/a" if np.isnan(test.effect_size) else f"{test.effect_size:.2f}",
                         str(test.n),
                     ]
                 )
+    for row, adjusted in zip(rows, holm_adjusted(p_values), strict=True):
+        row[-3] = _p_text(adjusted)
     return rows
+
+
+def _signed_interval(mean: float, low: float, high: float) -> str:
+    """``+0.0123 [+0.0050, +0.0196]``, or the mean alone without an interval (one seed)."""
+    if np.isnan(low):
+        return f"{mean:+.4f}"
+    return f"{mean:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
+def _p_text(p_value: float) -> str:
+    return "n/a" if np.isnan(p_value) else f"{p_value:.3g}"
+
+
+def label_draw_note(sweep: xr.Dataset) -> str:
+    """Whether the spread over seeds includes which examples were labelled: it does when the
+    cells drew their labelled subset with each fit's seed (``labelled_subset_seed`` follows
+    ``seed``)."""
+    if not _labels_subset(sweep):
+        return "Every training example was labelled, so no labelled subset was drawn."
+    if "labelled_subset_seed" not in sweep:
+        return (
+            "The labelled subsets of these cells were drawn before the draw was recorded "
+            "(task.subset_seed, once for every seed): the spread over seeds leaves out which examples "
+            "were labelled."
+        )
+    seeds = np.broadcast_to(sweep.seed.values, sweep.labelled_subset_seed.transpose(..., "seed").shape)
+    drawn = sweep.labelled_subset_seed.transpose(..., "seed").values
+    recorded = np.isfinite(drawn) & (drawn >= 0)
+    if recorded.any() and np.array_equal(drawn[recorded], seeds[recorded]) and sweep.sizes["seed"] > 1:
+        return (
+            'Each fit drew its labelled subset with its own seed (task.subset_seed = "seed"), so the '
+            "intervals over seeds include label-draw variance: which examples were labelled."
+        )
+    return (
+        "Every seed was trained on the same labelled subset (a fixed task.subset_seed), so the "
+        "intervals over seeds leave out label-draw variance (which examples were labelled)."
+    )
+
+
+def _labels_subset(sweep: xr.Dataset) -> bool:
+    """Whether any cell trained on a labelled subset (``task.n_per_class`` swept or set)."""
+    if "n_per_class" in grid_dims(sweep):
+        return True
+    for text in np.unique(sweep.cell_config.values) if "cell_config" in sweep else []:
+        task = json.loads(text).get("task", {}) if text else {}
+        if task.get("n_per_class") not in (None, "all"):
+            return True
+    return False
 
 
 def build_sweep_report(sweep_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -195,18 +268,27 @@ def _results_sections(doc: Document, sweep: xr.Dataset, out: Path) -> None:
     rows = []
     for model in sweep.model.values:
         for point in itertools.product(*(sweep[d].values for d in dims)):
-            selection = sweep.final_test_accuracy.sel(dict(zip(dims, point, strict=True)) | {"model": model})
-            values = np.atleast_1d(selection.values)
+            cell = sweep.sel(dict(zip(dims, point, strict=True)) | {"model": model})
+            values = np.atleast_1d(cell.final_test_accuracy.values)
             if not np.all(np.isnan(values)):
                 rows.append(
                     [
                         str(model),
                         *map(str, point),
-                        format_mean_ci(values),
+                        format_accuracy(values, n_test_images(cell)),
                         str(int((~np.isnan(values)).sum())),
                     ]
                 )
-    doc.table(Table(["model", *dims, "final test accuracy, mean [95 % CI over seeds]", "seeds"], rows))
+    doc.paragraph(
+        "Accuracy intervals: 95 % percentile bootstrap over seeds and, within each seed, over test "
+        "images (each seed's accuracy redrawn from its Jeffreys posterior), so they stay in [0, 1]. "
+        + label_draw_note(sweep)
+    )
+    doc.table(
+        Table(
+            ["model", *dims, "final test accuracy, mean [95 % CI over seeds and test images]", "seeds"], rows
+        )
+    )
     groups = model_groups(sweep)
     for dim in dims:
         doc.heading(f"Accuracy vs. {dim}")
@@ -246,11 +328,29 @@ def _sample_efficiency_section(doc: Document, sweep: xr.Dataset, dims: list[str]
     )
     paired = paired_auc_rows(sweep)
     if paired:
+        seeds = min(int(row[-1]) for row in paired)
         doc.paragraph(
             "Each bio model against its twin, seed by seed: difference in normalised AUC (bio - twin; "
-            "positive: the bio model learns more from few labels), paired t-test and Cohen's d_z."
+            "positive: the bio model learns more from few labels) with its 95 % t-interval, the paired "
+            f"t-test's p, and Holm's adjusted p over the {len(paired)} test(s) of this table (its "
+            "family; read the adjusted one), and Cohen's d_z. " + label_draw_note(sweep)
         )
-        doc.table(Table(["bio - twin", *others, "AUC difference", "p (paired t)", "d_z", "seeds"], paired))
+        grade = "" if seeds >= CLAIM_SEEDS else "; these tests cannot carry a claim"
+        doc.paragraph(f"Degrees of freedom (the row with the fewest seeds): {dof_note(seeds)}{grade}.")
+        doc.table(
+            Table(
+                [
+                    "bio - twin",
+                    *others,
+                    "AUC difference [95 % CI]",
+                    "p (paired t)",
+                    "p (Holm)",
+                    "d_z",
+                    "seeds",
+                ],
+                paired,
+            )
+        )
 
 
 def _cells_section(doc: Document, sweep: xr.Dataset) -> None:

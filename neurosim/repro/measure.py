@@ -6,6 +6,11 @@ run twice reuses its fits. The measurement of a run is the card's model's accura
 ``final`` (test accuracy after training), ``best_checkpoint`` (the best of the logged checkpoints,
 for claims of the form "reaches") or ``final_train`` (training accuracy after training, for
 theorems about the training set). Ablations are paired with the card's run seed by seed.
+
+Intervals: a test accuracy (``final``, ``best_checkpoint``) of a run whose test-set size is stored
+gets :func:`~neurosim.analysis.statistics.accuracy_interval` (a bootstrap over seeds and test
+images, within [0, 1]) and an ablation's effect :func:`~neurosim.analysis.statistics.accuracy_difference`;
+a training accuracy, or results without the test-set size, the t-interval over seeds.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from neurosim.analysis.statistics import Summary, mean_ci
+from neurosim.analysis.statistics import Summary, accuracy_difference, accuracy_interval, mean_ci
 from neurosim.repro.card import Ablation, Band, Card
+from neurosim.results.predictions import n_test_images
 from neurosim.results.storage import open_dataset
 from neurosim.runner import ProgressFactory, dry_run, run_comparison
 
@@ -34,10 +40,15 @@ class Measurement:
     diverged: np.ndarray
     task_description: str
     provenance: dict
+    n_images: int = 0
+    """Test images each accuracy is a proportion of (0: unknown, or not a test accuracy)."""
 
     @property
     def summary(self) -> Summary:
-        """Mean and 95 % t-interval over seeds (NaN seeds, i.e. diverged ones, left out)."""
+        """Mean and 95 % interval over seeds (NaN seeds, i.e. diverged ones, left out): over seeds
+        and test images when :attr:`n_images` is known, else the t-interval over seeds."""
+        if self.n_images:
+            return accuracy_interval(self.accuracy, self.n_images)
         return mean_ci(self.accuracy)
 
     @property
@@ -94,6 +105,7 @@ def measurement(results: xr.Dataset, run_dir: Path, model: str, metric: str) -> 
         np.asarray(diverged),
         str(results.attrs.get("task_description", "")),
         {k: str(results.attrs[k]) for k in keys if k in results.attrs},
+        n_test_images(results) if metric != "final_train" and "confusion" in results else 0,
     )
 
 
@@ -123,10 +135,14 @@ def measure(card: Card, variant: str, ablation: Ablation | None, execution: Exec
 
 
 def paired_delta(effect: Measurement, base: Measurement) -> Summary:
-    """Mean and 95 % t-interval of ``effect - base`` over the seeds both runs have."""
+    """Mean and 95 % interval of ``effect - base`` over the seeds both runs have: the bounded
+    bootstrap of :func:`accuracy_difference` when both are test accuracies on the same number of
+    images, else the t-interval."""
     common = [s for s in base.seeds if s in effect.seeds]
     a = np.array([effect.accuracy[effect.seeds.index(s)] for s in common])
     b = np.array([base.accuracy[base.seeds.index(s)] for s in common])
+    if effect.n_images and effect.n_images == base.n_images:
+        return accuracy_difference(a, b, base.n_images)
     return mean_ci(a - b)
 
 

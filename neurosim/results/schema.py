@@ -2,14 +2,22 @@
 
 Fit Dataset
     dims: ``checkpoint`` (evaluation points), ``class_true``/``class_pred`` (C each), ``unit``
-    (first-layer units), ``input`` (flattened input values D).
-    coords on ``checkpoint``: ``step``, ``samples_seen``, ``epoch``.
+    (first-layer units), ``input`` (flattened input values D), ``test_image`` (N test images).
+    coords on ``checkpoint``: ``step``, ``samples_seen``, ``epoch``; ``class_true`` and
+    ``class_pred`` (class indices 0..C-1, with the task's ``class_names`` as a JSON attribute);
+    ``test_image`` (index into the evaluation split) and ``test_label`` (its true class). Every
+    coordinate has ``units`` and ``long_name``.
     variables: ``test_accuracy``, ``train_accuracy``, ``train_loss``, ``wall_time`` (checkpoint);
     ``final_test_accuracy``, ``n_parameters_trainable``, ``n_parameters_fixed`` (scalars);
-    ``confusion`` (class_true, class_pred); ``first_layer_weights`` (unit, input).
+    ``confusion`` (class_true, class_pred); ``first_layer_weights`` (unit, input);
+    ``test_prediction`` (test_image): the class predicted for each test image after training, -1
+    for none (a diverged fit), so two members can be compared image by image (McNemar). Fits
+    stored before lack ``test_image``, ``test_label`` and ``test_prediction`` (optional in
+    :func:`validate_fit`; :func:`~neurosim.results.predictions.correct_by_seed` then finds nothing).
     attrs: ``member``, ``model``, ``role``, ``pairs``, ``seed``, ``loss_kind``, ``input_shape``,
     ``n_train``, ``config`` (the resolved comparison as JSON), ``fit_hash`` and the provenance of
-    :func:`neurosim.results.provenance.provenance`.
+    :func:`neurosim.results.provenance.provenance`; ``subset_seed``, the seed the labelled subset
+    was drawn with (``task.subset_seed`` resolved; fits stored before: their config's integer).
 
     ``status`` (``finished`` or ``diverged``, see :mod:`neurosim.training.divergence`),
     ``diverged_step`` and ``diverged_reason`` (absent in fits stored before: ``finished``).
@@ -19,7 +27,10 @@ Fit Dataset
     see :mod:`neurosim.models.convergence` (absent in fits stored before: -1).
 
 Run Dataset (``results.nc``): the fits' common variables stacked along ``model`` and ``seed``,
-and ``diverged``, ``diverged_step``, ``learnt``, ``convergence`` (model, seed).
+and ``diverged``, ``diverged_step``, ``learnt``, ``convergence`` (model, seed); ``test_prediction``
+(model, seed, test_image) when any fit stored it (-1 for fits that did not); the fits' coordinate
+attributes; ``labelled_subset_seed`` (model, seed), the seed each fit drew its labelled subset
+with (not ``subset_seed``, which a sweep over ``task.subset_seed`` names its dimension).
 
 Every variable has CF ``units`` and ``long_name``; :func:`validate_fit` checks this on save.
 """
@@ -35,18 +46,22 @@ import xarray as xr
 
 from neurosim.objectives import describe
 from neurosim.results.history import History
+from neurosim.results.predictions import prediction_coords, prediction_variables, stacked_predictions
 
 
 class FitRecord(Protocol):
     """What :func:`fit_dataset` reads of a fit (the trainer's :class:`~neurosim.training.FitResult`
     has it): the per-checkpoint history, the loss's name, the test confusion matrix
-    ``[class_true, class_pred]``, the final test accuracy and the training-set size."""
+    ``[class_true, class_pred]``, the final test accuracy, the training-set size, and each test
+    image's predicted and true class ``[N]`` (``None``: not recorded)."""
 
     history: History
     loss_kind: str
     confusion: torch.Tensor
     final_test_accuracy: float
     n_train: int
+    test_prediction: torch.Tensor | None
+    test_label: torch.Tensor | None
 
 
 PROVENANCE_KEYS = (
@@ -88,6 +103,10 @@ FIT_VARIABLES = {
     "activation_sparsity": ("layer",),
     **{f"total_{name}": () for name in OPERATION_NAMES},
 }
+#: Variables of fits stored since they were added (absent from fits stored before).
+OPTIONAL_FIT_VARIABLES = {"test_prediction": ("test_image",)}
+#: Coordinates whose attributes ``results.nc`` keeps from the fits.
+LABELLED_COORDS = ("step", "samples_seen", "epoch", "class_true", "class_pred", "test_image", "test_label")
 #: Variables that measure the machine, not the model: excluded from reproducibility checks.
 TIMING_VARIABLES = ("wall_time",)
 RUN_VARIABLES = tuple(v for v, dims in FIT_VARIABLES.items() if not set(dims) & {"unit", "input", "layer"})
@@ -166,7 +185,11 @@ def fit_dataset(
         ),
         **operations["variables"],
     }
-    coords = {**_checkpoint_coords(h), **operations["coords"]}
+    n_classes = int(result.confusion.shape[0])
+    names = json.loads(attrs.get("class_names", "[]"))
+    per_image = prediction_variables(result.test_prediction, result.test_label, n_classes, names)
+    data_vars |= per_image["variables"]
+    coords = {**_checkpoint_coords(h), **operations["coords"], **per_image["coords"]}
     dataset = xr.Dataset(
         data_vars,
         coords=coords,
@@ -210,6 +233,9 @@ def validate_fit(dataset: xr.Dataset) -> None:
         for attr in ("units", "long_name"):
             if attr not in dataset[name].attrs:
                 problems.append(f"{name} has no {attr}")
+    for name, dims in OPTIONAL_FIT_VARIABLES.items():
+        if name in dataset and dataset[name].dims != dims:
+            problems.append(f"{name} has dims {dataset[name].dims}, expected {dims}")
     for attr in (*FIT_ATTRS, *PROVENANCE_KEYS):
         if attr not in dataset.attrs:
             problems.append(f"missing attribute {attr}")
@@ -249,7 +275,7 @@ def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict[str, A
             raise ValueError(f"fit {key} has a different checkpoint grid; members must share the budget")
     rows = []
     for member in members:
-        per_seed = [fits[(member, seed)][list(RUN_VARIABLES)].drop_attrs() for seed in seeds]
+        per_seed = [_run_part(fits[(member, seed)]) for seed in seeds]
         rows.append(xr.concat(per_seed, dim="seed", coords="minimal", compat="override", join="override"))
     combined = xr.concat(rows, dim="model", coords="minimal", compat="override", join="override")
     first = fits[(members[0], seeds[0])]
@@ -258,14 +284,36 @@ def combine_fits(fits: dict[tuple[str, int], xr.Dataset], run_attrs: dict[str, A
     combined["train_loss"].attrs["description"] = _objectives_description(fits, members, seeds[0])
     for name, variable in _status_variables(fits, members, seeds).items():
         combined[name] = variable
+    predictions = stacked_predictions(fits, members, seeds)
+    if predictions is not None:
+        combined["test_prediction"] = predictions
     combined = combined.assign_coords(
         model=("model", members),
         seed=("seed", seeds),
         role=("model", [fits[(m, seeds[0])].attrs["role"] for m in members]),
         loss_kind=("model", [fits[(m, seeds[0])].attrs["loss_kind"] for m in members]),
+        **_labelled_coords(fits),
     )
     combined.attrs = dict(run_attrs)
     return combined
+
+
+def _run_part(fit: xr.Dataset) -> xr.Dataset:
+    """The variables of a fit that ``results.nc`` stacks, without attributes or class coordinates
+    (a fit stored before has none; :func:`_labelled_coords` puts them back)."""
+    part = fit[list(RUN_VARIABLES)].drop_attrs()
+    return part.drop_vars([c for c in ("class_true", "class_pred") if c in part.coords])
+
+
+def _labelled_coords(fits: dict[tuple[str, int], xr.Dataset]) -> dict[str, Any]:
+    """The checkpoint, class and test-image coordinates with their attributes, from the fits that
+    have them (the checkpoint grid is shared; see :func:`combine_fits`)."""
+    coords: dict[str, Any] = dict(prediction_coords(fits))
+    for name in LABELLED_COORDS:
+        holder = next((fit for fit in fits.values() if name in fit.coords), None)
+        if holder is not None:
+            coords[name] = holder[name].variable
+    return coords
 
 
 def _objectives_description(fits: dict[tuple[str, int], xr.Dataset], members: list[str], seed: int) -> str:
@@ -313,4 +361,22 @@ def _status_variables(
             "1",
             "the convergence diagnostic of the model's local rules, in words (empty: not checked)",
         ),
+        "labelled_subset_seed": _var(
+            ("model", "seed"),
+            [[fit_subset_seed(fits[(m, s)].attrs) for s in seeds] for m in members],
+            "1",
+            "seed the labelled training subset was drawn with (task.subset_seed resolved; -1: unknown)",
+        ),
     }
+
+
+def fit_subset_seed(attrs: dict[str, Any]) -> int:
+    """The seed a fit's labelled subset was drawn with: its ``subset_seed`` attribute, or for fits
+    stored before it was recorded, the integer ``task.subset_seed`` of its config (-1 if neither)."""
+    if "subset_seed" in attrs:
+        return int(attrs["subset_seed"])
+    try:
+        stored = json.loads(attrs.get("config", "{}")).get("task", {}).get("subset_seed")
+    except (ValueError, AttributeError):
+        return -1
+    return stored if isinstance(stored, int) and not isinstance(stored, bool) else -1

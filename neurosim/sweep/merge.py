@@ -6,7 +6,8 @@ checkpoint grid depends on the cell (fewer labels per class means fewer samples 
 ``samples_seen``, ``step`` and ``epoch`` become data variables over the grid. Cells that failed
 or have not run are NaN in the results and are described by ``cell_status`` (``done`` /
 ``failed`` / ``pending``), ``cell_error``, ``cell_id`` and ``cell_config`` over the grid
-dimensions, so a failure is recorded rather than hidden.
+dimensions, so a failure is recorded rather than hidden. Each variable keeps the units and long
+name the cells stored; per-image test predictions stay in the cells (:data:`PER_IMAGE`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from neurosim.results.storage import open_dataset
 from neurosim.sweep.grid import GridAxis
 
 CHECKPOINT_COORDS = ("step", "samples_seen", "epoch")
+PER_IMAGE = ("test_prediction", "test_label", "test_image")
 
 
 def axis_label(axis: GridAxis, value: object, all_label: int = -1) -> object:
@@ -38,6 +40,9 @@ def axis_label(axis: GridAxis, value: object, all_label: int = -1) -> object:
 
 def _cell_dataset(path: Path, labels: dict[str, object]) -> xr.Dataset:
     dataset = open_dataset(path)
+    # Per-image predictions stay in each cell's results.nc (McNemar within a cell): the merged
+    # grid would hold one copy per cell, and cells of different tasks have different test splits.
+    dataset = dataset.drop_vars([v for v in PER_IMAGE if v in dataset.variables])
     dataset = dataset.reset_coords([c for c in CHECKPOINT_COORDS if c in dataset.coords])
     dataset = dataset.drop_attrs()
     return dataset.expand_dims({dim: [value] for dim, value in labels.items()})
@@ -60,9 +65,9 @@ def merge_cells(axes: list[GridAxis], cells: list[dict], attrs: dict, all_label:
     status_dims = grid_dims + (["seed"] if seed_axis else [])
     status = _status_grid(status_rows, status_dims)
     merged = xr.merge([*pieces, status], join="outer", compat="no_conflicts", combine_attrs="drop")
-    for name in ("test_accuracy", "train_accuracy", "final_test_accuracy"):
-        if name in merged and pieces:
-            merged[name].attrs = pieces[0][name].attrs
+    for name in merged.variables:  # units and long names, as every cell stored them
+        if pieces and name in pieces[0].variables and not merged[name].attrs:
+            merged[name].attrs = dict(pieces[0][name].attrs)
     for variable in merged.variables.values():
         # Encodings inherited from the cells' files (int64) cannot hold the NaNs of missing cells.
         variable.encoding.clear()

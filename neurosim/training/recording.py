@@ -115,9 +115,10 @@ class CurveRecorder:
                 values.append(float("nan"))
             history.wall_time.append(float("nan"))
 
-    def confusion(self, view: FeatureView) -> torch.Tensor:
-        """``[C, C]`` int64 counts of test images of class ``i`` predicted as ``j``."""
+    def final_test(self, view: FeatureView) -> tuple[torch.Tensor, torch.Tensor]:
+        """The trained model on the test split: each image's predicted class ``[N]`` (int64, CPU)
+        and the confusion ``[C, C]`` (int64 counts of test images of class ``i`` predicted as ``j``)."""
         n = self.data.n_classes
-        predictions = predict(self.model, view.inputs_test, view.forward)
-        pairs = (self.data.y_test.cpu() * n + predictions.cpu()).bincount(minlength=n**2)
-        return torch.zeros(n, n, dtype=torch.int64) + pairs.reshape(n, n)
+        predictions = predict(self.model, view.inputs_test, view.forward).cpu()
+        pairs = (self.data.y_test.cpu() * n + predictions).bincount(minlength=n**2)
+        return predictions, torch.zeros(n, n, dtype=torch.int64) + pairs.reshape(n, n)

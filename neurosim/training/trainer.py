@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from neurosim.config import TrainingConfig
+from neurosim.config import TrainingConfig, resolve_subset_seed
 from neurosim.models.base import NeurosimModel, TrainingBatch
 from neurosim.models.convergence import Convergence
 from neurosim.objectives import describe
@@ -81,6 +81,10 @@ class FitResult:
     confusion: torch.Tensor
     final_test_accuracy: float
     n_train: int
+    test_prediction: torch.Tensor | None = None
+    """``[N]`` the class predicted for each test image after training (-1 each when diverged)."""
+    test_label: torch.Tensor | None = None
+    """``[N]`` each test image's true class."""
     unsupervised_seconds: float = 0.0
     """Wall time of the unsupervised phase (also included in ``history.wall_time``)."""
     status: FitStatus = field(default_factory=FitStatus)
@@ -100,7 +104,8 @@ class Trainer:
         seed: drives the data order (model initialisation is the caller's, see runner).
         device: where to train.
         n_per_class: labelled examples per class, or ``None`` for all.
-        subset_seed: seed of the labelled subset.
+        subset_seed: seed of the labelled subset, or ``"seed"`` for ``seed``
+            (:func:`~neurosim.config.resolve_subset_seed`).
 
     Attributes:
         data: the fit's tensors (:class:`~neurosim.training.recording.FitData`).
@@ -115,9 +120,11 @@ class Trainer:
         seed: int,
         device: torch.device,
         n_per_class: int | None = None,
-        subset_seed: int = 0,
+        subset_seed: int | str = 0,
     ) -> None:
         self.model, self.config, self.seed, self.device = model, config, seed, device
+        #: The seed the labelled subset was drawn with.
+        self.subset_seed = resolve_subset_seed(subset_seed, seed)
         plan = model.learning_plan()
         for step in plan:
             RULES.get(step.rule)  # an unknown rule lists the valid ones before anything is built
@@ -127,7 +134,9 @@ class Trainer:
         self.loss_kind = self.supervised.objective_name
         describe(self.loss_kind)  # an objective nobody registered fails here, before any training
         pool_is_all = bool(self.unsupervised.steps) and config.unsupervised_pool == "all"
-        self.data = FitData.of(task, device, n_per_class, subset_seed, config.train_eval_limit, pool_is_all)
+        self.data = FitData.of(
+            task, device, n_per_class, self.subset_seed, config.train_eval_limit, pool_is_all
+        )
         per_epoch = steps_per_epoch(len(self.data.y_train), config.batch_size)
         #: Measures the learning curve at the checkpoint grid, and the final confusion.
         self.recorder = CurveRecorder(model, self.data, config.batch_size, per_epoch)
@@ -233,25 +242,31 @@ class Trainer:
         if status is not None:
             self.recorder.fill_after_divergence(progress.history, self._checkpoints())
             confusion = torch.zeros(self.data.n_classes, self.data.n_classes, dtype=torch.int64)
-            return self._result(progress, confusion, float("nan"), status, None)
-        confusion = self.recorder.confusion(view)
+            none = torch.full((len(self.data.y_test),), -1, dtype=torch.int64)
+            return self._result(progress, (none, confusion), float("nan"), status, None)
+        predictions, confusion = self.recorder.final_test(view)
         accuracy = float(confusion.diagonal().sum() / confusion.sum())
-        return self._result(progress, confusion, accuracy, FitStatus(), self.convergence())
+        return self._result(progress, (predictions, confusion), accuracy, FitStatus(), self.convergence())
 
     def _result(
         self,
         progress: Progress,
-        confusion: torch.Tensor,
+        final_test: tuple[torch.Tensor, torch.Tensor],
         accuracy: float,
         status: FitStatus,
         convergence: Convergence | None,
     ) -> FitResult:
+        """The fit's result from its progress and ``final_test``: each test image's prediction
+        ``[N]`` and the confusion ``[C, C]``."""
+        predictions, confusion = final_test
         return FitResult(
             history=progress.history,
             loss_kind=self.loss_kind,
             confusion=confusion,
             final_test_accuracy=accuracy,
             n_train=len(self.data.y_train),
+            test_prediction=predictions,
+            test_label=self.data.y_test.cpu(),
             unsupervised_seconds=progress.unsupervised_seconds,
             status=status,
             convergence=convergence,

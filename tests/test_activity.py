@@ -18,8 +18,12 @@ def test_record_activity_matches_the_layers_outputs_and_restores_the_mode():
     model = MODELS.get("mlp")(task.input_shape, task.n_classes, hidden_sizes=[32])
     model.train()
     activity = record_activity(model, task.x_test[:70], batch_size=32)
-    assert list(activity) == list(model.probe_points())
+    assert list(activity) == ["hidden1", "output"]  # outputs only by default: no currents
     assert activity["output"].shape == (70, task.n_classes)
+    with_currents = record_activity(model, task.x_test[:70], batch_size=32, currents=True)
+    assert list(with_currents) == ["hidden1.pre", "hidden1", "output"] == list(model.probe_points())
+    assert torch.equal(with_currents["hidden1"], activity["hidden1"])
+    assert (with_currents["hidden1.pre"] < 0).any() and (activity["hidden1"] >= 0).all()
     with torch.no_grad():
         model.eval()
         assert torch.allclose(activity["output"], model(task.x_test[:70]), atol=1e-6)

@@ -7,6 +7,10 @@ flattened to ``[n, units]``. A conventional layer is called once, so this is its
 layer is called once per time step and returns its spikes first, so this is its spike count over
 the presentation (rates are counts / T). Hooks observe; they never change the forward pass.
 
+Which probe points (names: :mod:`neurosim.probes`): by default the layers' outputs after their
+nonlinearities (``<layer>``, what the next layer or the readout sees); ``currents = True`` adds the
+currents before them (``<layer>.pre``), in the model's order.
+
 :func:`cka_map` compares every probe point of one model with every probe point of another on the
 same stimuli (:func:`neurosim.analysis.cka.cka_matrix`), as an ``xarray.DataArray`` with dims
 ``(layer_a, layer_b)`` (coordinates: probe-point names, input side first) and attrs ``kind`` and
@@ -21,6 +25,7 @@ import torch
 import xarray as xr
 
 from neurosim.analysis.cka import cka_matrix
+from neurosim.probes import outputs
 
 if TYPE_CHECKING:
     from neurosim.models.base import NeurosimModel
@@ -35,15 +40,18 @@ def record_activity(
     batch_size: int = RECORD_BATCH,
     names: list[str] | None = None,
     flatten: bool = True,
+    currents: bool = False,
 ) -> dict[str, torch.Tensor]:
-    """Activity ``[n, units]`` (float32, on CPU) at every probe point of ``model`` for ``x [n, ...]``.
+    """Activity ``[n, units]`` (float32, on CPU) at the probe points of ``model`` for ``x [n, ...]``.
 
-    ``names``: only these probe points (default all); ``flatten = False`` keeps each layer's own
+    ``names``: only these probe points; by default every layer output, and with ``currents`` every
+    probe point (the currents ``<layer>.pre`` too). ``flatten = False`` keeps each layer's own
     output shape ``[n, ...]`` (e.g. channels and positions of a convolution).
     """
     points = model.probe_points()
-    if names is not None:
-        points = {name: points[name] for name in names}
+    if names is None:
+        names = list(points) if currents else outputs(points)
+    points = {name: points[name] for name in names}
     device = next(model.parameters()).device
     running: dict[str, torch.Tensor] = {}
 

@@ -5,8 +5,12 @@ it runs right after training (``neurosim run --analyses representations``) or la
 (``neurosim analyse RUN_DIR``).
 
 Stimuli: the first ``n_stimuli`` test images of the run's task (the same for every model, seed and
-call). Activity: :func:`neurosim.analysis.activity.record_activity` at every probe point (layer
-outputs; spike counts for spiking layers).
+call). Activity: :func:`neurosim.analysis.activity.record_activity` at every probe point (names:
+:mod:`neurosim.probes`): each layer's output after its nonlinearity (``<layer>``: the RePU
+``relu(u)^n``, SoftHebb's ``K softmax(t u)``, Triangle, ReLU or tanh, after a block's pooling;
+spike counts for spiking layers), which is what the next layer or the readout sees, and the
+current before the nonlinearity (``<layer>.pre``). Every variable below holds both; the report
+shows the outputs and says that the currents are stored.
 
 Stored as ``analyses/representations.nc`` (written atomically), one xarray Dataset:
 
@@ -19,14 +23,22 @@ Stored as ``analyses/representations.nc`` (written atomically), one xarray Datas
   distance, upper triangle, row-major) over the conditions ``rdm_conditions`` (indices into the
   stimuli, :data:`~neurosim.analysis.rdm.PER_CLASS` per class, in class order).
 * ``code__<member>``: dims ``(measure, seed, layer__<member>)`` with the measures of
-  :data:`MEASURES` (:mod:`neurosim.analysis.sparseness`). "Active" means an output above 0; for a
-  probe point that records a pre-activation (``nn.Linear`` before a ReLU or a rectified power),
-  that is exactly "active after the rectification". The Vinje-Gallant sparseness is taken of the
-  rectified output ``max(a, 0)``. A softmax layer's outputs are all positive, so every unit counts
-  as active there.
+  :data:`MEASURES` (:mod:`neurosim.analysis.sparseness`). "Active" means an output above 0 (for a
+  spiking layer: at least one spike during the presentation); for a current ``.pre`` before a
+  ReLU or a rectified power that is "active after the rectification". The Vinje-Gallant
+  sparseness is taken of ``max(a, 0)`` (for tanh outputs, of their positive part). A softmax
+  layer's outputs are all positive, so every unit counts as active there. None of this is
+  commensurable with the fraction of cortical neurons active at once (attribute
+  ``fraction_active``; ``docs/references/cortex_sparseness.md``).
 
-Attributes: ``n_stimuli``, ``stimuli``, the run's resolved ``config`` and the provenance of the
-analysis (code version, machine, time).
+Attributes: ``n_stimuli``, ``stimuli``, ``hidden__<member>`` (the last hidden layer's output
+probe, the layer the summary compares; ``""`` for a model with no hidden layer), ``probes`` and
+``fraction_active`` (what the layers and the measure are), the run's resolved ``config`` and the
+provenance of the analysis (code version, machine, time).
+
+Summary (:func:`representation_summary`): per pair, the linear CKA of the bio model's last hidden
+layer output with the twin's, mean over seeds and 95 % t-interval (clipped to CKA's range [0, 1]);
+no member is "better", similarity is reported as a value.
 
 Registered as :data:`ANALYSIS` (report section: CKA and RSA maps per pair, RDMs per member, a table
 of the code measures); stored models are loaded inside the compute function only
@@ -48,9 +60,10 @@ from neurosim.analysis.activity import cka_maps, record_activity
 from neurosim.analysis.cka import KINDS
 from neurosim.analysis.rdm import N_BOOTSTRAP, PER_CLASS, condition_indices, layer_rdms, rdm_similarity
 from neurosim.analysis.sparseness import fraction_active, participation_ratio, vinje_gallant_sparseness
-from neurosim.analysis.statistics import format_mean_ci
+from neurosim.analysis.statistics import format_mean_ci, mean_ci
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
-from neurosim.analysis.study import Analysis, Page
+from neurosim.analysis.study import Analysis, Page, SummaryCell
+from neurosim.probes import last_hidden, outputs
 
 if TYPE_CHECKING:
     from neurosim.config import ComparisonConfig
@@ -62,6 +75,25 @@ MEASURES = (
     "sparseness_lifetime",
     "participation_ratio",
 )
+#: What the stored layers are (attribute ``probes``).
+PROBES = (
+    "<layer>: the layer's output after its nonlinearity (what the next layer or the readout sees; "
+    "spike counts over the presentation for spiking layers); <layer>.pre: its current before the "
+    "nonlinearity"
+)
+#: Why "fraction active" is not the cortical number (attribute ``fraction_active``; the sources:
+#: docs/references/cortex_sparseness.md).
+NOT_COMMENSURABLE = (
+    "fraction of a layer's units with an output above 0 for one image (spiking layers: neurons with "
+    "at least one spike in the presentation). Not commensurable with cortical estimates such as "
+    "Lennie 2003 (Curr. Biol. 13:493: fewer than 1 % of cortical neurons substantially active at "
+    "once, an energy-budget bound): a unit is not a neuron (a convolutional channel repeats one unit "
+    "over positions), a forward pass has no time base (spiking models count over their own window), "
+    "and any output above 0 counts, however small, where the cortical figure counts neurons firing "
+    "at a substantial rate"
+)
+#: The summary table's column (:func:`representation_summary`).
+SIMILARITY_COLUMN = "representational similarity to the twin (linear CKA, last hidden layers)"
 #: The columns of the report's table of code measures: measure, header.
 REPRESENTATION_COLUMNS = (
     ("fraction_active_population", "fraction active per image"),
@@ -84,13 +116,17 @@ def _code_measures(activity) -> list[float]:
 
 def _recorded(
     run_dir: str | Path, config: ComparisonConfig, task: Task, seed: int, stimuli: torch.Tensor
-) -> dict[str, dict[str, torch.Tensor]]:
-    """``{member: {probe point: activity [n, units]}}`` of every member's stored model of one seed."""
+) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, str]]:
+    """``{member: {probe point: activity [n, units]}}`` of every member's stored model of one seed
+    (outputs and currents), and ``{member: its last hidden layer's output probe, or ""}``."""
     from neurosim.run_loading import load_fitted_model  # here: the report imports this module
 
-    return {
-        m.name: record_activity(load_fitted_model(run_dir, m, task, seed), stimuli) for m in config.members
-    }
+    activity, hidden = {}, {}
+    for member in config.members:
+        model = load_fitted_model(run_dir, member, task, seed)
+        activity[member.name] = record_activity(model, stimuli, currents=True)
+        hidden[member.name] = last_hidden(model.probe_points(), model.readout_probe()) or ""
+    return activity, hidden
 
 
 def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
@@ -106,7 +142,7 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
     layers: dict[str, list[str]] = {}
     twins = [(bio, twin) for bio, *others in config.pair_members().values() for twin in others]
     for seed in seeds:  # one seed's activity in memory at a time (wide conv layers are large)
-        activity = _recorded(run_dir, config, task, seed, stimuli)
+        activity, hidden = _recorded(run_dir, config, task, seed, stimuli)
         seed_rdms = {}
         for name, recorded in activity.items():
             layers[name] = list(recorded)
@@ -133,6 +169,8 @@ def analyse_representations(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> 
             coords={"seed": seeds, f"layer__{name}": layers[name]},
         )
     attrs = analysis_attrs("representations", len(stimuli), task, config)
+    attrs.update({f"hidden__{name}": layer for name, layer in hidden.items()})
+    attrs.update(probes=PROBES, fraction_active=NOT_COMMENSURABLE)
     attrs["rdm_conditions"] = conditions.tolist()
     attrs["rdm"] = (
         f"correlation distance over {len(conditions)} stimuli ({PER_CLASS} per class); RDMs compared by "
@@ -246,12 +284,20 @@ def rdm_matrices(rdms: xr.DataArray, member: str) -> Figure:
     return figure
 
 
+def layer_outputs(array: xr.DataArray) -> xr.DataArray:
+    """``array`` at its members' layer outputs only (every ``layer__<member>`` dim without the
+    ``.pre`` currents)."""
+    dims = [str(d) for d in array.dims if str(d).startswith("layer__")]
+    return array.sel({d: outputs(str(n) for n in array[d].values) for d in dims})
+
+
 def _code_rows(analysis: xr.Dataset) -> list[list[str]]:
-    """The table of code measures: per member and layer, each measure's mean [95 % CI] over seeds."""
+    """The table of code measures: per member and layer output, each measure's mean [95 % CI] over
+    seeds."""
     rows = []
     for name in [str(n) for n in analysis.data_vars if str(n).startswith("code__")]:
         member = name.split("__", 1)[1]
-        code = analysis[name]
+        code = layer_outputs(analysis[name])
         for layer in code[f"layer__{member}"].values:
             values = code.sel({f"layer__{member}": layer})
             measures = [format_mean_ci(values.sel(measure=m).values) for m, _ in REPRESENTATION_COLUMNS]
@@ -264,29 +310,33 @@ def representations_section(page: Page, analysis: xr.Dataset, results: xr.Datase
     (``results``, the run's results, are not needed)."""
     page.heading(f"Representations ({analysis.attrs['stimuli']}; stored models)")
     page.paragraph(
-        "Layer outputs at each model's probe points (spike counts over the presentation for spiking "
-        "layers). CKA compares two layers' representational geometry on the same images (1: the same "
-        "up to rotation and scale); debiased CKA removes the finite-sample bias of linear CKA. "
-        "'Active' is an output above 0 (for a probe point before a rectifying nonlinearity, active "
-        "after it); cortex has roughly 1-5 % of units active per stimulus. Values: mean [95 % CI] over seeds."
+        "Each layer's output after its nonlinearity (RePU, softmax features, Triangle, ReLU, tanh; "
+        "spike counts over the presentation for spiking layers): what the next layer or the readout "
+        "sees. The currents before each nonlinearity are stored too, as layers '<layer>.pre' of "
+        "analyses/representations.nc. CKA compares two layers' representational geometry on the "
+        "same images (1: the same up to rotation and scale); debiased CKA removes the finite-sample "
+        "bias of linear CKA. 'Active' is an output above 0 (a spiking neuron: at least one spike); "
+        "this fraction is not commensurable with the fraction of cortical neurons active at once "
+        "(fewer than 1 % by Lennie's 2003 energy budget): units are not neurons, a forward pass "
+        "has no time base, and any output above 0 counts. Values: mean [95 % CI] over seeds."
     )
     for name in [str(n) for n in analysis.data_vars if str(n).startswith("cka__")]:
         _, bio, twin = name.split("__")
         page.figure(
-            cka_heatmaps(analysis[name], bio, twin),
+            cka_heatmaps(layer_outputs(analysis[name]), bio, twin),
             f"cka_{bio}_{twin}.png",
             f"{bio} vs. {twin}: layer x layer CKA",
         )
         if f"rsa__{bio}__{twin}" in analysis:
             page.figure(
-                rsa_heatmap(analysis[f"rsa__{bio}__{twin}"], bio, twin),
+                rsa_heatmap(layer_outputs(analysis[f"rsa__{bio}__{twin}"]), bio, twin),
                 f"rsa_{bio}_{twin}.png",
                 f"{bio} vs. {twin}: layer x layer correlation of RDMs ({analysis.attrs['rdm']})",
             )
     for name in [str(n) for n in analysis.data_vars if str(n).startswith("rdm__")]:
         member = name.split("__", 1)[1]
         page.figure(
-            rdm_matrices(analysis[name], member),
+            rdm_matrices(layer_outputs(analysis[name]), member),
             f"rdm_{member}.png",
             f"{member}: RDM of each layer (first seed; stimuli grouped by class)",
             tight=False,
@@ -294,9 +344,38 @@ def representations_section(page: Page, analysis: xr.Dataset, results: xr.Datase
     page.table(["model", "layer", *(label for _, label in REPRESENTATION_COLUMNS)], _code_rows(analysis))
 
 
+def representation_summary(
+    analysis: xr.Dataset, results: xr.Dataset, bio: str, twin: str
+) -> list[SummaryCell]:
+    """The pair's summary cell: linear CKA of the two members' last hidden layer outputs, mean
+    [95 % t-interval over seeds, clipped to [0, 1]]; none for a pair without a map or a member
+    without a hidden layer (``results`` is not needed)."""
+    name = f"cka__{bio}__{twin}"
+    layers = analysis.attrs.get(f"hidden__{bio}", ""), analysis.attrs.get(f"hidden__{twin}", "")
+    if name not in analysis or not all(layers):
+        return []
+    values = analysis[name].sel({"kind": "linear", f"layer__{bio}": layers[0], f"layer__{twin}": layers[1]})
+    summary = mean_ci(values.values)
+    if summary.n == 0:
+        return []
+    low, high = (min(max(bound, 0.0), 1.0) for bound in (summary.low, summary.high))
+    interval = "" if np.isnan(summary.low) else f" [{low:.2f}, {high:.2f}]"
+    return [
+        SummaryCell(
+            column=SIMILARITY_COLUMN,
+            bio=layers[0],
+            twin=layers[1],
+            difference=f"CKA {summary.mean:.2f}{interval} (n={summary.n})",
+            better=None,
+            what="",  # a similarity of the two members has no better member
+        )
+    ]
+
+
 ANALYSIS = Analysis(
     name="representations",
     description="CKA and RSA maps, sparseness, dimensionality",
     compute=analyse_representations,
     section=representations_section,
+    summary=representation_summary,
 )

@@ -4,12 +4,15 @@ the effective dimensionality of its activity.
 For non-negative activity ``R [n, N]`` (rows: ``n`` stimuli; columns: ``N`` units; firing rates,
 spike counts or rectified activations):
 
-**Fraction active** (what the cortical estimates count: Lennie 2003, Curr. Biol. 13:493, puts
-fewer than 1 % of cortical neurons substantially active at once; ~1-5 % is the practical band for
-models, ``docs/references/published_results.md`` section 8.2)::
+**Fraction active**, the fraction of units with a response above a threshold::
 
     population: a_s = (1 / N) #{u : R_su > threshold}, averaged over stimuli s
     lifetime:   a_u = (1 / n) #{s : R_su > threshold}, averaged over units u
+
+It is not the fraction of cortical neurons active at once (Lennie 2003, Curr. Biol. 13:493:
+fewer than 1 %, an energy-budget bound): units are not neurons, a model's response has no time
+base and any response above the threshold counts, however small. The sources, and why the two
+cannot be compared: ``docs/references/cortex_sparseness.md``.
 
 **Treves-Rolls / Vinje-Gallant sparseness** (W. E. Vinje & J. L. Gallant, Science 287:1273,
 2000), for the responses ``r_1..r_M`` of one stimulus across units (population) or of one unit

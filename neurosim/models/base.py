@@ -35,6 +35,7 @@ from torch import nn
 
 from neurosim.models.convergence import Convergence
 from neurosim.objectives import CROSS_ENTROPY
+from neurosim.probes import layer_of
 
 PHASES = ("unsupervised", "supervised")
 
@@ -131,7 +132,16 @@ class NeurosimModel(nn.Module, metaclass=ABCMeta):
 
     @abstractmethod
     def probe_points(self) -> dict[str, nn.Module]:
-        """Named layers whose outputs analyses may record, input side first."""
+        """Named layers whose outputs analyses may record, input side first (names:
+        :mod:`neurosim.probes`): a layer with a nonlinearity gives ``"<layer>.pre"`` (the current
+        before it) right before ``"<layer>"`` (its output after it); other layers ``"<layer>"``."""
+
+    def readout_probe(self) -> str | None:
+        """The layer of :meth:`probe_points` that gives the class scores (with its ``.pre``, if
+        any), which analyses of hidden representations leave out: by default the last probe
+        point's layer. A model whose readout is no probe point (a label assignment on spike counts
+        or prototypes) returns ``None``."""
+        return layer_of(list(self.probe_points())[-1])
 
     def convergence(self, x: torch.Tensor) -> Convergence | None:
         """Whether the model's local rules learnt, checked at the end of a fit with a sample of
@@ -155,6 +165,13 @@ class NeurosimModel(nn.Module, metaclass=ABCMeta):
     def buffers_fixed(self) -> list[torch.Tensor]:
         """Buffers that act as fixed weights (counted as fixed parameters); none by default."""
         return []
+
+
+class Probe(nn.Identity):
+    """A probe point for a value computed functionally inside ``forward`` (after a nonlinearity
+    such as ``relu(u)^n`` or ``softmax``): ``forward`` applies it to that value, which it returns
+    unchanged (the same tensor object), so analyses can hook it. It has no parameters or buffers,
+    so state dicts, operation counts and every number of the forward pass stay as they were."""
 
 
 def flat_size(input_shape: tuple[int, ...]) -> int:

@@ -19,9 +19,10 @@ import torch
 from torch import nn
 
 from neurosim.errors import UserError
-from neurosim.models.base import NeurosimModel, PlanStep
+from neurosim.models.base import NeurosimModel, PlanStep, Probe
 from neurosim.models.registry import MODELS, ModelCard
 from neurosim.options import KernelSize, Padding, Widths
+from neurosim.probes import current
 
 
 class ConvStack(nn.Module):
@@ -60,17 +61,27 @@ class CNN(NeurosimModel):
     def __init__(self, stack: ConvStack) -> None:
         super().__init__()
         self.stack = stack
+        # Probe points of each block's output (after its pooling and ReLU).
+        self.block_outputs = nn.ModuleList([Probe(), Probe()])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(nn.functional.max_pool2d(self.stack.conv1(x), 2))
-        h = torch.relu(nn.functional.max_pool2d(self.stack.conv2(h), 2))
+        h = self.block_outputs[0](torch.relu(nn.functional.max_pool2d(self.stack.conv1(x), 2)))
+        h = self.block_outputs[1](torch.relu(nn.functional.max_pool2d(self.stack.conv2(h), 2)))
         return self.stack.fc(h.flatten(1))
 
     def learning_plan(self) -> tuple[PlanStep, ...]:
         return (PlanStep("all", self.stack, "backprop"),)
 
     def probe_points(self) -> dict[str, nn.Module]:
-        return {"conv1": self.stack.conv1, "conv2": self.stack.conv2, "output": self.stack.fc}
+        """Per block ``conv<i>.pre`` (the convolution's output) and ``conv<i>`` (after pooling and
+        ReLU: what the next layer sees), then ``output``."""
+        return {
+            current("conv1"): self.stack.conv1,
+            "conv1": self.block_outputs[0],
+            current("conv2"): self.stack.conv2,
+            "conv2": self.block_outputs[1],
+            "output": self.stack.fc,
+        }
 
     def first_layer_weights(self) -> torch.Tensor:
         return self.stack.conv1.weight.detach().flatten(1)

@@ -143,7 +143,12 @@ class DiehlCookNetwork(AssignmentLabelled):
         summary = f"{responding.summary}; theta median {median:.3g} mV, 10-90 % spread {high - low:.3g} mV"
         return Convergence(responding.learnt, summary, {**responding.measures, **measures})
 
+    def readout_probe(self) -> str | None:
+        """None: the label assignment, which reads the spike counts, is no probe point."""
+        return None
+
     def probe_points(self) -> dict[str, nn.Module]:
+        """``excitatory``: spike counts over the presentation (the spikes are the nonlinearity)."""
         return {"excitatory": self.counts}
 
     def first_layer_weights(self) -> torch.Tensor:

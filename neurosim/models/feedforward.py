@@ -18,9 +18,10 @@ import torch
 from torch import nn
 
 from neurosim.errors import UserError, choices_message
-from neurosim.models.base import NeurosimModel, PlanStep, flat_size
+from neurosim.models.base import NeurosimModel, PlanStep, Probe, flat_size
 from neurosim.models.registry import MODELS, ModelCard
 from neurosim.options import Widths
+from neurosim.probes import current
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
@@ -33,19 +34,25 @@ class FeedForward(NeurosimModel):
         sizes = (n_inputs, *hidden_sizes, n_classes)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
         self.activation = ACTIVATIONS[activation]()
+        # One probe per hidden layer: the activation module is shared, so its hook cannot tell
+        # the layers apart.
+        self.outputs = nn.ModuleList(Probe() for _ in hidden_sizes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x.flatten(1)
-        for layer in self.layers[:-1]:
-            h = self.activation(layer(h))
+        for layer, output in zip(self.layers[:-1], self.outputs, strict=True):
+            h = output(self.activation(layer(h)))
         return self.layers[-1](h)
 
     def learning_plan(self) -> tuple[PlanStep, ...]:
         return (PlanStep("all", self.layers, "backprop"),)
 
     def probe_points(self) -> dict[str, nn.Module]:
-        names = [f"hidden{i + 1}" for i in range(len(self.layers) - 1)] + ["output"]
-        return dict(zip(names, self.layers, strict=True))
+        """``hidden<i>.pre`` (``W_i h + b_i``), ``hidden<i>`` (after the activation), ..., ``output``."""
+        points: dict[str, nn.Module] = {}
+        for i, (layer, output) in enumerate(zip(self.layers[:-1], self.outputs, strict=True)):
+            points |= {current(f"hidden{i + 1}"): layer, f"hidden{i + 1}": output}
+        return points | {"output": self.layers[-1]}
 
     def first_layer_weights(self) -> torch.Tensor:
         return self.layers[0].weight.detach()

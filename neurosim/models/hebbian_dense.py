@@ -15,8 +15,9 @@ import torch
 from torch import nn
 
 from neurosim.errors import UserError, choices_message
-from neurosim.models.base import NeurosimModel, PlanStep
+from neurosim.models.base import NeurosimModel, PlanStep, Probe
 from neurosim.models.convergence import Convergence, norm_convergence
+from neurosim.probes import current
 
 #: What the hidden layer sees: ``unit_length`` (each input scaled to Euclidean length 1) or ``raw``.
 INPUTS = ("unit_length", "raw")
@@ -61,6 +62,8 @@ class DenseHebbianNetwork(NeurosimModel):
         self.unit_length_inputs = inputs == "unit_length"
         self.hidden = nn.Linear(n_inputs, n_hidden, bias=False)
         self.readout = nn.Linear(n_hidden, n_classes, bias=readout_bias)
+        # Probe point of the hidden layer's output after its nonlinearity (subclasses apply it).
+        self.features_probe = Probe()
         self.rule, self.rule_options = rule, rule_options
 
     def learning_plan(self) -> tuple[PlanStep, ...]:
@@ -91,7 +94,8 @@ class DenseHebbianNetwork(NeurosimModel):
         return norm_convergence(self.hidden.weight, self.fixed_point_p, self.competition_currents(x))
 
     def probe_points(self) -> dict[str, nn.Module]:
-        return {"hidden": self.hidden, "output": self.readout}
+        """``hidden.pre`` (the currents ``W v``), ``hidden`` (what the readout sees), ``output``."""
+        return {current("hidden"): self.hidden, "hidden": self.features_probe, "output": self.readout}
 
     def first_layer_weights(self) -> torch.Tensor:
         return self.hidden.weight.detach()

@@ -61,12 +61,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurosim.errors import UserError, choices_message
-from neurosim.models.base import flat_size
+from neurosim.models.base import Probe, flat_size
 from neurosim.models.centring import RunningMeanCentring
 from neurosim.models.hebbian_dense import DenseHebbianNetwork
 from neurosim.models.registry import MODELS, ModelCard
 from neurosim.objectives import CROSS_ENTROPY, objective
 from neurosim.options import NonNegativeFloat, PositiveFloat, PositiveInt, Width
+from neurosim.probes import current
 from neurosim.rules.hebbian import krotov_currents
 
 READOUTS = ("power_tanh", "linear")
@@ -103,6 +104,8 @@ class KrotovHopfieldNetwork(DenseHebbianNetwork):
         self.power, self.readout_kind, self.beta, self.loss_power = power, readout, beta, loss_power
         self.loss_name = POWER_LOSS if readout == "power_tanh" else CROSS_ENTROPY
         self.centring = RunningMeanCentring(n_inputs) if centre_inputs else None
+        # Probe point of tanh(beta S f), the power_tanh readout's output (unused by "linear").
+        self.output_probe = Probe()
         if hidden_rule is not None:
             nn.init.normal_(self.hidden.weight, 0.0, 1.0)
             # The rule converges to the unit sphere of its own p-norm (the paper's R = 1).
@@ -120,12 +123,23 @@ class KrotovHopfieldNetwork(DenseHebbianNetwork):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden activity ``f = relu(W v)^n``, ``[B, H]``."""
-        return F.relu(self.hidden(self.hidden_input(x))).pow(self.power)
+        return self.features_probe(F.relu(self.hidden(self.hidden_input(x))).pow(self.power))
 
     def top(self, f: torch.Tensor) -> torch.Tensor:
         """The top layer on hidden activity ``f [B, H]``: ``tanh(beta S f)`` or ``S f``, ``[B, C]``."""
         logits = self.readout(f)
-        return torch.tanh(self.beta * logits) if self.readout_kind == "power_tanh" else logits
+        if self.readout_kind != "power_tanh":
+            return logits
+        return self.output_probe(torch.tanh(self.beta * logits))
+
+    def probe_points(self) -> dict[str, nn.Module]:
+        """``hidden.pre`` (currents ``W v``), ``hidden`` (``relu(W v)^n``), and ``output.pre``
+        (``S f``) then ``output`` (``tanh(beta S f)``) for ``power_tanh``, else ``output``."""
+        points = super().probe_points()
+        if self.readout_kind == "power_tanh":
+            del points["output"]
+            points |= {current("output"): self.readout, "output": self.output_probe}
+        return points
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.top(self.features(x))

@@ -28,10 +28,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurosim.errors import UserError
-from neurosim.models.base import NeurosimModel, PlanStep
+from neurosim.models.base import NeurosimModel, PlanStep, Probe
 from neurosim.models.registry import MODELS, ModelCard
 from neurosim.models.retina import fit_to_retina
 from neurosim.options import ImageSize, Padding
+from neurosim.probes import current
 
 #: LeCun et al. 1998, Table I: the S2 maps each C3 map reads.
 C3_TABLE = (
@@ -40,6 +41,10 @@ C3_TABLE = (
     (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
     (0, 1, 2, 3, 4, 5),
 )  # fmt: skip
+
+
+#: The layers whose weighted sums pass through :func:`squash`, input side first.
+SQUASHED = ("c1", "s2", "c3", "s4", "c5", "f6")
 
 
 def squash(a: torch.Tensor) -> torch.Tensor:
@@ -145,32 +150,32 @@ class LeNet5(NeurosimModel):
         self.c5 = _lecun_uniform(nn.Conv2d(16, 120, 5))
         self.f6 = _lecun_uniform(nn.Linear(120, 84))
         self.output = _lecun_uniform(nn.Linear(84, n_classes))
+        # Probe points of each layer's squashed output (the squashing function is not a module).
+        self.squashed = nn.ModuleDict({name: Probe() for name in SQUASHED})
 
     def retina(self, x: torch.Tensor) -> torch.Tensor:
         """U0: the image on the retina (:func:`~neurosim.models.retina.fit_to_retina`)."""
         return fit_to_retina(x, self.image_size, self.margin)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = squash(self.c1(self.retina(x)))
-        h = squash(self.s2(h))
-        h = squash(self.c3(h))
-        h = squash(self.s4(h))
-        h = squash(self.c5(h)).flatten(1)
-        return self.output(squash(self.f6(h)))
+        squashed = self.squashed
+        h = squashed["c1"](squash(self.c1(self.retina(x))))
+        h = squashed["s2"](squash(self.s2(h)))
+        h = squashed["c3"](squash(self.c3(h)))
+        h = squashed["s4"](squash(self.s4(h)))
+        h = squashed["c5"](squash(self.c5(h))).flatten(1)
+        return self.output(squashed["f6"](squash(self.f6(h))))
 
     def learning_plan(self) -> tuple[PlanStep, ...]:
         return (PlanStep("all", self, "backprop"),)
 
     def probe_points(self) -> dict[str, nn.Module]:
-        return {
-            "c1": self.c1,
-            "s2": self.s2,
-            "c3": self.c3,
-            "s4": self.s4,
-            "c5": self.c5,
-            "f6": self.f6,
-            "output": self.output,
-        }
+        """Per layer ``<layer>.pre`` (its weighted sum) and ``<layer>`` (squashed), C1 to F6; then
+        ``output``."""
+        points: dict[str, nn.Module] = {}
+        for name in SQUASHED:
+            points |= {current(name): getattr(self, name), name: self.squashed[name]}
+        return points | {"output": self.output}
 
     def first_layer_weights(self) -> torch.Tensor:
         return self.c1.weight.detach().flatten(1)

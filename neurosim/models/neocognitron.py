@@ -220,6 +220,8 @@ class Neocognitron(NeurosimModel):
         return self.features, self.us4
 
     def probe_points(self) -> dict[str, nn.Module]:
+        """Every S- and C-layer's output (rectified or saturated inside its cells), input side
+        first; ``us4`` gives the class scores (UC4)."""
         return {
             "us1": self.us1,
             "uc1": self.uc1,

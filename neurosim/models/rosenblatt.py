@@ -87,6 +87,8 @@ class RosenblattPerceptron(NeurosimModel):
         return (PlanStep("readout", self.readout, "perceptron"),)
 
     def probe_points(self) -> dict[str, nn.Module]:
+        """``association`` (the A-units' 0/1 outputs; the module thresholds its own current), then
+        ``readout``."""
         return {"association": self.association, "readout": self.readout}
 
     def first_layer_weights(self) -> torch.Tensor:

@@ -59,11 +59,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurosim.errors import UserError
-from neurosim.models.base import NeurosimModel, PlanStep, flat_size
+from neurosim.models.base import NeurosimModel, PlanStep, Probe, flat_size
 from neurosim.models.convergence import Convergence, combined, norm_convergence
 from neurosim.models.hebbian_dense import DenseHebbianNetwork
 from neurosim.models.registry import MODELS, ModelCard
 from neurosim.options import DropoutRate, PositiveFloat, Width
+from neurosim.probes import current
 
 
 def triangle(u: torch.Tensor, power: float) -> torch.Tensor:
@@ -109,7 +110,7 @@ class SoftHebbMLP(DenseHebbianNetwork):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u = self.hidden(self.hidden_input(x))
         features = torch.softmax(self.feature_t_invert * u, dim=1)
-        return self.readout(u.shape[1] * features if self.scale_features else features)
+        return self.readout(self.features_probe(u.shape[1] * features if self.scale_features else features))
 
 
 class SoftHebbCNN(NeurosimModel):
@@ -138,6 +139,8 @@ class SoftHebbCNN(NeurosimModel):
         for _ in range(2):
             size = [(s + 2 - 4) // 2 + 1 for s in size]
         self.readout = nn.Linear(channels[1] * size[0] * size[1], n_classes)
+        # Probe points of each block's output (after its Triangle or ReLU and its pooling).
+        self.block_outputs = nn.ModuleList([Probe(), Probe()])
         self.triangle_powers, self.rules = triangle_powers, rules
         if rules is not None:
             radius_init(self.conv1, init_radius, positive=False)
@@ -148,8 +151,8 @@ class SoftHebbCNN(NeurosimModel):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Both convolution blocks, flattened: ``[B, C, H, W] -> [B, c2 * h * w]``."""
-        h = self.pool(self._activation(self.conv1(self.norm1(x)), 0))
-        return self.pool(self._activation(self.conv2(self.norm2(h)), 1)).flatten(1)
+        h = self.block_outputs[0](self.pool(self._activation(self.conv1(self.norm1(x)), 0)))
+        return self.block_outputs[1](self.pool(self._activation(self.conv2(self.norm2(h)), 1))).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.readout(self.dropout(self.features(x)))
@@ -176,7 +179,15 @@ class SoftHebbCNN(NeurosimModel):
         )
 
     def probe_points(self) -> dict[str, nn.Module]:
-        return {"conv1": self.conv1, "conv2": self.conv2, "output": self.readout}
+        """Per block ``conv<i>.pre`` (the convolution's output) and ``conv<i>`` (after Triangle or
+        ReLU and the pooling: what the next block sees), then ``output``."""
+        return {
+            current("conv1"): self.conv1,
+            "conv1": self.block_outputs[0],
+            current("conv2"): self.conv2,
+            "conv2": self.block_outputs[1],
+            "output": self.readout,
+        }
 
     def first_layer_weights(self) -> torch.Tensor:
         return self.conv1.weight.detach().flatten(1)

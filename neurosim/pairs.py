@@ -11,9 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from neurosim.errors import UserError
+from neurosim.pair_checks import (
+    FIRST_LAYER_UNITS,
+    LAYER_SHAPES,
+    LINEAR_MAP,
+    ONE_HIDDEN_LAYER,
+    RETINA,
+    Held,
+)
 from neurosim.registry import Registry
 
 if TYPE_CHECKING:  # the type only: reports read pairs without loading model code
@@ -27,29 +35,55 @@ Derive = Callable[[Options], Options]
 
 @dataclass(frozen=True)
 class Pair:
-    """A bio-inspired model and its conventional twin(s).
+    """A bio-inspired model, its conventional twin(s) and its control(s).
 
     Attributes:
         name: registry key, ``<bio>_<twin>``.
         bio: model key of the biologically inspired member.
-        twins: model keys of the conventional counterpart(s).
-        held_equal: what the policy holds equal: ``parameters``, ``units`` or ``architecture``.
+        twins: model keys of the other members: the conventional counterpart(s), then the controls
+            (a comparison fits all of them, and the reports pair each with the bio model).
+        held: what the pair holds equal, each property with the check that enforces it; the
+            runner checks every twin and control against the bio model before any training.
         description: one sentence for reports.
+        differs: what is *not* held equal though a reader might assume it (unchecked, stated).
+        controls: the members of ``twins`` that are controls rather than conventional twins: the
+            bio model's readout (or its features) with the rest learnt by a conventional method
+            without labels, which asks "is it the bio rule, or any unsupervised pretraining?"
         derive_twin_options: bio options -> twin options the policy fixes (the same for every twin).
         derive_options_by_twin: for pairs whose twins take different options: twin name -> a
             function like ``derive_twin_options`` (used instead of it for the twins it names).
-        check: raises ``ValueError`` if two built models do not satisfy the policy (most are built
-            by :func:`same`).
     """
 
     name: str
     bio: str
     twins: tuple[str, ...]
-    held_equal: str
+    held: tuple[Held, ...]
     description: str
+    differs: str = ""
+    controls: tuple[str, ...] = ()
     derive_twin_options: Derive = field(default=lambda bio_options: {})
-    check: Callable[[NeurosimModel, NeurosimModel], None] = field(default=lambda bio, twin: None)
     derive_options_by_twin: dict[str, Derive] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.held:
+            raise ValueError(f"pair {self.name!r} must hold something equal, with its check")
+        stray = sorted(set(self.controls) - set(self.twins))
+        if stray:
+            raise ValueError(f"pair {self.name!r}: controls {stray} are not among its twins {self.twins}")
+
+    @property
+    def held_equal(self) -> str:
+        """The properties held equal, in words (``"units"``, ``"retina (image_size, margin)"``)."""
+        return ", ".join(held.name for held in self.held)
+
+    def role(self, twin: str) -> str:
+        """``control`` for a model key in :attr:`controls`, else ``twin``."""
+        return "control" if twin in self.controls else "twin"
+
+    def check(self, bio: NeurosimModel, twin: NeurosimModel) -> None:
+        """Raise ``ValueError`` if ``twin`` differs from ``bio`` in a property the pair holds equal."""
+        for held in self.held:
+            held.check(bio, twin)
 
     def twin_options(self, bio_options: Options, twin_options: Options, twin: str | None = None) -> Options:
         """The options of ``twin`` with the policy's values filled in; conflicts raise UserError."""
@@ -73,51 +107,6 @@ def _normalise(value: object) -> object:
 
 PAIRS: Registry[Pair] = Registry("pair")
 
-#: A pair's check: raises ``ValueError`` if two built models break its policy.
-Check = Callable[["NeurosimModel", "NeurosimModel"], None]
-
-
-def same(what: str, *measures: Callable[[NeurosimModel], object]) -> Check:
-    """A check that each of ``measures`` gives the bio model and its twin equal values;
-    ``ValueError("<what> differ: <bio's> vs <twin's>")`` names the first that does not."""
-
-    def check(bio: NeurosimModel, twin: NeurosimModel) -> None:
-        for measure in measures:
-            ours, theirs = measure(bio), measure(twin)
-            if ours != theirs:
-                raise ValueError(f"{what} differ: {ours} vs {theirs}")
-
-    return check
-
-
-def _weight_shape(model: NeurosimModel) -> tuple[int, ...]:
-    return tuple(model.first_layer_weights().shape)
-
-
-def _trainable(model: NeurosimModel) -> int:
-    return model.count_parameters()["trainable"]
-
-
-def _units(model: NeurosimModel) -> int:
-    """Units of the first layer (association units, hidden units, excitatory neurons, prototypes)."""
-    return model.first_layer_weights().shape[0]
-
-
-def _weight_shapes(model: NeurosimModel) -> list[tuple[int, ...]]:
-    return [tuple(p.shape) for name, p in model.named_parameters() if name.endswith("weight")]
-
-
-def _retina(model: NeurosimModel) -> tuple[int, int]:
-    """(image_size, margin) of a model with its own retina."""
-    return (cast(int, model.image_size), cast(int, model.margin))
-
-
-def _one_hidden_layer(bio: NeurosimModel, twin: NeurosimModel) -> None:
-    hidden = [name for name in twin.probe_points() if name.startswith("hidden")]
-    if len(hidden) != 1:
-        raise ValueError(f"twin must have exactly one hidden layer, has {len(hidden)}")
-    same("hidden widths", _units)(bio, twin)
-
 
 for _bio in ("perceptron", "perceptron_averaged"):
     PAIRS.add(
@@ -126,12 +115,12 @@ for _bio in ("perceptron", "perceptron_averaged"):
             name=f"{_bio}_linear",
             bio=_bio,
             twins=("linear",),
-            held_equal="parameters",
+            held=(LINEAR_MAP,),
             description=(
                 f"{_bio.replace('_', ' ')} (error-correction rule, no gradients) vs. softmax "
                 "regression by backprop: the same C x (D + 1) linear map, only the learning rule differs"
             ),
-            check=same("linear maps (weight shape, trainable parameters)", _weight_shape, _trainable),
+            differs="the learning rule, the loss (none vs. cross-entropy)",
         ),
     )
 
@@ -142,15 +131,15 @@ PAIRS.add(
         name="snn_mlp_mlp",
         bio="snn_mlp",
         twins=("mlp",),
-        held_equal="architecture",
+        held=(LAYER_SHAPES,),
         description=(
             "a spiking MLP of LIF neurons over T steps, trained by surrogate gradients through time, "
             "vs. the same layers without spikes (ReLU), trained by backprop"
         ),
+        differs="neurons (LIF over T steps vs. ReLU, once); operations per inference",
         derive_twin_options=lambda bio_options: {
             "hidden_sizes": [int(h) for h in bio_options.get("hidden_sizes", [1000])]
         },
-        check=same("layer shapes", _weight_shapes),
     ),
 )
 
@@ -160,15 +149,15 @@ PAIRS.add(
         name="snn_cnn_cnn",
         bio="snn_cnn",
         twins=("cnn",),
-        held_equal="architecture",
+        held=(LAYER_SHAPES,),
         description=(
             "the convolutional network of snnTorch tutorial 6 with LIF neurons over T steps (surrogate "
             "gradients through time) vs. the same layers with ReLUs, trained by backprop"
         ),
+        differs="neurons (LIF over T steps vs. ReLU, once); operations per inference",
         derive_twin_options=lambda bio_options: {
             key: bio_options[key] for key in ("channels", "kernel_size", "padding") if key in bio_options
         },
-        check=same("layer shapes", _weight_shapes),
     ),
 )
 
@@ -178,15 +167,15 @@ PAIRS.add(
         name="perceptron_rosenblatt_mlp",
         bio="perceptron_rosenblatt",
         twins=("mlp",),
-        held_equal="units",
+        held=(ONE_HIDDEN_LAYER,),
         description=(
             "Rosenblatt's photoperceptron (fixed random A-units, learned R-units) vs. an MLP with "
             "one hidden layer of the same width, every weight learned by backprop"
         ),
+        differs="trainable parameters (the A-units are fixed, the MLP learns its hidden layer)",
         derive_twin_options=lambda bio_options: {
             "hidden_sizes": [int(bio_options.get("n_association_units", 512))]
         },
-        check=_one_hidden_layer,
     ),
 )
 
@@ -196,12 +185,17 @@ def _copy_options(*keys: str) -> Derive:
     return lambda bio_options: {key: bio_options[key] for key in keys if key in bio_options}
 
 
-for _name, _bio, _twin, _keys, _description in (
+#: Options the Krotov-Hopfield twin takes from the bio model; its k-means control also takes the
+#: rule's ``p`` (the norm its centroids are scaled to).
+_KROTOV_KEYS = ("n_hidden", "power", "readout", "beta", "loss_power", "centre_inputs", "inputs")
+for _name, _bio, _twin, _keys, _control, _control_keys, _description in (
     (
         "hebbian_krotov_backprop",
         "hebbian_krotov",
         "krotov_backprop",
-        ("n_hidden", "power", "readout", "beta", "loss_power", "centre_inputs", "inputs"),
+        _KROTOV_KEYS,
+        "krotov_kmeans",
+        (*_KROTOV_KEYS, "p"),
         "Krotov & Hopfield's hidden units learnt by their local unsupervised rule (labels only at the "
         "top layer) vs. the same network with every weight learnt by backprop",
     ),
@@ -211,8 +205,10 @@ for _name, _bio, _twin, _keys, _description in (
         "softhebb_mlp_backprop",
         # Not feature_t_invert: for the twin, softmax(t W v) with a learnt W is a reparametrisation
         # (t only rescales W's initialisation and step size), so it keeps its own default, while the
-        # Hebbian layer's unit-norm W needs the sharper readout temperature.
+        # Hebbian layer's unit-norm W needs the sharper readout temperature (so does the control's).
         ("n_hidden", "inputs", "scale_features"),
+        "softhebb_mlp_kmeans",
+        ("n_hidden", "inputs", "scale_features", "feature_t_invert"),
         "one soft winner-take-all layer learnt by SoftHebb without labels, linear readout by backprop, "
         "vs. the same layers learnt end to end by backprop",
     ),
@@ -221,6 +217,8 @@ for _name, _bio, _twin, _keys, _description in (
         "softhebb_cnn",
         "softhebb_cnn_backprop",
         ("channels", "dropout"),
+        "softhebb_cnn_kmeans",
+        ("channels", "dropout", "triangle_powers"),
         "two convolution blocks learnt by SoftHebb without labels, linear readout by backprop, vs. the "
         "same layers (ReLU) learnt end to end by backprop",
     ),
@@ -230,13 +228,43 @@ for _name, _bio, _twin, _keys, _description in (
         Pair(
             name=_name,
             bio=_bio,
-            twins=(_twin,),
-            held_equal="architecture",
-            description=_description,
+            twins=(_twin, _control),
+            held=(LAYER_SHAPES,),
+            description=_description
+            + f"; control: the same network with k-means in place of the Hebbian rule ({_control})",
+            differs="the learning rule of the hidden layers; the twin's activation where noted",
+            controls=(_control,),
             derive_twin_options=_copy_options(*_keys),
-            check=same("layer shapes", _weight_shapes),
+            derive_options_by_twin={_control: _copy_options(*_control_keys)},
         ),
     )
+
+
+#: The Neocognitron's options up to US3 other than its thresholds.
+NEOCOGNITRON_KEYS = (
+    *("image_size", "margin", "planes", "q", "spread_decay", "competition_radius"),
+    *("generation_fraction", "surround", "max_generated_per_image"),
+)
+
+
+def _neocognitron_knn_options(bio_options: Options) -> Options:
+    """The Neocognitron's options up to US3 (its US4 thresholds dropped: the control has no US4)."""
+    options = _copy_options(*NEOCOGNITRON_KEYS)(bio_options)
+    for key, kept in (("theta_recognition", 3), ("theta_learning", 2)):
+        if key in bio_options:
+            options[key] = list(bio_options[key])[:kept]
+    return options
+
+
+def _neocognitron_kmeans_options(bio_options: Options) -> Options:
+    """The retina, US4's options, and as many k-means prototypes as US3 has planes."""
+    options = _copy_options("image_size", "margin", "q", "max_top_cells")(bio_options)
+    if "planes" in bio_options:
+        options["n_prototypes"] = int(list(bio_options["planes"])[1])
+    for key, index in (("theta_recognition", 3), ("theta_learning", 2)):
+        if key in bio_options:
+            options[key] = float(list(bio_options[key])[index])
+    return options
 
 
 PAIRS.add(
@@ -244,16 +272,26 @@ PAIRS.add(
     Pair(
         name="neocognitron_lenet5",
         bio="neocognitron",
-        twins=("lenet5",),
-        held_equal="architecture",
+        twins=("lenet5", "neocognitron_kmeans", "neocognitron_knn"),
+        held=(RETINA,),
         description=(
             "Fukushima's Neocognitron (alternating S- and C-layers; edges taught, intermediate features "
             "self-organised by competitive learning, top layer by supervised competitive learning; no "
             "gradients) vs. LeNet-5, the convolution-and-subsampling network it inspired, by backprop, "
-            "on the same retina"
+            "on the same retina; controls: US4 on k-means features of the retina (neocognitron_kmeans), "
+            "and a nearest-class-mean readout on UC3 in place of US4 (neocognitron_knn)"
         ),
+        differs=(
+            "layers, planes, units and parameters: 16 / <= 64 / <= 128 S-planes and a top layer that "
+            "grows a cell per uncovered example (thousands) vs. LeNet-5's 6 / 16 / 120 / 84 units and "
+            "~60k parameters"
+        ),
+        controls=("neocognitron_kmeans", "neocognitron_knn"),
         derive_twin_options=_copy_options("image_size", "margin"),
-        check=same("retinas (image_size, margin)", _retina),
+        derive_options_by_twin={
+            "neocognitron_kmeans": _neocognitron_kmeans_options,
+            "neocognitron_knn": _neocognitron_knn_options,
+        },
     ),
 )
 
@@ -264,13 +302,20 @@ PAIRS.add(
         name="diehl_cook_mlp_kmeans",
         bio="diehl_cook",
         twins=("mlp", "kmeans"),
-        held_equal="units",
+        held=(FIRST_LAYER_UNITS,),
         description=(
             "Diehl & Cook's spiking network (conductance LIF, lateral inhibition, adaptive thresholds; "
             "input weights by STDP without labels, then label assignment) vs. an MLP with one hidden "
             "layer of as many units trained by backprop, and k-means with as many prototypes and the "
             "same label assignment (competitive learning without spikes)"
         ),
+        differs=(
+            "budget: the MLP trains the shared supervised epochs on labels, the spiking network and "
+            "k-means learn their first layer from unlabelled presentations, then assign labels"
+        ),
+        # k-means is this pair's named twin (in the pair's name since it was made): it answers the
+        # control's question ("spikes and STDP, or any competitive learning?") and stays in a
+        # comparison with ``controls = false``.
         derive_options_by_twin={
             "mlp": lambda bio_options: {"hidden_sizes": [int(bio_options.get("n_neurons", 100))]},
             "kmeans": lambda bio_options: {
@@ -278,7 +323,6 @@ PAIRS.add(
                 **({"readout": bio_options["readout"]} if "readout" in bio_options else {}),
             },
         },
-        check=same("unit counts", _units),
     ),
 )
 

@@ -20,6 +20,14 @@ from neurosim.config.comparison import (
 from neurosim.errors import UserError, choices_message
 from neurosim.options import check_options, partial_of, table_adapter, validate
 
+#: The unlabelled budget a control takes from its bio model (:meth:`_Members.control_training`).
+UNLABELLED_KEYS = (
+    "unsupervised_epochs",
+    "unsupervised_samples",
+    "unsupervised_pool",
+    "unsupervised_batch_size",
+)
+
 
 def _training(table: dict[str, Any], base: TrainingConfig, where: str) -> TrainingConfig:
     """``base`` with a training table's overrides, each checked against its field's type."""
@@ -40,7 +48,7 @@ def _task(table: dict[str, Any]) -> TaskConfig:
     return TaskConfig(
         name=name,
         n_per_class=None if n_per_class == "all" else n_per_class,  # TOML has no null
-        subset_seed=table.get("subset_seed", 0),
+        subset_seed=table.get("subset_seed", "seed"),
         options=options,
         evaluate_on=table.get("evaluate_on", "test"),
     )
@@ -102,8 +110,12 @@ def resolve(raw: dict[str, Any]) -> ComparisonConfig:
         bio_key, bio_options, bio_training = members.table(bio, pair.bio, pair_name)
         members.add(bio, bio_key, bio_options, bio_training, pair_name, "bio")
         for twin in pair.twins:
+            if twin in pair.controls and not raw.get("controls", True):
+                continue  # ``controls = false``: the pair's unsupervised controls are left out
             member = named.get(twin, twin)
             twin_key, twin_options, twin_training = members.table(member, twin, pair_name)
+            if twin in pair.controls:
+                twin_training = members.control_training(member, twin_training, bio_training)
             options = pair.twin_options(bio_options, twin_options, twin)
             members.add(member, twin_key, options, twin_training, pair_name, "twin")
     for member in extra:
@@ -153,6 +165,16 @@ class _Members:
                 f"({', '.join(BUDGET_KEYS)}) is shared by every member; set it under [training]"
             )
         return model_key, table, _training(overrides, self.training, f"models.{member}.training")
+
+    def control_training(self, member: str, own: TrainingConfig, bio: TrainingConfig) -> TrainingConfig:
+        """A control's training: the bio model's unlabelled budget (:data:`UNLABELLED_KEYS`), so
+        that "Hebbian learning or any unsupervised learning?" is asked at the same budget, unless
+        the control's own ``[models.<member>.training]`` table states any of those keys (then all
+        of them are its own: a budget is not half inherited)."""
+        own_table = self.model_tables.get(member, {}).get("training", {})
+        if set(own_table) & set(UNLABELLED_KEYS):
+            return own
+        return dataclasses.replace(own, **{key: getattr(bio, key) for key in UNLABELLED_KEYS})
 
     def add(
         self,

@@ -11,10 +11,12 @@ from neurosim.models import (  # noqa: F401  (registration)
     krotov,
     lenet,
     neocognitron,
+    neocognitron_controls,
     perceptron,
     rosenblatt,
     snn,
     softhebb,
+    unsupervised_controls,
 )
 from neurosim.models.base import NeurosimModel, PlanStep
 from neurosim.models.registry import MODELS

@@ -27,6 +27,10 @@ FAMILIES = {
     "competitive": "cells learnt by competitive learning, without gradients",
     "clustering": "prototypes learnt without labels, labelled by assignment",
     "conventional": "every weight trained end to end by backprop",
+    "control": (
+        "a pair's control: the bio model's readout on features learnt without labels by a "
+        "conventional method (k-means), or its own features under another readout"
+    ),
 }
 
 #: What one row of ``first_layer_weights()`` spans: ``input``, one weight per value of the input
@@ -45,7 +49,8 @@ class ModelCard:
     Attributes:
         family: one of :data:`FAMILIES`.
         paper: short citation of the paper the model follows.
-        bio: whether it is a biologically inspired member (``True``) or a conventional one.
+        bio: whether it is a biologically inspired member (``True``) or a conventional one (a
+            twin, or a control: family ``control``, see :attr:`neurosim.pairs.Pair.controls`).
         image_input: whether it needs image inputs ``[C, H, W]``; ``False``: any shape.
         channels: the one channel count ``C`` it takes (image inputs), ``None``: any.
         min_image_side: the smallest ``H`` and ``W`` it takes at its default options.

@@ -72,6 +72,10 @@ class KMeansAssignment(AssignmentLabelled):
     def unsupervised_step(self) -> PlanStep:
         return PlanStep("prototypes", self.prototypes, "minibatch_kmeans", phase="unsupervised")
 
+    def readout_probe(self) -> str | None:
+        """None: the label assignment, which reads the winner, is no probe point."""
+        return None
+
     def probe_points(self) -> dict[str, nn.Module]:
         return {"winner": self.winner}
 

@@ -1,0 +1,224 @@
+"""Unsupervised-ANN controls of the Hebbian pairs: the bio model with its Hebbian rule replaced by
+k-means, everything else (inputs, units, nonlinearity, readout, its training) kept.
+
+A Hebbian model that beats its backprop twin with few labels may owe it to Hebbian learning, or
+only to having features learnt without labels at all. Each control answers that: the same
+network as the bio model, whose unsupervised layers learn by a conventional method instead,
+mini-batch k-means (Sculley 2010, k-means++ seeding), on the same unlabelled images::
+
+    krotov_kmeans        v = x / ||x|| -> u = W_hat v -> relu(u)^n -> tanh(beta S f)  (Krotov-Hopfield)
+    softhebb_mlp_kmeans  v = x / ||x|| -> u = W_hat v -> K softmax(t u) -> linear     (SoftHebb MLP)
+    softhebb_cnn_kmeans  BN -> conv W_hat1 -> Triangle -> pool -> BN -> conv W_hat2 -> Triangle
+                         -> pool -> linear                                              (SoftHebb CNN)
+
+``W`` ``[H, D]`` holds k-means centroids of the layer's own inputs (the unit-length images; for a
+convolution, its input patches: Coates, Lee & Ng 2011, whose "triangle" k-means activation
+SoftHebb's Triangle follows), and ``W_hat_k = W_k / ||W_k||_p`` scales each centroid to the unit
+sphere of the norm the Hebbian rule converges to (p = 3 for Krotov-Hopfield's default rule, 2 for
+SoftHebb), so the readout sees features on the scale a converged Hebbian layer gives it. The
+readout is the bio model's own (type, loss, optimiser, labelled budget and epochs come from the
+comparison as for every member). Units are matched: ``n_hidden`` (``channels``) equals the bio
+model's, so the pair's check (weight shapes of every layer) holds for the control too.
+
+Shapes: as the bio models' (``[B, ...]`` inputs; ``[B, C]`` logits).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import annotated_types as at
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neurosim.errors import UserError, choices_message
+from neurosim.models.base import PlanStep, flat_size
+from neurosim.models.convergence import Convergence
+from neurosim.models.krotov import READOUTS, KrotovHopfieldNetwork
+from neurosim.models.registry import MODELS, ModelCard
+from neurosim.models.softhebb import SoftHebbCNN, SoftHebbMLP, _image_shape
+from neurosim.options import DropoutRate, PositiveFloat, PositiveInt, Width
+from neurosim.rules import kmeans as _kmeans  # noqa: F401  (registers minibatch_kmeans)
+from neurosim.rules import patch_kmeans as _patch_kmeans  # noqa: F401  (registers patch_kmeans)
+
+#: Norm exponent ``p`` of the unit sphere of the rule each control stands in for.
+KROTOV_P, SOFTHEBB_P = 3.0, 2.0
+
+
+def unit_rows(weight: torch.Tensor, p: float) -> torch.Tensor:
+    """``weight`` with every row (output unit, flattened) scaled to unit ``p``-norm; zero rows stay 0."""
+    norms = weight.flatten(1).norm(p=p, dim=1).clamp_min(1e-12)
+    return weight / norms.view(-1, *([1] * (weight.dim() - 1)))
+
+
+class PrototypeLinear(nn.Module):
+    """``u = W_hat v`` with ``W`` ``[H, D]`` k-means centroids (rule ``minibatch_kmeans``) and
+    ``taken`` ``[H]`` the inputs each has taken; ``W_hat``: rows at unit ``p``-norm."""
+
+    def __init__(self, n_inputs: int, n_units: int, p: float) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n_units, n_inputs), requires_grad=False)
+        self.taken = nn.Parameter(torch.zeros(n_units), requires_grad=False)
+        self.p = p
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return F.linear(v, unit_rows(self.weight, self.p))
+
+
+class PrototypeConv2d(nn.Conv2d):
+    """A convolution (no bias) whose kernels are k-means centroids of its input patches (rule
+    ``patch_kmeans``), each scaled to unit ``p``-norm when applied; ``taken [K]`` as above."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int, p: float) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, padding=padding, bias=False)
+        self.padding_mode = "reflect"  # as the SoftHebb layers it stands in for
+        nn.init.zeros_(self.weight)
+        self.weight.requires_grad_(False)
+        self.taken = nn.Parameter(torch.zeros(out_channels), requires_grad=False)
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, unit_rows(self.weight, self.p), None)
+
+
+def _prototype_hidden(network: KrotovHopfieldNetwork | SoftHebbMLP, p: float) -> None:
+    """Give a dense Hebbian network k-means hidden units in place of its Hebbian (or backprop) ones."""
+    n_units, n_inputs = network.hidden.weight.shape
+    network.hidden = PrototypeLinear(int(n_inputs), int(n_units), p)  # type: ignore[assignment]
+    network.rule, network.rule_options = "minibatch_kmeans", {}
+
+
+class KrotovKMeans(KrotovHopfieldNetwork):
+    """Krotov & Hopfield's network with k-means hidden units (module docstring)."""
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_classes: int,
+        n_hidden: int,
+        top: tuple,
+        p: float,
+        centre_inputs: bool,
+        inputs: str,
+    ) -> None:
+        power, readout, beta, loss_power = top
+        super().__init__(
+            n_inputs, n_classes, n_hidden, power, readout, beta, loss_power, None, centre_inputs, inputs
+        )
+        _prototype_hidden(self, p)
+        self.fixed_point_p = p
+
+    def convergence(self, x: torch.Tensor) -> Convergence | None:
+        return None  # k-means has no norm fixed point to reach; its inertia is the train loss
+
+
+class SoftHebbMLPKMeans(SoftHebbMLP):
+    """The SoftHebb MLP with k-means hidden units (module docstring)."""
+
+    def __init__(self, n_inputs: int, n_classes: int, n_hidden: int, feature_t_invert: float, **kw) -> None:
+        super().__init__(n_inputs, n_classes, n_hidden, feature_t_invert, None, **kw)
+        _prototype_hidden(self, SOFTHEBB_P)
+
+    def convergence(self, x: torch.Tensor) -> Convergence | None:
+        return None
+
+
+class SoftHebbCNNKMeans(SoftHebbCNN):
+    """The SoftHebb CNN with k-means kernels, Triangle kept (module docstring)."""
+
+    def __init__(self, input_shape, n_classes, channels, triangle_powers, dropout, patches_per_image) -> None:
+        super().__init__(input_shape, n_classes, channels, triangle_powers, dropout, None)
+        in_channels = input_shape[0]
+        self.conv1 = PrototypeConv2d(in_channels, channels[0], 5, 2, SOFTHEBB_P)
+        self.conv2 = PrototypeConv2d(channels[0], channels[1], 3, 1, SOFTHEBB_P)
+        self.patch_rule = {"patches_per_image": patches_per_image}
+        self.rules = (self.patch_rule, self.patch_rule)  # not None: Triangle, frozen features, as the bio
+
+    def learning_plan(self) -> tuple[PlanStep, ...]:
+        return (
+            PlanStep("conv1", self.conv1, "patch_kmeans", dict(self.patch_rule), phase="unsupervised"),
+            PlanStep("conv2", self.conv2, "patch_kmeans", dict(self.patch_rule), phase="unsupervised"),
+            PlanStep("readout", self.readout, "backprop"),
+        )
+
+    def convergence(self, x: torch.Tensor) -> Convergence | None:
+        return None
+
+
+def _card(paper: str, **image: object) -> ModelCard:
+    note = "flattened, scaled to unit length (inputs = 'unit_length')"
+    return ModelCard(family="control", paper=paper, bio=False, **({"input_note": note} | image))  # type: ignore[arg-type]
+
+
+KMEANS_PAPER = "Sculley 2010, WWW (mini-batch k-means)"
+
+
+@MODELS.register("krotov_kmeans", _card(f"{KMEANS_PAPER}; readout: Krotov & Hopfield 2019"))
+def krotov_kmeans(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    n_hidden: Width = 2000,
+    power: PositiveFloat = 4.5,
+    readout: Literal["power_tanh", "linear"] = "power_tanh",
+    beta: PositiveFloat = 1.0,
+    loss_power: PositiveFloat = 6.0,
+    p: Annotated[float, at.Ge(1)] = KROTOV_P,
+    centre_inputs: bool = False,
+    inputs: Literal["unit_length", "raw"] = "unit_length",
+) -> KrotovKMeans:
+    """Krotov-Hopfield's network with k-means hidden units scaled to unit ``p``-norm (the rule's p)."""
+    if readout not in READOUTS:
+        raise UserError(choices_message("readout", readout, READOUTS))
+    top = (float(power), readout, float(beta), float(loss_power))
+    size = flat_size(input_shape)
+    return KrotovKMeans(size, n_classes, int(n_hidden), top, float(p), bool(centre_inputs), inputs)
+
+
+@MODELS.register("softhebb_mlp_kmeans", _card(f"{KMEANS_PAPER}; readout: Journé et al. 2023, ICLR"))
+def softhebb_mlp_kmeans(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    n_hidden: Width = 2000,
+    feature_t_invert: PositiveFloat = 5.0,
+    inputs: Literal["unit_length", "raw"] = "unit_length",
+    scale_features: bool = True,
+) -> SoftHebbMLPKMeans:
+    """The SoftHebb MLP with k-means hidden units at unit length, its readout kept."""
+    options = {"inputs": inputs, "scale_features": bool(scale_features)}
+    return SoftHebbMLPKMeans(
+        flat_size(input_shape), n_classes, int(n_hidden), float(feature_t_invert), **options
+    )
+
+
+@MODELS.register(
+    "softhebb_cnn_kmeans",
+    ModelCard(
+        family="control",
+        paper="Coates, Lee & Ng 2011, AISTATS (k-means kernels); layers: Journé et al. 2023, ICLR",
+        bio=False,
+        image_input=True,
+        min_image_side=4,
+        input_note="batch-normalised, convolved as given",
+        receptive_field="kernel",
+    ),
+)
+def softhebb_cnn_kmeans(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    channels: tuple[Width, Width] = (96, 384),
+    triangle_powers: tuple[PositiveFloat, PositiveFloat] = (0.7, 1.4),
+    dropout: DropoutRate = 0.5,
+    patches_per_image: PositiveInt = 64,
+) -> SoftHebbCNNKMeans:
+    """The SoftHebb CNN's two blocks with k-means kernels (patches of each block's input)."""
+    for name, values in (("channels", channels), ("triangle_powers", triangle_powers)):
+        if len(values) != 2:
+            raise UserError(
+                f"softhebb_cnn_kmeans {name} must list two values (one per block), got {values!r}"
+            )
+    widths = (int(channels[0]), int(channels[1]))
+    powers = (float(triangle_powers[0]), float(triangle_powers[1]))
+    return SoftHebbCNNKMeans(
+        _image_shape(input_shape), n_classes, widths, powers, float(dropout), int(patches_per_image)
+    )

@@ -29,6 +29,12 @@ Stored as ``analyses/energy.nc``:
 * ``training_energy (model, seed, stage, phase, profile, term)``: pJ per presented training sample;
 * ``training_samples (model, seed, phase)``: samples the fit presented in each phase;
 * ``measured_total``, ``measured_dynamic`` and their ``_sd`` ``(model, batch)``: J per image;
+* ``sensitivity (model, seed, assumption)`` and ``training_sensitivity``: pJ per image and per fit
+  under each assumption of :mod:`neurosim.analysis.energy_sensitivity`;
+* ``protocol_energy (model, seed, window, profile, term)``: pJ per image of each window of a
+  simulated protocol (Diehl & Cook; NaN for other models) and ``presentations (model, seed)``;
+* ``neuron_events (model, seed, neuron_term)``: the neuron counts behind the neuron term (counted
+  conductance arithmetic, active neuron-steps, protocol neuron-steps);
 * attributes ``profile__<id>`` (title, precision, evidence and notes of each profile).
 
 Registered as :data:`ANALYSIS`, with its report section in :mod:`neurosim.analysis.energy_section`
@@ -47,12 +53,16 @@ import torch
 import xarray as xr
 
 from neurosim.analysis import N_STIMULI
+from neurosim.analysis.energy_protocol import presentations_per_image, protocol_energy
 from neurosim.analysis.energy_section import energy_section
+from neurosim.analysis.energy_sensitivity import ASSUMPTIONS, price_assumptions
+from neurosim.analysis.energy_summary import energy_summary
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.analysis.study import Analysis
 from neurosim.energy.measurement import available_counter, measure_energy
 from neurosim.energy.pricing import TERMS, model_events, price
 from neurosim.energy.profiles import EVIDENCE, hardware_profiles
+from neurosim.energy.protocol import WINDOWS
 
 if TYPE_CHECKING:
     from neurosim.config import ComparisonConfig, MemberConfig
@@ -101,16 +111,18 @@ def _training_energy(
     seed: int,
     model: NeurosimModel,
     profiles: dict,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One fit's training ledgers, priced: samples presented per phase ``[phase]``, and events
     ``[stage, phase, term]`` and energy ``[stage, phase, profile, term]`` (pJ) per presented sample,
-    at both ends of the fit (:data:`STAGES`: the model rebuilt from its seed, the stored ``model``)."""
+    at both ends of the fit (:data:`STAGES`: the model rebuilt from its seed, the stored ``model``),
+    and pJ per fit under each assumption of the sensitivity table ``[assumption]``."""
     from neurosim.metrics.training import PHASES, training_ledger
     from neurosim.run_loading import build_model
 
     samples = np.zeros(len(PHASES), dtype=np.int64)
     events = np.zeros((len(STAGES), len(PHASES), len(TERMS)))
     energy = np.zeros((len(STAGES), len(PHASES), len(profiles), len(TERMS)))
+    variants = np.zeros((len(STAGES), len(PHASES), len(ASSUMPTIONS)))
     for g, trained in enumerate((build_model(member, task, seed), model)):
         ledgers, presented = training_ledger(
             trained, task, member.training, seed, config.task.n_per_class, config.task.subset_seed
@@ -121,13 +133,17 @@ def _training_energy(
             events[g, f], energy[g, f] = _events_and_energy(
                 phase_ledger.per_layer, phase_ledger.kinds, profiles
             )
-    return samples, events, energy
+            variants[g, f] = price_assumptions(phase_ledger.per_layer, phase_ledger.kinds)
+    # Per fit, as the section's training estimates: sum_phase samples x mean_stage.
+    per_fit = (variants.mean(axis=0) * samples[:, None]).sum(axis=0)
+    return samples, events, energy, per_fit
 
 
 def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: bool = True) -> xr.Dataset:
     """Energy of every member and seed: estimates under every profile, and measurements where the
     machine allows; stored and returned."""
     from neurosim.metrics import ledger  # here, as the models: the report imports this module
+    from neurosim.metrics.counts import NEURON_COUNTS
     from neurosim.metrics.training import PHASES
     from neurosim.run_loading import load_fitted_model
 
@@ -136,18 +152,19 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
     x = task.x_test[:n_stimuli]
     names, seeds = [m.name for m in config.members], list(config.seeds)
     arrays = _empty_arrays(len(names), len(seeds), len(profiles), len(PHASES))
+    arrays.update(_assumption_arrays(len(names), len(seeds), len(profiles), len(NEURON_COUNTS)))
     counter, reasons = available_counter() if measure else (None, ["not requested"])
     for m, member in enumerate(config.members):
         for s, seed in enumerate(seeds):
             model = load_fitted_model(run_dir, member, task, seed)
             per_layer, kinds = ledger(model, x)
             arrays["events"][m, s], arrays["energy"][m, s] = _events_and_energy(per_layer, kinds, profiles)
+            _fill_neurons_and_assumptions(arrays, (m, s), per_layer, kinds, profiles)
             if counter is not None and s == 0:
                 arrays["measured"][m] = _measure(model, x, counter)
             fit = _training_energy(config, member, task, seed, model, profiles)
-            for key, value in zip(
-                ("training_samples", "training_events", "training_energy"), fit, strict=True
-            ):
+            keys = ("training_samples", "training_events", "training_energy", "training_sensitivity")
+            for key, value in zip(keys, fit, strict=True):
                 arrays[key][m, s] = value
     attrs = analysis_attrs("energy", len(x), task, config)
     attrs["measured"] = (
@@ -162,8 +179,69 @@ def analyse_energy(run_dir: str | Path, n_stimuli: int = N_STIMULI, measure: boo
         "batch": list(MEASURED_BATCHES),
         "stage": list(STAGES),
         "phase": list(PHASES),
+        "assumption": [a.name for a in ASSUMPTIONS],
+        "window": list(WINDOWS),
+        "neuron_term": list(NEURON_COUNTS),
     }
-    return save_analysis(run_dir, "energy", _energy_dataset(arrays, coords, attrs))
+    dataset = _energy_dataset(arrays, coords, attrs).assign(_assumption_variables(arrays))
+    return save_analysis(run_dir, "energy", dataset)
+
+
+def _assumption_arrays(n_models: int, n_seeds: int, n_profiles: int, n_neuron_terms: int) -> dict:
+    """The arrays of the sensitivity table, the protocol windows and the neuron counts."""
+    return {
+        "sensitivity": np.zeros((n_models, n_seeds, len(ASSUMPTIONS))),
+        "training_sensitivity": np.zeros((n_models, n_seeds, len(ASSUMPTIONS))),
+        "protocol_energy": np.full((n_models, n_seeds, len(WINDOWS), n_profiles, len(TERMS)), np.nan),
+        "presentations": np.full((n_models, n_seeds), np.nan),
+        "neuron_events": np.zeros((n_models, n_seeds, n_neuron_terms)),
+    }
+
+
+def _fill_neurons_and_assumptions(
+    arrays: dict, index: tuple[int, int], per_layer: dict, kinds: dict, profiles: dict
+) -> None:
+    """One ledger's neuron counts, its price under every assumption and its protocol's windows."""
+    from neurosim.metrics.counts import NEURON_COUNTS
+
+    arrays["neuron_events"][index] = [
+        sum(row.get(k, 0.0) for row in per_layer.values()) for k in NEURON_COUNTS
+    ]
+    arrays["sensitivity"][index] = price_assumptions(per_layer, kinds)
+    arrays["protocol_energy"][index] = protocol_energy(per_layer, kinds, profiles)
+    arrays["presentations"][index] = presentations_per_image(per_layer)
+
+
+def _assumption_variables(arrays: dict) -> dict:
+    """The Dataset variables of :func:`_assumption_arrays`."""
+    per = ("model", "seed")
+    return {
+        "sensitivity": (
+            (*per, "assumption"),
+            arrays["sensitivity"],
+            {"units": "pJ", "long_name": "estimated energy per image under each assumption (NaN: unpriced)"},
+        ),
+        "training_sensitivity": (
+            (*per, "assumption"),
+            arrays["training_sensitivity"],
+            {"units": "pJ", "long_name": "estimated energy per fit under each assumption (NaN: unpriced)"},
+        ),
+        "protocol_energy": (
+            (*per, "window", "profile", "term"),
+            arrays["protocol_energy"],
+            {"units": "pJ", "long_name": "estimated energy per image of each protocol window (NaN: none)"},
+        ),
+        "presentations": (
+            per,
+            arrays["presentations"],
+            {"units": "count", "long_name": "presentations per image"},
+        ),
+        "neuron_events": (
+            (*per, "neuron_term"),
+            arrays["neuron_events"],
+            {"units": "count", "long_name": "neuron-update counts per image"},
+        ),
+    }
 
 
 def _empty_arrays(n_models: int, n_seeds: int, n_profiles: int, n_phases: int) -> dict[str, np.ndarray]:
@@ -249,4 +327,5 @@ ANALYSIS = Analysis(
     description="operations and energy per inference and to train, priced by hardware profiles",
     compute=analyse_energy,
     section=energy_section,
+    summary=energy_summary,
 )

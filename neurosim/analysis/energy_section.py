@@ -1,9 +1,13 @@
 """The report section of the energy analysis (:mod:`neurosim.analysis.energy`), from its stored result.
 
-Per pair: a table of each profile's compute-only and memory-aware estimates (µJ per image, mean
+The operating point first (batch, precision, memory model and its reuse assumption, neuron
+pricing: :func:`~neurosim.analysis.energy_sensitivity.operating_point`). Per pair: a table of each
+profile's compute-only and memory-aware estimates (µJ per image, mean
 and 95 % CI over seeds) for the bio model and its twin, their ratio, and which member each
-favours, with a sentence naming the profiles under which memory flips the comparison; an
-accuracy-against-energy scatter per complete profile; then the events behind the estimates and,
+favours, with a sentence naming the profiles under which memory flips the comparison, and the
+sensitivity table (:mod:`~neurosim.analysis.energy_sensitivity`); an accuracy-against-energy
+scatter per complete profile; a simulated protocol's windows
+(:mod:`~neurosim.analysis.energy_protocol`); then the events behind the estimates and,
 separately and labelled so, the measured joules. Every estimate is labelled with its profile.
 
 Training gets the same treatment per fit (mJ to train each member, from the training ledgers and
@@ -23,6 +27,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from neurosim.analysis.energy_protocol import protocol_section
+from neurosim.analysis.energy_sensitivity import operating_point, sensitivity_table
 from neurosim.analysis.statistics import mean_ci
 from neurosim.analysis.study import Page, Table, pair_groups
 from neurosim.energy.pricing import EnergyEstimate
@@ -246,6 +252,7 @@ def energy_section(page: Page, energy: xr.Dataset, results: xr.Dataset) -> None:
         "ratios within one profile, not absolute numbers across profiles. Evidence grades: "
         f"{energy.attrs['evidence_grades']}."
     )
+    page.paragraph(operating_point(energy))
     page.table(
         ["profile", "description"], [[str(p), energy.attrs[f"profile__{p}"]] for p in energy.profile.values]
     )
@@ -260,6 +267,12 @@ def energy_section(page: Page, energy: xr.Dataset, results: xr.Dataset) -> None:
                 if flips
                 else "Counting memory accesses flips the comparison under no profile where both are priced."
             )
+            if "sensitivity" in energy:
+                page.paragraph(
+                    f"Sensitivity: which assumptions flip the winner ({bio} vs. {twin}; one assumption "
+                    "changed at a time from the reference, geometric-mean ratio over seeds)."
+                )
+                page.table(*sensitivity_table(energy, bio, twin))
         panels = _scatter_panels(energy, group)
         if panels:
             title = " vs. ".join(group)
@@ -272,6 +285,7 @@ def energy_section(page: Page, energy: xr.Dataset, results: xr.Dataset) -> None:
             )
     page.heading("Events per image behind the estimates (mean over seeds)", 3)
     page.table(*_events_table(energy))
+    protocol_section(page, energy)
     if "training_energy" in energy:
         _training_section(page, energy, results, groups)
     _measured_section(page, energy)

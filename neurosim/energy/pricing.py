@@ -13,6 +13,19 @@ or write and an output write its neurons or output values. Counts come from
 :func:`neurosim.metrics.count_operations` (per sample). A spiking neuron's update is a
 ``lif_update``; a non-spiking layer's output evaluation an ``activation``.
 
+**Neuron updates** (the ``lif_update`` term, :class:`NeuronPricing`): a conductance neuron's update
+(Diehl & Cook) is priced from its counted arithmetic (``neuron_adds`` ... ``neuron_exps``,
+:mod:`neurosim.metrics.neuron_operations`) where the profile prices every operation
+(:data:`~neurosim.energy.profiles.OP_TERMS`), and its state traffic is its counted accesses
+(``neuron_state_reads`` / ``writes``: five variables read, four written) instead of one read and
+one write; elsewhere an update is one ``lif_update``. A profile with an inactive-update price
+(Loihi) charges it for the neuron-steps that received no synaptic event and did not fire
+(``neuron_updates - active_neuron_updates``); a row without ``active_neuron_updates`` counts every
+update as active::
+
+    E_neuron = sum_op n(op) e(op)                                   counted (conductance neurons)
+    E_neuron = n_active e(lif_update) + n_inactive e(lif_update_inactive)       otherwise
+
 Estimates, never measurements: they are labelled with their profile, and a term the profile does
 not price is reported as unpriced (NaN), never as 0 (``docs/references/energy.md`` section 5.1).
 """
@@ -38,8 +51,43 @@ MEMORY_EVENTS = {
 }
 
 
-def layer_events(row: dict[str, float], kind: str) -> dict[str, float]:
-    """Per-inference count of every term for one layer's ledger row."""
+#: Ledger key of the counted neuron arithmetic priced by each operation's price.
+OP_COUNT_KEYS = {
+    "add": "neuron_adds",
+    "mul": "neuron_muls",
+    "compare": "neuron_compares",
+    "division": "neuron_divisions",
+    "exp": "neuron_exps",
+}
+
+
+@dataclass(frozen=True)
+class NeuronPricing:
+    """How neuron updates are priced (the assumptions the sensitivity table varies).
+
+    Attributes:
+        counted: a conductance neuron's update from its counted operations and state accesses
+            (else as one LIF update with one state read and write, the literature's default).
+        inactive: the profile's inactive-update price for silent neuron-steps, where it has one
+            (else every neuron-step at the active price).
+        exp_division_scale: factor on the ``exp`` and ``division`` prices (assumed or derived
+            second-hand: varied by the sensitivity table).
+    """
+
+    counted: bool = True
+    inactive: bool = True
+    exp_division_scale: float = 1.0
+
+
+#: The assumptions of every stored estimate.
+REFERENCE_PRICING = NeuronPricing()
+
+
+def layer_events(
+    row: dict[str, float], kind: str, pricing: NeuronPricing = REFERENCE_PRICING
+) -> dict[str, float]:
+    """Per-inference count of every term for one layer's ledger row (``pricing.counted``: a
+    conductance neuron's counted state accesses replace its one read and one write per update)."""
     # Training (zero at inference): a derivative per neuron value in the backward pass is priced
     # as the forward update; backward MACs, plasticity updates (w += eta pre post) and optimiser
     # arithmetic as MACs.
@@ -56,7 +104,34 @@ def layer_events(row: dict[str, float], kind: str) -> dict[str, float]:
         "spike": row.get("spikes", 0.0),
     }
     events.update({term: row.get(count, 0.0) for term, (count, _) in MEMORY_EVENTS.items()})
+    conductance = row.get("conductance_updates", 0.0)
+    if pricing.counted and conductance:
+        events["state_read"] += row.get("neuron_state_reads", 0.0) - conductance
+        events["state_write"] += row.get("neuron_state_writes", 0.0) - conductance
     return events
+
+
+def neuron_energy(row: dict[str, float], profile: HardwareProfile, pricing: NeuronPricing) -> float:
+    """pJ of a spiking layer's neuron updates (module docstring); NaN when unpriced."""
+    updates = row.get("neuron_updates", 0.0) + row.get("backward_neuron_updates", 0.0)
+    if not updates:
+        return 0.0
+    conductance = row.get("conductance_updates", 0.0)
+    if pricing.counted and conductance and profile.prices_operations:
+        scale = {"exp": pricing.exp_division_scale, "division": pricing.exp_division_scale}
+        counted = sum(
+            row.get(key, 0.0) * profile.prices[op].value * scale.get(op, 1.0)
+            for op, key in OP_COUNT_KEYS.items()
+        )
+        return counted + (updates - conductance) * compute_price(profile, "lif_update")
+    active_price = compute_price(profile, "lif_update")
+    inactive_price = active_price
+    if pricing.inactive and "lif_update_inactive" in profile.prices:
+        inactive_price = profile.prices["lif_update_inactive"].value
+    # Only forward updates can be silent; a backward derivative is always computed.
+    forward = row.get("neuron_updates", 0.0)
+    silent = forward - min(row.get("active_neuron_updates", forward), forward)
+    return (updates - silent) * active_price + silent * inactive_price
 
 
 def compute_price(profile: HardwareProfile, term: str) -> float:
@@ -66,13 +141,17 @@ def compute_price(profile: HardwareProfile, term: str) -> float:
     return 0.0 if term in profile.included else math.nan
 
 
-def layer_energy(row: dict[str, float], kind: str, profile: HardwareProfile) -> dict[str, float]:
+def layer_energy(
+    row: dict[str, float], kind: str, profile: HardwareProfile, pricing: NeuronPricing = REFERENCE_PRICING
+) -> dict[str, float]:
     """pJ per inference of each term for one layer: NaN for a compute term with events but no
     price (0 without events), and for every memory term when the profile does not model memory."""
-    events = layer_events(row, kind)
+    events = layer_events(row, kind, pricing)
     energy = {}
     for term in COMPUTE_TERMS:
         energy[term] = events[term] * compute_price(profile, term) if events[term] else 0.0
+    if events["lif_update"]:
+        energy["lif_update"] = neuron_energy(row, profile, pricing)
     for term in MEMORY_TERMS:
         access = profile.access_energy(row.get(MEMORY_EVENTS[term][1], 0))
         energy[term] = access if math.isnan(access) else events[term] * access
@@ -107,21 +186,26 @@ class EnergyEstimate:
         return sum(v for t in COMPUTE_TERMS if not math.isnan(v := self.by_term[t]))
 
 
-def model_events(per_layer: dict[str, dict[str, float]], kinds: dict[str, str]) -> dict[str, float]:
+def model_events(
+    per_layer: dict[str, dict[str, float]], kinds: dict[str, str], pricing: NeuronPricing = REFERENCE_PRICING
+) -> dict[str, float]:
     """Per-inference count of every term, summed over a model's layers (the same for every profile)."""
     events = dict.fromkeys(TERMS, 0.0)
     for layer, row in per_layer.items():
-        for term, value in layer_events(row, kinds[layer]).items():
+        for term, value in layer_events(row, kinds[layer], pricing).items():
             events[term] += value
     return events
 
 
 def price(
-    per_layer: dict[str, dict[str, float]], kinds: dict[str, str], profile: HardwareProfile
+    per_layer: dict[str, dict[str, float]],
+    kinds: dict[str, str],
+    profile: HardwareProfile,
+    pricing: NeuronPricing = REFERENCE_PRICING,
 ) -> EnergyEstimate:
     """Price a model's per-layer, per-inference ledger (:meth:`OperationCounts.per_sample`)."""
     by_term = dict.fromkeys(TERMS, 0.0)
     for layer, row in per_layer.items():
-        for term, value in layer_energy(row, kinds[layer], profile).items():
+        for term, value in layer_energy(row, kinds[layer], profile, pricing).items():
             by_term[term] += value
     return EnergyEstimate(profile.id, by_term)

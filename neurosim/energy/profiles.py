@@ -17,6 +17,12 @@ Prices are in picojoules per event, for these terms:
     most an off-chip DRAM access);
   - ``per_access``: ``value`` pJ per access whatever the memory's size.
 
+  A ``lemaire_fit`` memory may store its values word-packed (``pack``: values per word of
+  ``word_bits`` bits, e.g. 8 int8 values per 64-bit word): a word holding ``pack`` consecutive
+  values is read or written at once, so one value costs ``E_access(n / pack, word_bits) / pack``.
+  This is the best case of packing, for reads and writes of consecutive values (a spike's fan-out
+  row of weights, a layer's neuron states, a dense layer's weights in order).
+
 A compute term a profile lists under ``included`` is inside another figure (TrueNorth's 26 pJ is
 all-in), priced 0; a term neither priced nor included is *unpriced*, and :mod:`neurosim.energy.pricing`
 names it rather than counting it as 0. ``prices_from`` reuses another profile's compute prices.
@@ -32,6 +38,9 @@ from importlib import resources
 from neurosim.errors import UserError
 
 COMPUTE_TERMS = ("mac", "ac", "lif_update", "activation", "spike")
+OP_TERMS = ("add", "mul", "compare", "division", "exp")
+#: Every term a profile may price: the energy terms, the neuron arithmetic, the inactive update.
+PRICE_TERMS = (*COMPUTE_TERMS, *OP_TERMS, "lif_update_inactive")
 MEMORY_TERMS = ("weight_read", "input_read", "state_read", "state_write", "output_write", "weight_write")
 MEMORY_MODELS = ("none", "included", "lemaire_fit", "per_access")
 EVIDENCE = {
@@ -40,6 +49,7 @@ EVIDENCE = {
     "E": "published model or estimate",
     "D": "derived from the cited inputs",
     "V": "vendor claim",
+    "A": "stated assumption, no source (varied in the sensitivity table)",
 }
 
 
@@ -76,9 +86,15 @@ class HardwareProfile:
             return 0.0
         if model == "per_access":
             return float(self.memory["value"])
-        bits = self.memory["bits"]
-        fit = self.memory["slope"] * elements * bits + self.memory["intercept"]
-        return min(fit, self.memory.get("dram_per_32_bits", float("inf")) * bits / 32)
+        pack = self.memory.get("pack", 1)
+        bits = self.memory.get("word_bits", self.memory["bits"]) if pack > 1 else self.memory["bits"]
+        fit = self.memory["slope"] * (elements / pack) * bits + self.memory["intercept"]
+        return min(fit, self.memory.get("dram_per_32_bits", float("inf")) * bits / 32) / pack
+
+    @property
+    def prices_operations(self) -> bool:
+        """Whether a neuron update can be priced from its counted arithmetic (every op priced)."""
+        return all(term in self.prices for term in OP_TERMS)
 
     def evidence(self) -> str:
         """The evidence grades of its prices and memory model, e.g. ``"D, E"``."""
@@ -89,8 +105,8 @@ class HardwareProfile:
 
 
 def _price(profile_id: str, term: str, entry: dict) -> Price:
-    if term not in COMPUTE_TERMS:
-        raise UserError(f"profile {profile_id!r}: unknown term {term!r}; terms: {', '.join(COMPUTE_TERMS)}")
+    if term not in PRICE_TERMS:
+        raise UserError(f"profile {profile_id!r}: unknown term {term!r}; terms: {', '.join(PRICE_TERMS)}")
     missing = {"value", "evidence", "source"} - set(entry)
     if missing:
         raise UserError(f"profile {profile_id!r}, price {term!r}: missing {', '.join(sorted(missing))}")
@@ -124,6 +140,8 @@ def parse_profiles(document: dict) -> dict[str, HardwareProfile]:
         missing = needed.get(memory["model"], set()) - set(memory)
         if missing:
             raise UserError(f"profile {profile_id!r}: memory needs {', '.join(sorted(missing))}")
+        if memory.get("pack", 1) > 1 and "word_bits" not in memory:
+            raise UserError(f"profile {profile_id!r}: a packed memory needs word_bits")
         included = tuple(entry.get("included", ()))
         unknown = set(included) - set(COMPUTE_TERMS)
         if unknown:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from neurosim.metrics.neuron_operations import OP_COUNTS
 from neurosim.results.schema import OPERATION_NAMES
 
 #: Per-inference work, summed over calls: the counts every fit stores per layer (one list, the
@@ -34,6 +35,18 @@ TRAINING_COUNTS = (
     "plasticity_updates",
     "weight_updates",
     "optimizer_macs",
+)
+#: What a spiking neuron's update is made of, summed over calls like :data:`COUNTS`: the counted
+#: arithmetic and state accesses of conductance neurons (:mod:`neurosim.metrics.neuron_operations`),
+#: the neuron-steps that received a synaptic event or fired (exact for LIF populations, a bound for
+#: a conductance simulation), and a simulated protocol's presentations and their neuron-steps.
+NEURON_COUNTS = (
+    *OP_COUNTS,
+    "conductance_updates",
+    "active_neuron_updates",
+    "presentations",
+    "rest_neuron_updates",
+    "repeat_neuron_updates",
 )
 #: Memory sizes in elements, per sample: the largest seen, not a sum over calls.
 MEMORY_SIZES = ("weight_elements", "input_elements", "state_elements")
@@ -62,6 +75,18 @@ class LayerCounts:
     plasticity_updates: int = 0
     weight_updates: int = 0
     optimizer_macs: int = 0
+    neuron_adds: int = 0
+    neuron_muls: int = 0
+    neuron_compares: int = 0
+    neuron_divisions: int = 0
+    neuron_exps: int = 0
+    neuron_state_reads: int = 0
+    neuron_state_writes: int = 0
+    conductance_updates: int = 0
+    active_neuron_updates: int = 0
+    presentations: int = 0
+    rest_neuron_updates: int = 0
+    repeat_neuron_updates: int = 0
     weight_elements: int = 0
     input_elements: int = 0
     state_elements: int = 0
@@ -95,7 +120,7 @@ class OperationCounts:
         for name, counts in self.layers.items():
             row = {
                 key: getattr(counts, key) / max(self.samples, 1)
-                for key in COUNTS + MEMORY_COUNTS + TRAINING_COUNTS
+                for key in COUNTS + MEMORY_COUNTS + TRAINING_COUNTS + NEURON_COUNTS
             }
             row.update({key: getattr(counts, key) for key in MEMORY_SIZES})
             row["activation_sparsity"] = (
@@ -169,8 +194,14 @@ def count_dense(counts: LayerCounts, x: torch.Tensor, weight: torch.Tensor) -> N
     add_effective_work(counts, rows, active, work, rows.shape[0] * n_out)
 
 
-def count_neurons(counts: LayerCounts, spikes: torch.Tensor) -> None:
+def count_neurons(counts: LayerCounts, spikes: torch.Tensor, current: torch.Tensor | None = None) -> None:
+    """Book one step of a spiking population: an update per neuron, ``spikes`` emitted; with the
+    step's input ``current`` (same shape), the neuron-steps that received input or fired."""
     counts.neuron_updates += spikes.numel()
+    if current is not None:
+        counts.active_neuron_updates += int(((current != 0) | (spikes != 0)).sum())
+    else:  # no input to look at: every update counts as active
+        counts.active_neuron_updates += spikes.numel()
     # Each neuron's state is read and written once per step; each spike is written out.
     counts.state_reads += spikes.numel()
     counts.state_writes += spikes.numel()

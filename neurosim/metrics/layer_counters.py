@@ -10,7 +10,9 @@ The shipped counters, in the order they are asked:
 
 =========================  ==================================================================
 ``self_counted``           a layer with ``operation_counts(input, output)`` and
-                           ``operation_kind`` (Diehl & Cook's spiking layer, label assignment)
+                           ``operation_kind`` (Diehl & Cook's spiking layer, label assignment);
+                           a conductance simulation also books its neurons' counted
+                           arithmetic and activity (:mod:`~neurosim.metrics.neuron_operations`)
 ``conv2d``                 ``nn.Conv2d`` (dilation 1)
 ``described_convolutions`` a layer with ``convolutions(x)`` describing the functional
                            convolutions of one call (the Neocognitron's cells, LeNet-5's C3)
@@ -40,6 +42,7 @@ from neurosim.metrics.counts import (
     count_neurons,
     dense_weight,
 )
+from neurosim.metrics.neuron_operations import SimulatesConductanceNeurons, conductance_counts
 from neurosim.neurons import LIF
 
 #: A forward hook: ``hook(module, inputs, output)``.
@@ -130,8 +133,20 @@ def _self_counted(session: CountingSession, name: str) -> Hook:
         counts = session.counts_for(name, module.operation_kind)
         for key, value in module.operation_counts(inputs[0], output).items():
             counts.add(key, value)
+        if isinstance(module, SimulatesConductanceNeurons):
+            book_conductance_neurons(counts, module, len(inputs[0]), learning=False)
 
     return hook
+
+
+def book_conductance_neurons(
+    counts: LayerCounts, module: SimulatesConductanceNeurons, images: int, learning: bool
+) -> None:
+    """Add the counted arithmetic, active neuron-steps and protocol of the layer's last simulation
+    of ``images`` images (:func:`~neurosim.metrics.neuron_operations.conductance_counts`)."""
+    stats = module.last_stats
+    for key, value in conductance_counts(stats, module.n_neurons, images, module.params, learning).items():
+        counts.add(key, value)
 
 
 def _conv2d(session: CountingSession, name: str) -> Hook:
@@ -198,7 +213,7 @@ def _dense(session: CountingSession, name: str) -> Hook:
 def _lif(session: CountingSession, name: str) -> Hook:
     def hook(module: nn.Module, inputs: tuple, output: tuple) -> None:
         counts = session.counts_for(name, "lif")
-        count_neurons(counts, output[0])
+        count_neurons(counts, output[0], inputs[0])
         if session.training and output[0].requires_grad:
 
             def on_gradient(gradient: torch.Tensor) -> None:

@@ -43,6 +43,17 @@ input does (a dense accelerator would read ``dense_macs`` weights instead):
   ``weight_elements`` (a layer's weights), ``input_elements`` (its input) and ``state_elements``
   (its output values or neurons).
 
+Neuron updates (:data:`~neurosim.metrics.counts.NEURON_COUNTS`), for pricing a neuron-step by
+what it is:
+
+* ``active_neuron_updates``: neuron-steps that received input or fired (a LIF population's
+  non-zero input current or spike, exact; an upper bound for a conductance simulation);
+* a conductance simulation (Diehl & Cook's layer) also books ``conductance_updates``, their
+  counted arithmetic ``neuron_adds`` ... ``neuron_exps`` and state accesses
+  ``neuron_state_reads`` / ``neuron_state_writes``, and its protocol: ``presentations`` per image,
+  ``rest_neuron_updates`` and ``repeat_neuron_updates``
+  (:mod:`neurosim.metrics.neuron_operations`).
+
 Training (:mod:`neurosim.metrics.training`, counted with ``training=True``) adds, per layer:
 
 * ``backward_macs``: the backward pass of backprop, with zero-skipping on both factors. For each

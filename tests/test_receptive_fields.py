@@ -55,7 +55,11 @@ def test_receptive_fields_of_a_stored_run(stored_perceptron_run):
     finite = cosine[np.isfinite(cosine)]
     assert len(finite) >= 6 and float(np.median(finite)) > 0.7
     assert np.isnan(result.sta.sel(model="linear").values[~np.isfinite(cosine)]).all()
+    # Both members' only layer is their class scores: STAs of class templates, no V1 analogue.
+    assert result.attrs["excluded__linear"].startswith("class readout: the 10 units of 'output'")
+    assert result.attrs["excluded__perceptron"].startswith("class readout: the 10 units of 'readout'")
     process = run_cli("report", str(stored_perceptron_run))
     report = Path(process.stdout.strip().splitlines()[-1])
     assert "Receptive fields from white noise" in report.read_text()
+    assert "no (class readout" in report.read_text()
     assert (report.parent / "figures" / "sta_linear.png").stat().st_size > 1000

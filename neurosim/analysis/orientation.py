@@ -1,80 +1,75 @@
-"""Orientation tuning of each model's first layer from sinusoidal gratings, and the orientation
-selectivity index (OSI) per unit: the measurement behind "CNN filters look like V1".
+"""Orientation tuning of each model's first layer from sinusoidal gratings, the orientation
+selectivity index (OSI) per unit, and the distance of its distribution from macaque V1's: the
+measurement behind "CNN filters look like V1".
 
-Stimuli: full-field sinusoidal gratings ``0.5 + 0.5 cos(2 pi (x cos t + y sin t) / period + phase)``
-(pixel intensities in [0, 1], the image size and channels of the run's task) at
-:data:`N_ORIENTATIONS` orientations ``t`` evenly spaced over 180 degrees, the periods of
-:data:`PERIODS_PER_28` (pixels per cycle for a 28-pixel-wide image, scaled with the width) and
-:data:`N_PHASES` phases. 16 x 4 x 8 = 512 images.
+Stimuli (:mod:`neurosim.analysis.gratings`): full-field sinusoidal gratings in [0, 1], drawn as
+area-averaged pixels on the task's input grid (its channels alike) and resampled by each model's
+own input path, at :data:`~neurosim.analysis.gratings.N_ORIENTATIONS` orientations over 180
+degrees, 4 periods of at least 2.5 pixels on the model's input
+(:func:`~neurosim.analysis.gratings.periods_for`) and
+:data:`~neurosim.analysis.gratings.N_PHASES` phases: 16 x 4 x 8 = 512 images. The orientation each
+grating's pixels carry is measured back (plane-wave fit) and its worst error stored.
 
-Response of a unit: its output at the model's first probe point (input side; spike counts for a
-spiking layer, see :func:`~neurosim.analysis.activity.record_activity`), rectified (``max(r, 0)``:
-several probe points record a layer's input current before its non-linearity), at the centre
-position for a convolutional layer (a full-field grating drives every position alike, up to phase).
-Tuning curve ``R(t)``: the mean over phases at the unit's preferred period (the one with the
-largest mean response). Then (Ringach, Shapley & Hawken, J. Neurosci. 22:5639, 2002)::
+Layer and response (:mod:`neurosim.analysis.v1_layer`): the model's first probe point after a
+nonlinearity, rectified, at the centre position for a convolutional layer; a class readout (the
+perceptron's only layer) is excluded, with the reason stored. Tuning curve ``R(t)``: the mean
+response over phases at the unit's preferred period (the one with the largest mean response).
+Then (Ringach, Shapley & Hawken, J. Neurosci. 22:5639, 2002)::
 
     OSI = 1 - circular variance = | sum_t R(t) exp(2 i t) | / sum_t R(t)
 
 0 for a unit that responds equally to every orientation, 1 for one that responds to a single
-orientation. Ringach et al. found macaque V1 cells broadly distributed over the whole range; a
-model whose units all sit near 0 or all near 1 is unlike V1. A unit that no grating drives
-(``sum_t R(t) = 0``) has no OSI (NaN) and is counted as unresponsive.
+orientation. A unit that no grating drives (``sum_t R(t) = 0``) has no OSI (NaN) and is counted
+as unresponsive. Per seed, the distance of the units' circular variances ``1 - OSI`` from the V1
+reference: the one-sample Kolmogorov-Smirnov statistic (:mod:`neurosim.analysis.v1_reference`).
 
 Stored as ``analyses/orientation.nc``: ``osi`` and ``preferred_orientation`` (degrees) with dims
-``(model, seed, unit)`` (NaN beyond a model's number of units), attributes ``layer__<member>``
-(the probe point used) and ``responsive__<member>`` (fraction of units with an OSI, all seeds).
-Registered as :data:`ANALYSIS` (report section: a table of OSI per member and an OSI histogram per
-pair); stored models are loaded inside the compute function only (:mod:`neurosim.analysis.study`).
+``(model, seed, unit)`` (NaN beyond a model's number of units, and for an excluded member),
+``cv_distance (model, seed)``; attributes ``layer__<member>`` (the probe point),
+``excluded__<member>`` (why it is not compared with V1, or ""), ``responsive__<member>`` (fraction
+of units with an OSI, all seeds), ``periods_px``, ``orientation_error_max_deg``, ``reference``,
+``reference_short`` and ``reference_citation``. Registered as :data:`ANALYSIS`; its report section
+and summary cell are in :mod:`neurosim.analysis.orientation_report`. Stored models are loaded
+inside the compute function only (:mod:`neurosim.analysis.study`).
 """
 
 from __future__ import annotations
 
-import math
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
 import xarray as xr
-from matplotlib.figure import Figure
 
 from neurosim.analysis import N_STIMULI
-from neurosim.analysis.activity import record_activity
-from neurosim.analysis.statistics import format_mean_ci
+from neurosim.analysis.gratings import (
+    N_ORIENTATIONS,
+    N_PHASES,
+    grating_orientation_errors,
+    gratings,
+    orientations,
+    periods_for,
+)
+from neurosim.analysis.orientation_report import orientation_section, orientation_summary
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
-from neurosim.analysis.study import Analysis, Page, figure_per_group
+from neurosim.analysis.study import Analysis
+from neurosim.analysis.v1_layer import v1_exclusion, v1_probe, v1_responses
+from neurosim.analysis.v1_reference import ks_distance, load_reference
 from neurosim.errors import UserError
 
 if TYPE_CHECKING:
     from neurosim.models.base import NeurosimModel
 
-N_ORIENTATIONS = 16
-PERIODS_PER_28 = (4.0, 6.0, 8.0, 12.0)
-N_PHASES = 8
 
+class LayerTuning(NamedTuple):
+    """The orientation tuning of one fitted model's V1 layer."""
 
-def orientations() -> torch.Tensor:
-    """The grating orientations, radians, ``[N_ORIENTATIONS]`` over [0, pi)."""
-    return torch.arange(N_ORIENTATIONS, dtype=torch.float64) * math.pi / N_ORIENTATIONS
-
-
-def gratings(input_shape: tuple[int, ...]) -> torch.Tensor:
-    """Every grating for inputs of ``input_shape`` ``(C, H, W)``: ``[O, F, P, C, H, W]`` (orientation,
-    period, phase), float32 in [0, 1]."""
-    channels, height, width = input_shape
-    periods = torch.tensor(PERIODS_PER_28, dtype=torch.float64) * width / 28
-    phases = torch.arange(N_PHASES, dtype=torch.float64) * 2 * math.pi / N_PHASES
-    y, x = torch.meshgrid(
-        torch.arange(height, dtype=torch.float64) - (height - 1) / 2,
-        torch.arange(width, dtype=torch.float64) - (width - 1) / 2,
-        indexing="ij",
-    )
-    t = orientations()[:, None, None, None, None]
-    along = x * torch.cos(t) + y * torch.sin(t)  # [O, 1, 1, H, W]
-    argument = 2 * math.pi * along / periods[None, :, None, None, None] + phases[None, None, :, None, None]
-    images = 0.5 + 0.5 * torch.cos(argument)  # [O, F, P, H, W]
-    return images[:, :, :, None].expand(-1, -1, -1, channels, -1, -1).float()
+    layer: str  # the probe point
+    excluded: str  # why it is not compared with V1, or ""
+    osi: torch.Tensor  # [units]; empty when excluded
+    preferred: torch.Tensor  # [units], degrees; empty when excluded
 
 
 def orientation_selectivity(tuning: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
@@ -99,17 +94,6 @@ def preferred_orientation(tuning: torch.Tensor, angles: torch.Tensor) -> torch.T
     return torch.where(tuning.sum(1) > 0, preferred, torch.full_like(preferred, float("nan")))
 
 
-def first_layer_responses(model: NeurosimModel, stimuli: torch.Tensor) -> tuple[str, torch.Tensor]:
-    """``(probe point, rectified responses [n, units])`` of the model's first probe point; for a
-    convolutional output ``[n, C, H, W]`` the units are the channels at the centre position."""
-    name = next(iter(model.probe_points()))
-    activity = record_activity(model, stimuli, names=[name], flatten=False)[name]
-    if activity.ndim == 4:
-        _, _, height, width = activity.shape
-        activity = activity[:, :, height // 2, width // 2]
-    return name, activity.reshape(len(activity), -1).clamp_min(0.0)
-
-
 def tuning_curves(responses: torch.Tensor) -> torch.Tensor:
     """``[units, O]`` tuning curves from responses ``[O, F, P, units]``: mean over phases, at each
     unit's preferred period."""
@@ -118,13 +102,78 @@ def tuning_curves(responses: torch.Tensor) -> torch.Tensor:
     return by_period.gather(1, preferred[None, None, :].expand(by_period.shape[0], 1, -1))[:, 0].T
 
 
-def first_layer_tuning(model: NeurosimModel, stimuli: torch.Tensor) -> tuple[str, torch.Tensor, torch.Tensor]:
-    """``(probe point, OSI [units], preferred orientation [units] in degrees)`` of the model's first
-    layer, from its responses to the gratings ``stimuli`` ``[O, F, P, C, H, W]`` (:func:`gratings`)."""
-    layer, responses = first_layer_responses(model, stimuli.reshape(-1, *stimuli.shape[3:]))
+def first_layer_tuning(model: NeurosimModel, stimuli: torch.Tensor) -> LayerTuning:
+    """The tuning of the model's V1 layer (:func:`~neurosim.analysis.v1_layer.v1_probe`) from its
+    responses to the gratings ``stimuli`` ``[O, F, P, C, H, W]``
+    (:func:`~neurosim.analysis.gratings.gratings`); nothing measured for an excluded layer."""
+    flat = stimuli.reshape(-1, *stimuli.shape[3:])
+    layer = v1_probe(model)
+    excluded = v1_exclusion(model, layer, flat)
+    if excluded:
+        return LayerTuning(layer, excluded, torch.empty(0), torch.empty(0))
+    _, responses = v1_responses(model, flat)
     tuning = tuning_curves(responses.reshape(*stimuli.shape[:3], -1))
     angles = orientations()
-    return layer, orientation_selectivity(tuning, angles), preferred_orientation(tuning, angles)
+    return LayerTuning(
+        layer, "", orientation_selectivity(tuning, angles), preferred_orientation(tuning, angles)
+    )
+
+
+def _stimulus_attrs(stimuli: torch.Tensor, width: int) -> dict:
+    """What the gratings are, and the worst orientation error their pixels carry (degrees)."""
+    errors = grating_orientation_errors(stimuli[:, :, :, 0].double(), orientations())
+    periods = periods_for(width)
+    return {
+        "stimuli": (
+            f"{int(np.prod(stimuli.shape[:3]))} full-field sinusoidal gratings ({N_ORIENTATIONS} "
+            f"orientations, periods {', '.join(f'{p:g}' for p in periods)} px on the model's input, "
+            f"{N_PHASES} phases; area-averaged pixels)"
+        ),
+        "periods_px": json.dumps(list(periods)),
+        "orientation_error_max_deg": float(errors.max()),
+    }
+
+
+def _dataset(
+    names: list[str], seeds: list[int], tunings: dict[str, list[LayerTuning]], attrs: dict
+) -> xr.Dataset:
+    """The stored result of :func:`analyse_orientation` (module docstring)."""
+    reference = load_reference()
+    width = max([1] + [len(t.osi) for runs in tunings.values() for t in runs])
+    osi = np.full((len(names), len(seeds), width), np.nan)
+    preferred, distance = np.full_like(osi, np.nan), np.full((len(names), len(seeds)), np.nan)
+    for m, name in enumerate(names):
+        for s, tuning in enumerate(tunings[name]):
+            osi[m, s, : len(tuning.osi)] = tuning.osi.numpy()
+            preferred[m, s, : len(tuning.osi)] = tuning.preferred.numpy()
+            distance[m, s] = ks_distance(1 - osi[m, s], reference)
+        units = sum(len(t.osi) for t in tunings[name])
+        attrs[f"layer__{name}"] = tunings[name][0].layer
+        attrs[f"excluded__{name}"] = tunings[name][0].excluded
+        attrs[f"responsive__{name}"] = float(np.sum(~np.isnan(osi[m]))) / units if units else float("nan")
+    attrs.update(
+        reference=reference.label,
+        reference_short=reference.short_label,
+        reference_citation=reference.citation,
+    )
+    variables = {
+        "osi": (("model", "seed", "unit"), osi, {"long_name": "orientation selectivity index", "units": "1"}),
+        "preferred_orientation": (
+            ("model", "seed", "unit"),
+            preferred,
+            {"long_name": "preferred orientation", "units": "degree"},
+        ),
+        "cv_distance": (
+            ("model", "seed"),
+            distance,
+            {
+                "long_name": "KS distance of the units' circular variance to the V1 reference",
+                "units": "1",
+            },
+        ),
+    }
+    coords = {"model": names, "seed": seeds, "unit": np.arange(width)}
+    return xr.Dataset(variables, coords=coords, attrs=attrs)
 
 
 def analyse_orientation(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.Dataset:
@@ -141,50 +190,16 @@ def analyse_orientation(run_dir: str | Path, n_stimuli: int = N_STIMULI) -> xr.D
             f"{task.input_shape}"
         )
     stimuli = gratings(task.input_shape)
-    grid = stimuli.shape[:3]
     names, seeds = [m.name for m in config.members], list(config.seeds)
-    results: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
-    layers: dict[str, str] = {}
-    for member in config.members:
-        results[member.name] = []
-        for seed in seeds:
-            model = load_fitted_model(run_dir, member, task, seed)
-            layer, unit_osi, unit_preferred = first_layer_tuning(model, stimuli)
-            layers[member.name] = layer
-            results[member.name].append((unit_osi, unit_preferred))
-    width = max(len(osi) for runs in results.values() for osi, _ in runs)
-    osi = np.full((len(names), len(seeds), width), np.nan)
-    preferred = np.full_like(osi, np.nan)
-    for m, name in enumerate(names):
-        for s, (unit_osi, unit_preferred) in enumerate(results[name]):
-            osi[m, s, : len(unit_osi)] = unit_osi.numpy()
-            preferred[m, s, : len(unit_osi)] = unit_preferred.numpy()
-    attrs = analysis_attrs("orientation", int(np.prod(grid)), task, config)
-    attrs["stimuli"] = (
-        f"{np.prod(grid)} full-field sinusoidal gratings ({N_ORIENTATIONS} orientations, "
-        f"{len(PERIODS_PER_28)} periods, {N_PHASES} phases)"
-    )
-    for m, name in enumerate(names):
-        attrs[f"layer__{name}"] = layers[name]
-        units = sum(len(unit_osi) for unit_osi, _ in results[name])
-        attrs[f"responsive__{name}"] = float(np.sum(~np.isnan(osi[m]))) / units
-    dataset = xr.Dataset(
-        {
-            "osi": (
-                ("model", "seed", "unit"),
-                osi,
-                {"long_name": "orientation selectivity index", "units": "1"},
-            ),
-            "preferred_orientation": (
-                ("model", "seed", "unit"),
-                preferred,
-                {"long_name": "preferred orientation", "units": "degree"},
-            ),
-        },
-        coords={"model": names, "seed": seeds, "unit": np.arange(width)},
-        attrs=attrs,
-    )
-    return save_analysis(run_dir, "orientation", dataset)
+    tunings = {
+        member.name: [
+            first_layer_tuning(load_fitted_model(run_dir, member, task, seed), stimuli) for seed in seeds
+        ]
+        for member in config.members
+    }
+    attrs = analysis_attrs("orientation", int(np.prod(stimuli.shape[:3])), task, config)
+    attrs.update(_stimulus_attrs(stimuli, task.input_shape[-1]))
+    return save_analysis(run_dir, "orientation", _dataset(names, seeds, tunings, attrs))
 
 
 def stored_orientation(run_dir: str | Path) -> xr.Dataset | None:
@@ -192,68 +207,10 @@ def stored_orientation(run_dir: str | Path) -> xr.Dataset | None:
     return stored_analysis(run_dir, "orientation")
 
 
-def osi_histograms(orientation: xr.Dataset, members: list[str], title: str) -> Figure:
-    """Distribution of the orientation selectivity index over first-layer units (all seeds pooled),
-    one step histogram per member, as the fraction of responsive units per bin."""
-    figure = Figure(figsize=(5.2, 3.4))
-    axis = figure.subplots()
-    bins = np.linspace(0, 1, 21).tolist()
-    for member in members:
-        values = orientation.osi.sel(model=member).values.ravel()
-        values = values[~np.isnan(values)]
-        if not len(values):
-            continue
-        weights = np.full(len(values), 1 / len(values))
-        layer = orientation.attrs.get(f"layer__{member}", "")
-        axis.hist(
-            values,
-            bins=bins,
-            weights=weights,
-            histtype="step",
-            linewidth=1.5,
-            label=f"{member} ({layer}; median {np.median(values):.2f})",
-        )
-    axis.set_xlabel("orientation selectivity index (1 - circular variance)")
-    axis.set_ylabel("fraction of responsive units")
-    axis.set_xlim(0, 1)
-    axis.set_title(title, fontsize=9)
-    axis.grid(True, alpha=0.3)
-    axis.legend(fontsize=7)
-    return figure
-
-
-def orientation_section(page: Page, orientation: xr.Dataset, results: xr.Dataset) -> None:
-    """OSI histograms of each pair's first layers and a table of the OSI per member (``results``,
-    the run's results, are not needed)."""
-    page.heading("Orientation tuning of the first layer (gratings; stored models)")
-    page.paragraph(
-        f"Stimuli: {orientation.attrs['stimuli']}. A unit's response is its rectified output at the "
-        "model's first probe point (the centre position of a convolutional layer); its tuning curve is "
-        "the mean over phases at its preferred period, and OSI = 1 - circular variance (Ringach et "
-        "al. 2002). Macaque V1 cells are broadly distributed over 0-1 (Ringach et al. 2002); "
-        "a layer whose units all sit at one end is unlike V1. Unresponsive units (no grating drives "
-        "them) have no OSI."
-    )
-    rows = []
-    for member in [str(m) for m in orientation.model.values]:
-        osi = orientation.osi.sel(model=member).values  # [seed, unit]
-        rows.append(
-            [
-                member,
-                str(orientation.attrs.get(f"layer__{member}", "")),
-                f"{orientation.attrs.get(f'responsive__{member}', float('nan')):.3f}",
-                format_mean_ci(np.nanmedian(osi, axis=1)),
-                format_mean_ci(np.array([np.mean(row[~np.isnan(row)] > 0.5) for row in osi])),
-            ]
-        )
-    page.table(["model", "layer", "responsive units", "median OSI", "fraction with OSI > 0.5"], rows)
-    caption = "orientation selectivity of first-layer units (all seeds)"
-    figure_per_group(page, orientation, osi_histograms, "osi", caption)
-
-
 ANALYSIS = Analysis(
     name="orientation",
-    description="first-layer orientation tuning from gratings, OSI",
+    description="first-layer orientation tuning from gratings, OSI, distance to V1 (Ringach 2002)",
     compute=analyse_orientation,
     section=orientation_section,
+    summary=orientation_summary,
 )

@@ -14,12 +14,17 @@ For a linear-nonlinear unit ``r = f(w . s)`` with white noise, ``STA`` is propor
 has one weight row per unit, ``first_layer_weights()``) says how linear its input stage is; for a spiking
 unit it tests that spikes follow the weights. A unit that never responds has no STA (NaN).
 
-Responses: the model's first probe point (:func:`neurosim.analysis.orientation.first_layer_responses`;
-a convolutional layer's channels at the centre position). Stored as ``analyses/receptive_fields.nc``:
-``sta (model, seed, unit, input)`` for the first :data:`MAX_UNITS` units (``input`` flattened from
-the attribute ``input_shape``, pixel intensity per unit response), and ``sta_weight_cosine (model,
-seed, unit)`` (NaN without a matching weight matrix); attributes ``layer__<member>`` and
-``units__<member>`` (units recorded; the rest of the ``unit`` axis is NaN padding). Registered as
+Responses: the model's first probe point after a nonlinearity
+(:func:`neurosim.analysis.v1_layer.v1_responses`; a convolutional layer's channels at the centre
+position). A class readout (the perceptron's only layer,
+:func:`neurosim.analysis.v1_layer.v1_exclusion`) keeps its STAs and cosines (the linearity check
+holds for any layer), but its STAs are class templates, not V1 receptive fields: the attribute
+``excluded__<member>`` says so and the report shows it. Stored as
+``analyses/receptive_fields.nc``: ``sta (model, seed, unit, input)`` for the first
+:data:`MAX_UNITS` units (``input`` flattened from the attribute ``input_shape``, pixel intensity
+per unit response), and ``sta_weight_cosine (model, seed, unit)`` (NaN without a matching weight
+matrix); attributes ``layer__<member>``, ``excluded__<member>`` (why it is no V1 analogue, or "")
+and ``units__<member>`` (units recorded; the rest of the ``unit`` axis is NaN padding). Registered as
 :data:`ANALYSIS` (report section: an STA mosaic per member and a table of STA-weight cosines); stored
 models are loaded inside the compute function only (:mod:`neurosim.analysis.study`).
 """
@@ -36,10 +41,10 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from neurosim.analysis import N_STIMULI
-from neurosim.analysis.orientation import first_layer_responses
 from neurosim.analysis.statistics import format_mean_ci
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis, stored_analysis
 from neurosim.analysis.study import Analysis, Page
+from neurosim.analysis.v1_layer import v1_exclusion, v1_responses
 
 N_NOISE = 10000
 MAX_UNITS = 64
@@ -80,12 +85,13 @@ def analyse_receptive_fields(run_dir: str | Path, n_stimuli: int = N_STIMULI) ->
     inputs = int(np.prod(task.input_shape))
     sta = np.full((len(names), len(seeds), MAX_UNITS, inputs), np.nan, dtype=np.float32)
     cosine = np.full((len(names), len(seeds), MAX_UNITS), np.nan)
-    layers, units = {}, {}
+    layers, units, excluded = {}, {}, {}
     for m, member in enumerate(config.members):
         for s, seed in enumerate(seeds):
             model = load_fitted_model(run_dir, member, task, seed)
-            layer, responses = first_layer_responses(model, noise)
+            layer, responses = v1_responses(model, noise)
             layers[member.name] = layer
+            excluded[member.name] = v1_exclusion(model, layer, noise)
             averages = spike_triggered_average(noise, responses[:, :MAX_UNITS])
             units[member.name] = len(averages)
             sta[m, s, : len(averages)] = averages.numpy()
@@ -100,6 +106,7 @@ def analyse_receptive_fields(run_dir: str | Path, n_stimuli: int = N_STIMULI) ->
     attrs["input_shape"] = json.dumps(list(task.input_shape))
     attrs.update({f"layer__{name}": layer for name, layer in layers.items()})
     attrs.update({f"units__{name}": count for name, count in units.items()})
+    attrs.update({f"excluded__{name}": reason for name, reason in excluded.items()})
     dataset = xr.Dataset(
         {
             "sta": (
@@ -144,6 +151,11 @@ def sta_mosaic(receptive_fields: xr.Dataset, member: str, n_units: int = 16) -> 
     return figure
 
 
+def _v1_note(excluded: str) -> str:
+    """The table's "V1 analogue" cell: "yes", or "no" with the reason the layer is excluded."""
+    return f"no ({excluded})" if excluded else "yes"
+
+
 def receptive_fields_section(page: Page, receptive_fields: xr.Dataset, results: xr.Dataset) -> None:
     """STA mosaics of each member's first layer and how well the STAs follow the weights
     (``results``, the run's results, are not needed)."""
@@ -153,7 +165,8 @@ def receptive_fields_section(page: Page, receptive_fields: xr.Dataset, results: 
         "mean of the mean-subtracted noise images (spike counts for spiking units). For a unit that "
         "sums its weighted input before a non-linearity the STA is proportional to its weights, so "
         "the cosine between the two measures how linear the unit's input stage is (blank where the "
-        "model stores no matching weight matrix)."
+        "model stores no matching weight matrix). A class readout's STAs are templates of its classes, "
+        "not V1 receptive fields (noted per member)."
     )
     rows = []
     for member in [str(m) for m in receptive_fields.model.values]:
@@ -166,6 +179,7 @@ def receptive_fields_section(page: Page, receptive_fields: xr.Dataset, results: 
                 str(receptive_fields.attrs.get(f"layer__{member}", "")),
                 f"{responsive.mean():.3f}",
                 format_mean_ci(np.nanmedian(cosine, axis=1)) if np.isfinite(cosine).any() else "",
+                _v1_note(str(receptive_fields.attrs.get(f"excluded__{member}", ""))),
             ]
         )
         page.figure(
@@ -173,7 +187,7 @@ def receptive_fields_section(page: Page, receptive_fields: xr.Dataset, results: 
             f"sta_{member}.png",
             f"{member}: spike-triggered averages of the first 16 units (first seed)",
         )
-    page.table(["model", "layer", "responsive units", "median cosine(STA, weights)"], rows)
+    page.table(["model", "layer", "responsive units", "median cosine(STA, weights)", "V1 analogue"], rows)
 
 
 ANALYSIS = Analysis(

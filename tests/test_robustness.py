@@ -9,12 +9,14 @@ import torch
 from torch import nn
 
 from neurosim.analysis.robustness import (
+    GAUSSIAN_SIGMAS,
     PGD_EPSILONS,
     analyse_robustness,
     gaussian_noise,
     has_input_gradient,
     occlude,
     robustness_curves,
+    robustness_summary,
     salt_and_pepper,
 )
 from neurosim.models import MODELS
@@ -85,6 +87,12 @@ def test_analysis_of_a_stored_run(stored_perceptron_run):
     assert (pgd.sel(strength_index=len(PGD_EPSILONS) - 1) <= fgsm).all()  # PGD is the stronger attack
     assert (accuracy.sel(perturbation="occlusion", strength_index=4) < clean).all()
     assert results.attrs["no_input_gradient"] == ""
+    (cell,) = robustness_summary(results, results, "perceptron", "linear")
+    gaussian = results.accuracy.sel(perturbation="gaussian").values  # [sigma, model, seed]
+    # The area by hand: trapezoid over sigma = 0, 0.1, 0.2, 0.3, 0.5, divided by 0.5, per seed.
+    by_hand = [(np.diff(GAUSSIAN_SIGMAS) * (g[1:] + g[:-1]) / 2).sum() / 0.5 for g in gaussian[:, 0, :].T]
+    assert cell.column == "noise robustness (AUC, Gaussian)"
+    assert cell.bio.startswith(f"{np.mean(by_hand):.4f}")
     process = run_cli("analyse", str(run_dir), "--analyses", "robustness", "--stimuli", "300")
     report = Path(process.stdout.strip().splitlines()[-1].removeprefix("report: "))
     assert "Robustness (the first 300 test images of digits" in report.read_text()

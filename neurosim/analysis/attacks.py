@@ -15,11 +15,17 @@ Defaults follow Madry et al.: ``alpha = 2.5 eps / steps`` and 40 steps. Over res
 keeps the first adversarial example that is misclassified (else the last), so accuracy under
 attack is the fraction of images that no restart broke. Models run in eval mode; gradients flow
 to the input only (surrogate gradients for spiking models). Shapes: ``x [B, ...]``, ``y [B]``.
+
+:func:`pgd_search` is the same iteration for any objective and any judge of success: the attack
+suite (:mod:`neurosim.analysis.attack_suite`) gives it a margin loss, gradients averaged over
+noise draws (:mod:`neurosim.analysis.eot`) or taken through a differentiable view
+(:mod:`neurosim.analysis.bpda`), and a judge that scores each restart on fresh draws.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 
@@ -116,3 +122,56 @@ def accuracy_under_attack(
     """Test accuracy on adversarial versions of ``x`` crafted on the model itself (``options``: those
     of :func:`adversarial_examples`)."""
     return accuracy(model, adversarial_examples(model, x, y, eps, attack, **options), y)
+
+
+#: ``(x_adv [B, ...], y [B]) -> d objective / d x_adv`` (the objective to ascend).
+Gradient = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: ``(x_adv [B, ...], y [B]) -> bool [B]``: whether the model still answers each image correctly.
+Judge = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class SearchResult(NamedTuple):
+    """What :func:`pgd_search` found.
+
+    Attributes:
+        adversarial: ``[B, ...]`` each image's first adversarial example that the judge found
+            misclassified, else its last restart's.
+        correct: ``[restarts, B]`` bool, the judge's verdict on each restart's result.
+    """
+
+    adversarial: torch.Tensor
+    correct: torch.Tensor
+
+
+def pgd_search(
+    gradient: Gradient,
+    judge: Judge,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    steps: int = 40,
+    restarts: int = 1,
+    seed: int = 0,
+    bounds: tuple[float, float] = BOUNDS,
+) -> SearchResult:
+    """L-infinity PGD (module docstring: random start, ``alpha = 2.5 eps / steps``) ascending the
+    objective whose gradient ``gradient`` gives; each restart's result is judged by ``judge``.
+    The caller puts the model in eval mode."""
+    if eps < 0 or steps < 1 or restarts < 1:
+        raise ValueError(f"need eps >= 0, steps >= 1 and restarts >= 1; got {eps}, {steps}, {restarts}")
+    alpha = 2.5 * eps / steps
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    best, verdicts = x.clone(), []
+    broken = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+    for _ in range(restarts):
+        noise = (torch.rand(x.shape, generator=generator, device=x.device) * 2.0 - 1.0) * eps
+        adversarial = (x + noise).clamp(*bounds)
+        for _ in range(steps):
+            step = adversarial + alpha * gradient(adversarial, y).sign()
+            adversarial = torch.minimum(torch.maximum(step, x - eps), x + eps).clamp(*bounds).detach()
+        correct = judge(adversarial, y)
+        update = ~broken  # keep the first success of each image; otherwise the latest try
+        best[update] = adversarial[update]
+        broken |= ~correct
+        verdicts.append(correct)
+    return SearchResult(best, torch.stack(verdicts))

@@ -32,6 +32,7 @@ compute function only (:mod:`neurosim.analysis.study`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,11 +74,11 @@ def image_tiling(size: int) -> tuple[int, int]:
     return height, size // height
 
 
-def _scores(model: NeurosimModel, batch_size: int, shape: tuple[int, ...]):
+def _scores(forward: Callable[[torch.Tensor], torch.Tensor], batch_size: int, shape: tuple[int, ...]):
     def predict(inputs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             x = torch.from_numpy(inputs.astype(np.float32)).reshape(-1, *shape)
-            return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]).numpy()
+            return torch.cat([forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]).numpy()
 
     return predict
 
@@ -90,10 +91,13 @@ def square_attack(
     max_queries: int = MAX_QUERIES,
     seed: int = 0,
     batch_size: int = 500,
+    scores: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Adversarial versions of ``x`` found by the L-infinity Square Attack with score access only.
     (The toolbox attacks images ``[B, C, H, W]`` with ``H, W >= 2``; a vector input of ``D`` values is
-    attacked as an ``H x D/H`` image, ``H`` the largest divisor of ``D`` up to ``sqrt(D)``.)"""
+    attacked as an ``H x D/H`` image, ``H`` the largest divisor of ``D`` up to ``sqrt(D)``.)
+    ``scores``: what the attack queries (default the model itself; the attack suite passes the
+    mean scores over noise draws, :func:`neurosim.analysis.eot.eot_scores`)."""
     require("attacks")
     from art.attacks.evasion import SquareAttack
     from art.estimators.classification import BlackBoxClassifierNeuralNetwork
@@ -102,10 +106,11 @@ def square_attack(
     model.eval()
     shape = tuple(x.shape[1:])
     images = x if x.dim() == 4 else x.reshape(len(x), 1, *image_tiling(x[0].numel()))
+    forward = model if scores is None else scores
     classifier = BlackBoxClassifierNeuralNetwork(
-        _scores(model, batch_size, shape),
+        _scores(forward, batch_size, shape),
         input_shape=tuple(images.shape[1:]),
-        nb_classes=int(model(x[:1]).shape[1]),
+        nb_classes=int(forward(x[:1]).shape[1]),
         clip_values=BOUNDS,
     )
     attack = SquareAttack(

@@ -17,9 +17,11 @@ from neurosim.registry import Registry
 
 #: Modules of :mod:`neurosim.analysis` that define an ``ANALYSIS``, in report order.
 STUDY_MODULES = (
+    "few_labels",
     "representations",
     "robustness",
     "black_box",
+    "attack_study",
     "tolerance",
     "orientation",
     "receptive_fields",

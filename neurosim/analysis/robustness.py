@@ -22,8 +22,10 @@ model and seed sees the same noisy images. Stimuli: the first ``n_stimuli`` test
 Stored as ``analyses/robustness.nc``: ``accuracy`` with dims ``(perturbation, strength_index,
 model, seed)`` and coordinate ``strength (perturbation, strength_index)`` (sigma, fraction of
 pixels, fraction of the width, eps, eps; units: pixel intensity, 1, 1, pixel intensity, pixel
-intensity). Registered as :data:`ANALYSIS` (report section: one figure of curves per pair); stored
-models are loaded inside the compute function only (:mod:`neurosim.analysis.study`).
+intensity). Registered as :data:`ANALYSIS` (report section: one figure of curves per pair; summary
+cell: the area under the Gaussian-noise curve); stored models are loaded inside the compute
+function only (:mod:`neurosim.analysis.study`). The strongest-attack evaluation is the attack suite
+(:mod:`neurosim.analysis.attack_study`); the PGD curve here is one attack on the model's own loss.
 """
 
 from __future__ import annotations
@@ -43,10 +45,11 @@ from neurosim.analysis.strength_curves import (
     Strengths,
     accuracy_curve,
     analyse_strength_curves,
+    area_cell,
     perturbed_accuracy,
     strength_curves_section,
 )
-from neurosim.analysis.study import Analysis, Page
+from neurosim.analysis.study import Analysis, Page, SummaryCell
 
 if TYPE_CHECKING:
     from neurosim.models.base import NeurosimModel
@@ -160,9 +163,23 @@ def robustness_section(page: Page, robustness: xr.Dataset, results: xr.Dataset) 
     )
 
 
+def robustness_summary(robustness: xr.Dataset, results: xr.Dataset, bio: str, twin: str) -> list[SummaryCell]:
+    """The pair's cell of the report's summary table: the area under the Gaussian-noise curve
+    (accuracy averaged over sigma in [0, 0.5], :func:`~neurosim.analysis.strength_curves.area_cell`)."""
+    return area_cell(
+        robustness,
+        "gaussian",
+        bio,
+        twin,
+        "noise robustness (AUC, Gaussian)",
+        "robust to Gaussian pixel noise",
+    )
+
+
 ANALYSIS = Analysis(
     name="robustness",
     description="accuracy vs. Gaussian noise, salt-and-pepper, occlusion, FGSM, PGD",
     compute=analyse_robustness,
     section=robustness_section,
+    summary=robustness_summary,
 )

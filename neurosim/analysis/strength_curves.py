@@ -8,6 +8,11 @@ Their report sections share :func:`strength_curves_section`: one figure per pair
 perturbation, test accuracy (fraction correct) against strength, mean over seeds and 95 % CI band.
 Stored models are loaded inside :func:`analyse_strength_curves` only (see
 :mod:`neurosim.analysis.study`).
+
+A curve's summary is its normalised area (:func:`area_under_curve`): the trapezoid rule over the
+strengths divided by their range, the mean accuracy over the strength interval (1 for a model
+no perturbation hurts); :func:`area_cell` compares a pair's members on it for the report's
+summary table.
 """
 
 from __future__ import annotations
@@ -21,9 +26,9 @@ import torch
 import xarray as xr
 from matplotlib.figure import Figure
 
-from neurosim.analysis.statistics import t_half_width
+from neurosim.analysis.statistics import better_member, mean_ci, paired_difference, t_half_width
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis
-from neurosim.analysis.study import Page, figure_per_group
+from neurosim.analysis.study import Page, SummaryCell, figure_per_group
 from neurosim.evaluation import accuracy
 
 if TYPE_CHECKING:
@@ -162,3 +167,45 @@ def strength_curves_section(page: Page, curves: xr.Dataset, heading: str, explan
     page.paragraph(explanation + " Mean over seeds with a 95 % CI band.")
     caption = f"test accuracy vs. {heading.lower()} strength"
     figure_per_group(page, curves, strength_curves_figure, name, caption)
+
+
+def area_under_curve(strengths: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
+    """``(1 / (s_max - s_min)) integral accuracy ds`` by the trapezoid rule over the strengths
+    ``[K]`` (increasing), for accuracies ``[K, ...]``: one area per trailing index (NaN points
+    of both are left out; NaN where fewer than two remain)."""
+    strengths = np.asarray(strengths, dtype=float)
+    accuracy = np.asarray(accuracy, dtype=float)
+    keep = ~np.isnan(strengths)
+    strengths, accuracy = strengths[keep], accuracy[keep]
+    if len(strengths) < 2 or np.isnan(accuracy).any(axis=0).all():
+        return np.full(accuracy.shape[1:], np.nan)
+    return np.trapezoid(accuracy, strengths, axis=0) / (strengths[-1] - strengths[0])
+
+
+def area_cell(
+    curves: xr.Dataset, perturbation: str, bio: str, twin: str, column: str, what: str
+) -> list[SummaryCell]:
+    """The summary cell of a pair on the area under one perturbation's curve: each member's mean
+    area over seeds with its t-interval, and the paired difference bio - twin over matched seeds
+    (``[]`` when either member or the perturbation is missing or has no curve)."""
+    names = [str(m) for m in curves.model.values]
+    if perturbation not in curves.perturbation.values or bio not in names or twin not in names:
+        return []
+    strength = curves.strength.sel(perturbation=perturbation).values
+    accuracy = curves.accuracy.sel(perturbation=perturbation)
+    bio_area = area_under_curve(strength, accuracy.sel(model=bio).values)  # [seed]
+    twin_area = area_under_curve(strength, accuracy.sel(model=twin).values)
+    if np.isnan(bio_area).all() or np.isnan(twin_area).all():
+        return []
+    difference = paired_difference(bio_area, twin_area)
+    interval = "" if np.isnan(difference.low) else f" [{difference.low:+.3f}, {difference.high:+.3f}]"
+    return [
+        SummaryCell(
+            column=column,
+            bio=mean_ci(bio_area[~np.isnan(bio_area)]).text(),
+            twin=mean_ci(twin_area[~np.isnan(twin_area)]).text(),
+            difference=f"{difference.mean:+.3f}{interval} (bio - twin)",
+            better=better_member(difference, higher_is_better=True),
+            what=what,
+        )
+    ]

@@ -80,8 +80,10 @@ class SummaryCell:
             twin) or ``"x0.31 [0.29, 0.33]"`` (bio / twin); say which in ``column`` or the text.
         better: ``"bio"`` or ``"twin"`` when the interval excludes no difference, ``None`` when
             it does not (no decision) or the measure has no better direction.
-        what: plain words for the row's sentence, e.g. ``"robust to Gaussian noise"`` (read as
-            "the bio model is more robust to Gaussian noise").
+        what: an adjective phrase for the row's sentence, read after "more" or "less", e.g.
+            ``"robust to Gaussian noise"`` ("the bio model is more robust to Gaussian noise");
+            empty for a measure without a better direction (a similarity of the two members),
+            which the sentence states as its value (:mod:`neurosim.report.verdicts`).
     """
 
     column: str

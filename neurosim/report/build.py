@@ -1,18 +1,21 @@
 """``neurosim report RUN_DIR``: report.html and report.md rebuilt from stored results only.
 
-Sections: what was compared; per pair a table (mean and 95 % CI over seeds of the final test
-accuracy and of the accuracy after one epoch, parameter counts) with a paired test of the bio
-model against its twin, and learning curves; references outside pairs; operation counts; the
-section of every stored analysis, written by the analysis itself onto a :class:`ReportPage`
-(:data:`neurosim.analysis.registry.STUDIES`, in that order); confusion matrices; first-layer
-weights; the resolved config and provenance. Figures are PNG files beside the report, which the
-HTML embeds by relative path. Imports no model code (``tests/test_report_imports.py``).
+Sections: the summary first (:mod:`neurosim.report.summary`: a row per bio model and twin, which
+is better on what, with what certainty); what was compared; per pair a table (mean and 95 %
+interval over seeds and test images of the final test accuracy and of the accuracy after one
+epoch, parameter counts), the budgets each member was actually given
+(:mod:`neurosim.report.budgets`), the paired comparisons of the bio model with each twin
+(:mod:`neurosim.report.paired`), learning curves and the members' confusion matrices side by
+side; references outside pairs; operation counts; the section of every stored analysis, written
+by the analysis itself onto a :class:`ReportPage` (:data:`neurosim.analysis.registry.STUDIES`, in
+that order); first-layer weights; provenance and, collapsed, the resolved config. Figures are PNG
+files beside the report, which the HTML embeds by relative path. Imports no model code
+(``tests/test_report_imports.py``).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,18 +24,24 @@ import numpy as np
 import xarray as xr
 
 from neurosim.analysis.registry import STUDIES
-from neurosim.analysis.statistics import format_mean_ci, paired_test
+from neurosim.analysis.statistics import format_accuracy
 from neurosim.errors import UserError
 from neurosim.options import checked_names
 from neurosim.pairs import PAIRS, stored_pair_members
 from neurosim.report import figures
+from neurosim.report.budgets import budget_table
 from neurosim.report.document import Document, Table
-from neurosim.report.validity import (
-    describe_divergence,
-    diverged_seeds,
-    unlearnt_seeds,
-    validity_warnings,
+from neurosim.report.paired import (
+    PAIRED_HEADER,
+    PairedComparison,
+    family_note,
+    mcnemar_family_size,
+    paired_comparisons,
+    paired_row,
 )
+from neurosim.report.summary import summary_notes, summary_rows, write_summary
+from neurosim.report.validity import describe_divergence, unlearnt_seeds, validity_warnings
+from neurosim.results.predictions import n_test_images
 from neurosim.results.storage import open_dataset
 
 if TYPE_CHECKING:
@@ -68,8 +77,9 @@ def _member_row(results: xr.Dataset, member: str) -> list[str]:
     if divergence:  # a failed optimisation is not a result: no numbers
         final = after_one_epoch = f"DIVERGED ({divergence})"
     else:
-        final = format_mean_ci(results.final_test_accuracy.sel(model=member).values)
-        after_one_epoch = format_mean_ci(_after_one_epoch(results, member))
+        n_test = n_test_images(results)
+        final = format_accuracy(results.final_test_accuracy.sel(model=member).values, n_test)
+        after_one_epoch = format_accuracy(_after_one_epoch(results, member), n_test)
         unlearnt = unlearnt_seeds(results, member)
         if unlearnt:  # measured, but the rule did not learn: said beside the number
             final += f" (DID NOT LEARN in seeds {', '.join(map(str, unlearnt))})"
@@ -154,23 +164,6 @@ def _operations_section(doc: Document, results: xr.Dataset, fits: dict, members:
     doc.table(Table(LAYER_HEADER, [row for m in members for row in _layer_rows(fits[m])]))
 
 
-PAIRED_HEADER = ["paired difference (final test accuracy)", "mean", "p (paired t)", "Cohen's d_z", "seeds"]
-
-
-def _paired_row(results: xr.Dataset, bio: str, twin: str) -> list[str]:
-    failed = [m for m in (bio, twin) if diverged_seeds(results, m)]
-    if failed:
-        reason = f"not tested: {' and '.join(failed)} diverged"
-        return [f"{bio} - {twin}", reason, "n/a", "n/a", "0"]
-    test = paired_test(
-        results.final_test_accuracy.sel(model=bio).values,
-        results.final_test_accuracy.sel(model=twin).values,
-    )
-    p = "n/a" if math.isnan(test.p_value) else f"{test.p_value:.3g}"
-    d = "n/a" if math.isnan(test.effect_size) else f"{test.effect_size:.2f}"
-    return [f"{bio} - {twin}", f"{test.mean_difference:+.4f}", p, d, str(test.n)]
-
-
 class ReportPage:
     """The report as a study's section writes to it (:class:`neurosim.analysis.study.Page`): the
     document, and the folder its figures are saved in (PNG, :data:`~neurosim.report.figures.DPI`)."""
@@ -192,15 +185,28 @@ class ReportPage:
         self.doc.figure(figures.save_figure(figure, self.figure_dir / name, tight), caption)
 
 
-def _introduction(doc: Document, results: xr.Dataset, seeds: list[int]) -> None:
-    """Title, description, task and seeds, and the warnings about the results' validity."""
+def _introduction(
+    doc: Document,
+    run_dir: Path,
+    results: xr.Dataset,
+    comparisons: list[PairedComparison],
+    stored: dict[str, xr.Dataset | None],
+) -> None:
+    """Title, the summary table, then description, task and seeds, and the warnings about the
+    results' validity."""
     doc.heading(f"neurosim report: {results.attrs['comparison']}", 1)
+    rows = summary_rows(run_dir, results, comparisons, STUDIES, stored)
+    write_summary(doc, rows, summary_notes(results, comparisons), results.sizes["seed"], run_dir)
+    doc.heading("What was compared")
     doc.paragraph(results.attrs.get("description", ""))
+    seeds = ", ".join(str(int(s)) for s in results.seed.values)
     doc.paragraph(
         f"Task: {results.attrs['task']} ({results.attrs.get('task_description', '')}). "
-        f"Seeds: {', '.join(map(str, seeds))}. Intervals are 95 % Student-t intervals over seeds; "
-        "paired tests compare the bio model with its twin seed by seed (same data order)."
+        f"Seeds: {seeds}. Accuracy intervals are 95 % two-level bootstrap intervals over seeds and "
+        f"test images ({n_test_images(results)}); paired comparisons match the bio model with its "
+        "twin seed by seed (same data order)."
     )
+    doc.paragraph(family_note(comparisons))
     warnings = validity_warnings(results, stored_pair_members(results.attrs))
     if warnings:
         doc.heading("Warnings")
@@ -208,66 +214,99 @@ def _introduction(doc: Document, results: xr.Dataset, seeds: list[int]) -> None:
             doc.paragraph("WARNING: " + warning)
 
 
-def _pair_sections(doc: Document, results: xr.Dataset, members: list[str], figure_dir: Path) -> None:
-    """Per pair: its members' table, the paired tests of the bio model against each twin and the
-    learning curves; then the reference models (members outside every pair)."""
-    paired: set[str] = set()
-    for pair_name, pair_members in stored_pair_members(results.attrs).items():
+def _class_names(results: xr.Dataset, fits: dict[str, xr.Dataset]) -> list[str]:
+    """The task's class names as the results (or, stored before, the fits) carry them, else the
+    class indices."""
+    for source in (results.get("class_true"), next(iter(fits.values()))):
+        names = json.loads(source.attrs.get("class_names", "[]")) if source is not None else []
+        if names:
+            return [str(name) for name in names]
+    return [str(i) for i in range(results.sizes["class_true"])]
+
+
+def _pair_sections(
+    doc: Document,
+    results: xr.Dataset,
+    comparisons: list[PairedComparison],
+    class_names: list[str],
+    figure_dir: Path,
+) -> None:
+    """Per pair: its members' table, their budgets, the paired comparisons of the bio model with
+    each twin, the learning curves and the confusion matrices; then the reference models (outside
+    every pair)."""
+    groups = dict(stored_pair_members(results.attrs))
+    for pair_name, pair_members in groups.items():
         pair = PAIRS.get(pair_name)
-        bio, *twins = pair_members
-        paired.update(pair_members)
         doc.heading(f"Pair {pair_name}: held equal: {pair.held_equal}")
         doc.paragraph(pair.description)
         doc.table(Table(MEMBER_HEADER, [_member_row(results, m) for m in pair_members]))
-        doc.table(Table(PAIRED_HEADER, [_paired_row(results, bio, twin) for twin in twins]))
-        doc.figure(
-            figures.learning_curves(results, pair_members, pair_name, figure_dir / f"curve_{pair_name}.png"),
-            f"{pair_name}: test accuracy vs. training samples seen (mean, 95 % CI band)",
-        )
-    references = [m for m in members if m not in paired]
+        _budgets(doc, results, pair_members)
+        family = mcnemar_family_size(comparisons)
+        rows = [paired_row(results, c, family) for c in comparisons if c.pair == pair_name]
+        doc.table(Table(PAIRED_HEADER, rows, compact=True))
+        _pair_figures(doc, results, pair_members, pair_name, class_names, figure_dir)
+    paired = {m for members in groups.values() for m in members}
+    references = [str(m) for m in results.model.values if str(m) not in paired]
     if references:
         doc.heading("Reference models")
         doc.table(Table(MEMBER_HEADER, [_member_row(results, m) for m in references]))
-        doc.figure(
-            figures.learning_curves(
-                results, references, "reference models", figure_dir / "curve_references.png"
-            ),
-            "reference models: test accuracy vs. training samples seen",
-        )
+        _pair_figures(doc, results, references, "references", class_names, figure_dir)
 
 
-def _study_sections(page: ReportPage, run_dir: Path, results: xr.Dataset) -> None:
+def _budgets(doc: Document, results: xr.Dataset, members: list[str]) -> None:
+    """The budgets the pair's members were actually given (:mod:`neurosim.report.budgets`), and
+    which of them are matched, as a sentence under the table."""
+    header, rows = budget_table(results, members[0], members[1:])
+    matched = [row for row in rows if row[0] == "matched"]
+    doc.paragraph("Budgets actually given (labelled samples, passes, optimiser steps, unlabelled images):")
+    doc.table(Table(list(header), [row for row in rows if row[0] != "matched"], compact=True))
+    if matched:
+        doc.paragraph(f"Budgets {matched[0][1]}.")
+
+
+def _pair_figures(
+    doc: Document,
+    results: xr.Dataset,
+    members: list[str],
+    name: str,
+    class_names: list[str],
+    figure_dir: Path,
+) -> None:
+    """A group's learning curves and its members' confusion matrices side by side."""
+    doc.figure(
+        figures.learning_curves(results, members, name, figure_dir / f"curve_{name}.png"),
+        f"{name}: test accuracy vs. training samples seen (mean over seeds, 95 % t-interval band, "
+        "clipped to [0, 1])",
+    )
+    doc.figure(
+        figures.pair_confusions(results, members, class_names, figure_dir / f"confusion_{name}.png"),
+        f"{name}: test confusion matrices (all seeds), each row normalised to its true class",
+    )
+
+
+def _study_sections(page: ReportPage, results: xr.Dataset, stored: dict[str, xr.Dataset | None]) -> None:
     """The section of every analysis stored in the run, in registry order (an analysis that was
     never run has no section)."""
     for study in STUDIES:
-        stored = study.stored(run_dir)
-        if stored is not None and study.section is not None:
-            study.section(page, stored, results)
+        result = stored.get(study.name)
+        if result is not None and study.section is not None:
+            study.section(page, result, results)
 
 
 def _closing_sections(
-    doc: Document, results: xr.Dataset, fits: dict[str, xr.Dataset], seeds: list[int], figure_dir: Path
+    doc: Document, results: xr.Dataset, fits: dict[str, xr.Dataset], figure_dir: Path
 ) -> None:
-    """Confusion matrices, first-layer weights (first seed), provenance and the resolved config."""
-    members = list(fits)
-    class_names = json.loads(next(iter(fits.values())).attrs.get("class_names", "[]")) or [
-        str(i) for i in range(results.sizes["class_true"])
-    ]
-    doc.heading("Confusion matrices (test set, all seeds)")
-    doc.figure(
-        figures.confusion_matrices(results, members, class_names, figure_dir / "confusion.png"),
-        "confusion matrix of every member, rows normalised",
-    )
-    doc.heading(f"First-layer weights (seed {seeds[0]})")
-    for member in members:
+    """First-layer weights (first seed), provenance and the resolved config (collapsed)."""
+    doc.heading(f"First-layer weights (seed {int(results.seed.values[0])})")
+    for member, fit in fits.items():
         doc.figure(
-            figures.first_layer_weights(fits[member], figure_dir / f"weights_{member}.png"),
+            figures.first_layer_weights(fit, figure_dir / f"weights_{member}.png"),
             f"{member}: weights from the input to the first units",
         )
     doc.heading("Provenance")
     doc.table(Table(["attribute", "value"], [[k, str(results.attrs.get(k, ""))] for k in PROVENANCE_SHOWN]))
-    doc.heading("Resolved configuration")
-    doc.code(json.dumps(json.loads(results.attrs["config"]), indent=2, sort_keys=True))
+    config = json.dumps(json.loads(results.attrs["config"]), indent=2, sort_keys=True)
+    doc.collapsed("Resolved configuration (JSON, as config.json in the run folder)", config)
 
 
 def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -286,17 +325,19 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     figure_dir = out / "figures"
     figure_dir.mkdir(parents=True, exist_ok=True)
     members = checked_names([str(m) for m in results.model.values], results_path)
-    seeds = [int(s) for s in results.seed.values]
-    fits = {m: open_dataset(run_dir / "fits" / m / f"seed{seeds[0]}.nc") for m in members}
+    first_seed = int(results.seed.values[0])
+    fits = {m: open_dataset(run_dir / "fits" / m / f"seed{first_seed}.nc") for m in members}
+    stored = {study.name: study.stored(run_dir) for study in STUDIES}  # read once: summary and sections
+    comparisons = paired_comparisons(results, stored_pair_members(results.attrs))
 
     doc = Document()
-    _introduction(doc, results, seeds)
-    _pair_sections(doc, results, members, figure_dir)
+    _introduction(doc, run_dir, results, comparisons, stored)
+    _pair_sections(doc, results, comparisons, _class_names(results, fits), figure_dir)
     doc.heading("Operations per inference (exact counts)")
     if "total_dense_macs" not in results:
         doc.paragraph("These results were stored before operation counts existed; rerun to add them.")
     else:
         _operations_section(doc, results, fits, members)
-    _study_sections(ReportPage(doc, figure_dir), run_dir, results)
-    _closing_sections(doc, results, fits, seeds, figure_dir)
+    _study_sections(ReportPage(doc, figure_dir), results, stored)
+    _closing_sections(doc, results, fits, figure_dir)
     return doc.write(out, f"neurosim: {results.attrs['comparison']}")

@@ -1,9 +1,9 @@
-"""One function per figure of the run report's own sections (learning curves, confusion matrices,
-first-layer weights), and :func:`save_figure`, which writes every figure of a report, the studies'
+"""One function per figure of the run report's own sections (learning curves, a pair's confusion
+matrices, first-layer weights), and :func:`save_figure`, which writes every figure of a report, the studies'
 too (their figures live in their modules, :mod:`neurosim.analysis.study`). Each reads results
 only and writes one PNG.
 
-All figures: labelled axes with units, mean over seeds with a 95 % t-interval band.
+All figures: labelled axes with units; curves: mean over seeds with a 95 % t-interval band.
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ def save_figure(figure: Figure, path: Path, tight: bool = True) -> Path:
 
 
 def learning_curves(results: xr.Dataset, members: list[str], title: str, path: Path) -> Path:
-    """Test accuracy vs. training samples seen for ``members``: mean over seeds and 95 % CI band."""
-    figure, axis = plt.subplots(figsize=(6.4, 4.0))
+    """Test accuracy vs. training samples seen for ``members``: mean over seeds and the 95 %
+    t-interval band over seeds, clipped to [0, 1]."""
+    figure, axis = plt.subplots(figsize=(4.6, 3.2))  # beside a pair's confusion matrices
     samples = results.samples_seen.values
     for member in members:
         accuracy = results.test_accuracy.sel(model=member).values  # [seed, checkpoint]
@@ -46,7 +47,9 @@ def learning_curves(results: xr.Dataset, members: list[str], title: str, path: P
         n = accuracy.shape[0]
         if n > 1:
             half = t_half_width(accuracy, axis=0)
-            axis.fill_between(samples, mean - half, mean + half, alpha=0.2)
+            # an accuracy lies in [0, 1]; a t-band over 3-5 seeds can reach past it (the tables use
+            # a bounded bootstrap, too costly for every checkpoint of every curve)
+            axis.fill_between(samples, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1), alpha=0.2)
     axis.set_xscale("log")
     axis.set_xlabel("training samples seen (count, log scale)")
     axis.set_ylabel("test accuracy (fraction correct)")
@@ -56,33 +59,50 @@ def learning_curves(results: xr.Dataset, members: list[str], title: str, path: P
     return save_figure(figure, path)
 
 
-def confusion_matrices(results: xr.Dataset, members: list[str], class_names: list[str], path: Path) -> Path:
-    """Row-normalised test confusion matrices of ``members``, summed over seeds, one panel each
-    in one image (one figure instead of one per member: each figure's layout and encoding cost
-    ~0.2 s, seconds of a report with twenty members)."""
-    columns = min(4, len(members))
-    rows = math.ceil(len(members) / columns)
-    size = max(2.6, 0.3 * len(class_names) + 1.0)  # inches per panel
-    width, height = size * columns + 1.0, size * rows + 0.4
-    figure, axes = plt.subplots(rows, columns, figsize=(width, height), squeeze=False)
-    ticks = np.arange(len(class_names))
-    for axis, member in zip(axes.flat[: len(members)], members, strict=True):
+#: Size of one confusion panel (inches): small multiples, read for their pattern, not their digits.
+CONFUSION_PANEL = 1.6
+
+
+def pair_confusions(results: xr.Dataset, members: list[str], class_names: list[str], path: Path) -> Path:
+    """One pair's test confusion matrices side by side, one small panel per member (bio first),
+    summed over seeds and normalised per true class (row ``i``: the fraction of class ``i``'s
+    test images predicted as each class), on one colour scale [0, 1] with one colour bar.
+
+    Laid out by hand (fixed margins, no tight layout): a figure per pair, so its layout cost
+    counts once per pair of every report. Past 20 classes only every ``k``-th class is named.
+    """
+    n = len(members)
+    label_room = 0.25 + 0.05 * max(len(name) for name in class_names)  # inches for tick labels
+    width = n * (CONFUSION_PANEL + label_room) + 0.9
+    height = CONFUSION_PANEL + label_room + 0.45
+    figure, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False)
+    figure.subplots_adjust(
+        left=label_room / width,
+        right=1 - 0.8 / width,
+        bottom=label_room / height,
+        top=1 - 0.3 / height,
+        wspace=label_room / CONFUSION_PANEL,
+    )
+    step = max(1, math.ceil(len(class_names) / 20))
+    ticks = np.arange(0, len(class_names), step)
+    names = [class_names[i] for i in ticks]
+    for axis, member in zip(axes[0], members, strict=True):
         counts = results.confusion.sel(model=member).sum("seed").values.astype(float)
         rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
         image = axis.imshow(rates, vmin=0, vmax=1, cmap="Blues")
-        axis.set_xticks(ticks, class_names, rotation=60, ha="right", fontsize=6)
-        axis.set_yticks(ticks, class_names, fontsize=6)
-        axis.set_title(member, fontsize=8)
-    for axis in axes.flat[len(members) :]:
-        axis.set_axis_off()
-    for axis in axes[-1]:
-        axis.set_xlabel("predicted class", fontsize=7)
-    for axis in axes[:, 0]:
-        axis.set_ylabel("true class", fontsize=7)
-    figure.tight_layout(rect=(0, 0, 0.92, 1))
-    colorbar_axis = figure.add_axes((0.93, 0.15, 0.015, 0.7))
-    figure.colorbar(image, cax=colorbar_axis, label="fraction of true class (row-normalised)")
-    return save_figure(figure, path, tight=False)  # laid out above, around the colour bar
+        axis.set_xticks(ticks, names, rotation=90, fontsize=6)
+        axis.set_yticks(ticks, names, fontsize=6)
+        axis.tick_params(length=2, pad=1)
+        axis.set_title(member, fontsize=7, pad=3)
+        axis.set_xlabel("predicted class", fontsize=6, labelpad=1)
+    axes[0, 0].set_ylabel("true class", fontsize=6, labelpad=1)
+    colorbar_axis = figure.add_axes(
+        (1 - 0.65 / width, label_room / height, 0.1 / width, CONFUSION_PANEL / height)
+    )
+    colorbar = figure.colorbar(image, cax=colorbar_axis)
+    colorbar.ax.tick_params(labelsize=6)
+    colorbar.set_label("fraction of true class", fontsize=6)
+    return save_figure(figure, path, tight=False)  # laid out above
 
 
 def first_layer_weights(fit: xr.Dataset, path: Path, max_units: int = 16) -> Path:

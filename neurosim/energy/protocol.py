@@ -21,19 +21,15 @@ are split by their own shares. Layers without a protocol (a readout) belong to t
 
 from __future__ import annotations
 
+from neurosim.metrics.neuron_operations import OP_COUNTS
+
 #: The windows of a presentation, in order.
 WINDOWS = ("presentation", "rest", "re-presentations")
 #: Counts split by neuron-steps (the rest by input steps).
 STEP_COUNTS = (
     "neuron_updates",
     "conductance_updates",
-    "neuron_adds",
-    "neuron_muls",
-    "neuron_compares",
-    "neuron_divisions",
-    "neuron_exps",
-    "neuron_state_reads",
-    "neuron_state_writes",
+    *OP_COUNTS,
     "rest_neuron_updates",
     "repeat_neuron_updates",
 )

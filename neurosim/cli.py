@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from neurosim.cli_arguments import (
     analyse_parser,
@@ -61,7 +61,8 @@ def _standby_workers(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace, config, standby) -> int:
-    analyses = _analyses(args.analyses or [])  # before training: an unknown name lists the valid ones
+    # Before training: an unknown name lists the valid ones; a bad option names what is wrong.
+    analyses = _analyses(args.analyses or [], _study_options(args))
     _configure_threads(args)
     if args.dry_run:
         from neurosim.runner import dry_run
@@ -78,7 +79,7 @@ def _run(args: argparse.Namespace, config, standby) -> int:
         config, root=args.out, progress=progress_factory(mode), workers=args.workers, standby=standby
     )
     print(f"results: {run_dir / 'results.nc'}")
-    _run_analyses(run_dir, analyses, args.stimuli)
+    _run_analyses(run_dir, analyses, args.stimuli, _study_options(args))
     if not args.no_report:
         print(f"report: {build_report(run_dir)}")
     return 0
@@ -122,23 +123,45 @@ def command_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _analyses(names: list[str]) -> list[Analysis]:
-    """The named analyses; an unknown name, or a missing extra, raises UserError (naming the choices)."""
-    if not names:  # the registry imports every analysis: seconds saved on a plain run
+def _study_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The study options given on the command line (``--labels-per-class``), by keyword."""
+    options = {"labels_per_class": getattr(args, "labels_per_class", None)}
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def _analyses(names: list[str], options: dict[str, Any] | None = None) -> list[Analysis]:
+    """The named analyses; an unknown or retired name, a missing extra, or a study option that no
+    named analysis takes raises UserError (naming the choices)."""
+    options = options or {}
+    if not names and not options:  # the registry imports every analysis: seconds saved on a plain run
         return []
-    from neurosim.analysis.registry import ANALYSES
+    from neurosim.analysis.registry import ANALYSES, RETIRED
     from neurosim.extras import missing
 
+    for name in names:
+        if name in RETIRED:
+            raise UserError(f"the analysis {name!r} was retired: {RETIRED[name]}")
     chosen = [ANALYSES.get(name) for name in names]
+    for option in options:
+        if not any(option in analysis.options for analysis in chosen):
+            takers = " ".join(name for name in ANALYSES if option in ANALYSES.get(name).options)
+            flag = "--" + option.replace("_", "-")
+            raise UserError(f"{flag} applies to the analyses {takers}; add one of them to --analyses")
+    if "labels_per_class" in options:
+        from neurosim.analysis.few_labels import checked_labels
+
+        checked_labels(options["labels_per_class"])
     for error in (missing(analysis.extra) for analysis in chosen if analysis.extra):
         if error is not None:
             raise UserError(error)
     return chosen
 
 
-def _run_analyses(run_dir, analyses: list[Analysis], n_stimuli: int) -> None:
+def _run_analyses(run_dir, analyses: list[Analysis], n_stimuli: int, options: dict[str, Any]) -> None:
+    """Each analysis in turn, given the command-line options it takes (:attr:`Analysis.options`)."""
     for analysis in analyses:
-        analysis.compute(run_dir, n_stimuli)
+        taken = {key: value for key, value in options.items() if key in analysis.options}
+        analysis.compute(run_dir, n_stimuli, **taken)
         print(f"analysis: {run_dir / 'analyses' / (analysis.name + '.nc')}")
 
 
@@ -147,12 +170,12 @@ def command_analyse(args: argparse.Namespace) -> int:
 
     from neurosim.report import build_report
 
-    analyses = _analyses(args.analyses)
+    analyses = _analyses(args.analyses, _study_options(args))
     run_dir = Path(args.run_dir)
     if not (run_dir / "results.nc").is_file():
         raise UserError(f"{run_dir} holds no results.nc; run `neurosim run` first (or check the path)")
     _configure_threads(args)
-    _run_analyses(run_dir, analyses, args.stimuli)
+    _run_analyses(run_dir, analyses, args.stimuli, _study_options(args))
     if not args.no_report:
         print(f"report: {build_report(run_dir)}")
     return 0

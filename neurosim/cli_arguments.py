@@ -38,6 +38,14 @@ def analysis_arguments(command: argparse.ArgumentParser, default: list[str] | No
         default=N_STIMULI,
         help=f"test images the analyses record (default {N_STIMULI})",
     )
+    command.add_argument(
+        "--labels-per-class",
+        type=int,
+        nargs="+",
+        metavar="K",
+        help="labelled images per class of the few_labels analysis (default 10); each count "
+        "refits every member of every seed",
+    )
 
 
 def _workers(text: str) -> int | str:

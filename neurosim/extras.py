@@ -8,7 +8,7 @@ a library that only some users want, installed by an extra (``pip install -e ".[
 =============  ======================  =====================================================
 extra          module                  what needs it
 =============  ======================  =====================================================
-``attacks``    ``art``                 the black-box Square Attack (``--analyses attacks``)
+``attacks``    ``art``                 the Square Attack of ``--analyses attack_suite``
 ``reference``  ``brian2``              the Brian2 reference simulations of Diehl & Cook
                                        (cross-checks and ``benchmarks/stdp_*``); brian2 2.9
                                        also caps numpy below 2.4
@@ -27,7 +27,7 @@ from neurosim.errors import UserError
 
 #: extra -> (the module it installs, what needs it)
 EXTRAS: dict[str, tuple[str, str]] = {
-    "attacks": ("art", "the black-box Square Attack (analysis 'attacks')"),
+    "attacks": ("art", "the Square Attack of the attack suite (analysis 'attack_suite')"),
     "reference": ("brian2", "the Brian2 reference simulations of Diehl & Cook's network"),
     "slurm": ("dask_jobqueue", "sweeps on SLURM (--cluster slurm)"),
 }

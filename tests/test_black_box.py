@@ -1,25 +1,16 @@
-"""Black-box (Square Attack) and transfer attacks: a certified radius the attack cannot beat, a
-margin it does break, models without gradients, and the analysis of a stored run."""
+"""The Square Attack and transfer sources of the attack suite: a certified radius the attack cannot
+beat, a margin it does break, models without gradients; the retired ``attacks`` study."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from neurosim.analysis.black_box import (
-    analyse_attacks,
-    image_tiling,
-    square_attack,
-    square_attack_accuracy,
-    transfer_accuracy,
-    transfer_sources,
-)
+from neurosim.analysis.attacks import adversarial_examples
+from neurosim.analysis.black_box import image_tiling, square_attack, transfer_sources
+from neurosim.evaluation import accuracy, predict
 from neurosim.extras import missing
-from tests.conftest import clean_accuracy, run_cli
 
 needs_art = pytest.mark.skipif(missing("attacks") is not None, reason="needs the attacks extra")
 
@@ -62,7 +53,7 @@ def test_square_attack_stays_in_the_ball_and_cannot_beat_the_certified_radius():
     adversarial = square_attack(model, x, y, eps, max_queries=200)
     assert float((adversarial - x).abs().max()) <= eps + 1e-6
     assert float(adversarial.min()) >= 0.0 and float(adversarial.max()) <= 1.0
-    assert square_attack_accuracy(model, x, y, eps, max_queries=200) == 1.0
+    assert bool((predict(model, adversarial) == y).all())
 
 
 @needs_art
@@ -72,10 +63,12 @@ def test_square_attack_breaks_what_a_large_enough_budget_allows_even_without_gra
     radius = float(((x @ w - b).abs() / w.abs().sum()).max())  # every image breakable at this eps
     for rounded in (False, True):
         attacked = TwoClassLinear(w, b, round_input=rounded)
-        assert square_attack_accuracy(attacked, x, y, min(0.25, 2.5 * radius), max_queries=300) <= 0.05
+        adversarial = square_attack(attacked, x, y, min(0.25, 2.5 * radius), max_queries=300)
+        assert accuracy(attacked, adversarial, y) <= 0.05
     # A transfer from the differentiable twin reaches the rounded model as well.
     rounded = TwoClassLinear(w, b, round_input=True)
-    assert transfer_accuracy(rounded, model, x, y, min(0.25, 2.5 * radius)) <= 0.1
+    crafted = adversarial_examples(model, x, y, min(0.25, 2.5 * radius), "pgd")
+    assert accuracy(rounded, crafted, y) <= 0.1
 
 
 def test_vectors_are_attacked_as_images_when_they_tile():
@@ -91,41 +84,11 @@ def test_transfer_sources_pair_each_bio_model_with_its_twin():
     assert sources == {"diehl_cook": "mlp_dc", "mlp_dc": "diehl_cook", "kmeans": "diehl_cook"}
 
 
-@pytest.mark.slow
-@needs_art
-def test_attacks_analysis_of_a_stored_run(stored_perceptron_run):
-    result = analyse_attacks(stored_perceptron_run, n_stimuli=60)
-    accuracy = result.accuracy
-    assert accuracy.dims == ("perturbation", "strength_index", "model", "seed")
-    assert list(result.perturbation.values) == ["square", "transfer"]
-    assert result.attrs["transfer_source__perceptron"] == "linear"
-    assert result.attrs["n_stimuli"] == 60
-    values = accuracy.values
-    assert np.isfinite(values).all() and ((values >= 0) & (values <= 1)).all()
-    # Strength 0: the unperturbed accuracy, by definition for the Square Attack and through the
-    # source's PGD at budget 0 for transfer; the largest budget breaks the linear model.
-    clean = clean_accuracy(stored_perceptron_run, 60)
-    np.testing.assert_array_equal(values[0, 0], clean)
-    np.testing.assert_array_equal(values[1, 0], clean)
-    assert float(accuracy.sel(perturbation="square", model="linear").isel(strength_index=-1).mean()) < 0.5
-    process = run_cli("report", str(stored_perceptron_run))
-    report = Path(process.stdout.strip().splitlines()[-1])
-    assert "Black-box and transfer attacks" in report.read_text()
+def test_the_retired_attacks_study_is_named_with_its_replacement_not_run(tmp_path):
+    """``--analyses attacks`` stops at once with what replaces it, and no study module defines it."""
+    from neurosim.analysis.registry import ANALYSES, RETIRED
+    from neurosim.cli import main
 
-
-def test_square_attack_accuracy_never_repairs_a_misclassified_image(monkeypatch):
-    import neurosim.analysis.black_box as black_box
-
-    class Threshold(torch.nn.Module):
-        """Class 1 when the first value exceeds 0.5, else class 0."""
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            first = x.flatten(1)[:, :1]
-            return torch.cat([0.5 - first, first - 0.5], dim=1)
-
-    x = torch.tensor([[0.4, 0.0], [0.9, 0.0], [0.1, 0.0]])
-    y = torch.tensor([1, 1, 0])  # image 0 is misclassified as it is
-    # An "attack" that moves image 0 across the threshold (now correct) and breaks image 2.
-    moved = torch.tensor([[0.6, 0.0], [0.9, 0.0], [0.7, 0.0]])
-    monkeypatch.setattr(black_box, "square_attack", lambda *args, **kwargs: moved)
-    assert black_box.square_attack_accuracy(Threshold(), x, y, 0.2) == pytest.approx(1 / 3)
+    assert "attacks" in RETIRED and "attacks" not in ANALYSES and "attack_suite" in ANALYSES
+    assert "attack_suite" in RETIRED["attacks"]
+    assert main(["analyse", str(tmp_path), "--analyses", "attacks"]) == 2

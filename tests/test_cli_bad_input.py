@@ -92,6 +92,19 @@ CASES = [
     ("TOML syntax", added("[models.mlp\n"), [], "not a valid TOML file"),
     ("--set without =", None, ["--set", "training.epochs"], "expects key=value"),
     ("unknown analysis", None, ["--analyses", "nope"], "unknown analysis 'nope'"),
+    ("retired analysis", None, ["--analyses", "attacks"], "the analysis 'attacks' was retired"),
+    (
+        "labels per class without few_labels",
+        None,
+        ["--analyses", "energy", "--labels-per-class", "5"],
+        "--labels-per-class applies to the analyses few_labels",
+    ),
+    (
+        "labels per class zero",
+        None,
+        ["--analyses", "few_labels", "--labels-per-class", "5", "0"],
+        "labels per class must be positive whole numbers",
+    ),
     ("a date for text", None, ["--set", "description=1979-05-27"], "must not be a date or time"),
     ("version true", edited("version = 1", "version = true"), [], "reads comparison format version 1"),
     ("version 1.0", edited("version = 1", "version = 1.0"), [], "reads comparison format version 1"),
@@ -229,7 +242,7 @@ def test_analyse_and_data_errors(neurosim_cli, tmp_path):
 @pytest.mark.parametrize(
     ("module", "arguments", "extra"),
     [
-        ("art", ["run", "{comparison}", "--out", "{out}", "--analyses", "attacks"], "attacks"),
+        ("art", ["run", "{comparison}", "--out", "{out}", "--analyses", "attack_suite"], "attacks"),
         ("dask_jobqueue", ["sweep", "{comparison}", "--out", "{out}", "--cluster", "slurm"], "slurm"),
     ],
 )

@@ -115,6 +115,19 @@ def test_the_supervised_budget_is_matched_to_the_run_or_replaced(run, trainings)
     assert (result.samples_seen.values == 500).all() and result.attrs["min_samples_seen"] == 500
 
 
+def test_the_command_line_sets_the_labels_per_class(run, trainings):
+    """``neurosim analyse RUN --analyses few_labels --labels-per-class 4`` refits every member and
+    seed at 4 labels per class (the study's default is 10) and stores that count."""
+    from neurosim.cli import main
+
+    made, _ = trainings
+    status = main(["analyse", str(run), "--analyses", "few_labels", "--labels-per-class", "4", "--no-report"])
+    assert status == 0
+    stored = ANALYSES.get("few_labels").stored(run)
+    assert stored.n_per_class.values.tolist() == [4] and (stored.n_labelled.values == 40).all()
+    assert len(made) == 4 and {n for _, n, _, _, _ in made} == {4}
+
+
 def test_bad_labels_per_class_are_one_line_errors(run):
     with pytest.raises(UserError, match="positive whole numbers"):
         analyse_few_labels(run, labels_per_class=[0])

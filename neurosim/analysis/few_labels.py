@@ -345,4 +345,5 @@ ANALYSIS = Analysis(
     compute=analyse_few_labels,
     section=few_labels_section,
     summary=few_labels_summary,
+    options=("labels_per_class",),
 )

@@ -20,7 +20,6 @@ STUDY_MODULES = (
     "few_labels",
     "representations",
     "robustness",
-    "black_box",
     "attack_study",
     "tolerance",
     "orientation",
@@ -30,6 +29,14 @@ STUDY_MODULES = (
 )
 
 ANALYSES: Registry[Analysis] = Registry("analysis")
+
+#: Analyses no longer offered -> what replaces them (``neurosim analyse`` names it instead of running).
+#: A run folder that still holds their stored result keeps it; the report no longer shows it.
+RETIRED: dict[str, str] = {
+    "attacks": "its Square Attack and transfer (500 queries, 250 images, no EOT) are part of "
+    "'attack_suite', which attacks both members of every pair with the same suite; use "
+    "--analyses attack_suite",
+}
 
 
 def _studies() -> tuple[Analysis, ...]:

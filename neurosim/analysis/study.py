@@ -111,6 +111,9 @@ class Analysis:
         extra: the package extra it needs (:mod:`neurosim.extras`), checked before a run trains.
         summary: see :data:`Summarise`; the study's cells of the report's summary table, or
             ``None`` for a study that adds none.
+        options: the keyword arguments of ``compute`` that the command line may set (e.g.
+            ``labels_per_class``, ``neurosim analyse --labels-per-class``); an option given on
+            the command line reaches only the studies that name it here.
     """
 
     name: str
@@ -119,6 +122,7 @@ class Analysis:
     section: Section | None = None
     extra: str | None = None
     summary: Summarise | None = None
+    options: tuple[str, ...] = ()
 
     def stored(self, run_dir: str | Path) -> xr.Dataset | None:
         """The stored result of this study in ``run_dir``, or ``None`` if it was never run."""

@@ -10,6 +10,10 @@ first twin, a twin's its bio model, :func:`neurosim.analysis.black_box.transfer_
 the suite's robust accuracy. The sanity checks (:mod:`neurosim.analysis.masking_checks`) are
 computed per member and seed.
 
+Each seed's results are stored as soon as it is done, and a rerun (after a kill) takes the
+stored seeds whose budget, images, members and fits match
+(:mod:`neurosim.analysis.attack_checkpoints`).
+
 Stimuli: the first ``min(n_stimuli, SUITE_STIMULI)`` test images (the whole test set when smaller;
 ``neurosim analyse RUN --analyses attack_suite --stimuli N`` lowers it).
 
@@ -34,6 +38,7 @@ import numpy as np
 import xarray as xr
 
 from neurosim.analysis import N_STIMULI
+from neurosim.analysis.attack_checkpoints import seed_key, seed_path, store_seed, stored_seed
 from neurosim.analysis.attack_report import attack_suite_section, attack_suite_summary
 from neurosim.analysis.attack_suite import ATTACKS, STRONGEST, MemberAttacks, SuiteBudget
 from neurosim.analysis.masking_checks import CHECKS, sanity_checks
@@ -70,6 +75,22 @@ def attack_seed(
         source = found.get(sources.get(name, ""))
         if source is not None and source.adversarial is not None:
             attacked.correct["transfer"] = transfer_verdicts(models[name], source.adversarial, x, y, budget)
+    return found
+
+
+def resumed_seed(
+    run_dir: str | Path, config, members: list, seed: int, x, y, budget: SuiteBudget
+) -> dict[str, MemberAttacks]:
+    """One seed's results: stored ones when their key matches (:mod:`neurosim.analysis.attack_checkpoints`),
+    else :func:`attack_seed`'s, stored before they are returned."""
+    from neurosim.runner import fit_hash  # here: the report imports this module
+
+    path = seed_path(run_dir, seed)
+    key = seed_key(budget, len(x), {m.name: fit_hash(config, m, seed) for m in members})
+    found = stored_seed(path, key)
+    if found is None:
+        found = attack_seed(run_dir, members, seed, x, y, budget)
+        store_seed(path, found, key, budget)
     return found
 
 
@@ -129,7 +150,7 @@ def analyse_attack_suite(
     chosen = [m for m in config.members if members is None or m.name in members]
     found: dict[str, list[MemberAttacks]] = {m.name: [] for m in chosen}
     for seed in config.seeds:
-        for name, attacked in attack_seed(run_dir, chosen, seed, x, y, budget).items():
+        for name, attacked in resumed_seed(run_dir, config, chosen, seed, x, y, budget).items():
             found[name].append(attacked)
     attrs = analysis_attrs("attack_suite", n, task, config)
     attrs.update({f"budget_{k}": str(v) for k, v in dataclasses.asdict(budget).items()})

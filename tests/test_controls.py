@@ -93,6 +93,25 @@ def test_golden_patch_kmeans_step():
     assert rule.last_updates == 3
 
 
+def test_centred_patches_give_zero_mean_kernels_that_see_raw_patches_as_centred_ones():
+    """Golden: 1x2 patches (0, 2) and (1, 9), centred to (-1, 1) and (-4, 4), join the prototypes
+    (-1, 1) and (-3, 3) (1 taken each): (-1, 1) stays, (-3, 3) + ((-4, 4) - (-3, 3)) / 2 =
+    (-3.5, 3.5). A zero-mean kernel's response to a raw patch is its response to the centred one."""
+    conv = torch.nn.Conv2d(1, 2, (1, 2), bias=False)
+    start = torch.tensor([[-1.0, 1.0], [-3.0, 3.0]])
+    conv.weight = torch.nn.Parameter(start.view(2, 1, 1, 2).clone(), requires_grad=False)
+    conv.taken = torch.nn.Parameter(torch.tensor([1.0, 1.0]), requires_grad=False)
+    rule = PatchKMeansRule(patches_per_image=10, centre_patches=True)
+    images = torch.tensor([[0.0, 2.0], [1.0, 9.0]]).view(2, 1, 1, 2)
+    rule.write_grads(conv, images)
+    torch.optim.SGD([conv.weight, conv.taken], lr=1.0).step()
+    assert torch.allclose(conv.weight.view(2, 2), torch.tensor([[-1.0, 1.0], [-3.5, 3.5]]))
+    raw = torch.nn.functional.conv2d(images, conv.weight).flatten()
+    centred = images - images.mean(dim=3, keepdim=True)
+    assert torch.allclose(raw, torch.nn.functional.conv2d(centred, conv.weight).flatten())
+    assert torch.allclose(raw, torch.tensor([2.0, 7.0, 8.0, 28.0]))
+
+
 def test_image_patches_are_the_layers_valid_patches():
     x = torch.arange(2 * 1 * 3 * 3, dtype=torch.float32).view(2, 1, 3, 3)
     patches = image_patches(x, (2, 2), per_image=100)

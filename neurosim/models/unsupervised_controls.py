@@ -127,12 +127,14 @@ class SoftHebbMLPKMeans(SoftHebbMLP):
 class SoftHebbCNNKMeans(SoftHebbCNN):
     """The SoftHebb CNN with k-means kernels, Triangle kept (module docstring)."""
 
-    def __init__(self, input_shape, n_classes, channels, triangle_powers, dropout, patches_per_image) -> None:
+    def __init__(
+        self, input_shape, n_classes, channels, triangle_powers, dropout, patches_per_image, centre_patches
+    ) -> None:
         super().__init__(input_shape, n_classes, channels, triangle_powers, dropout, None)
         in_channels = input_shape[0]
         self.conv1 = PrototypeConv2d(in_channels, channels[0], 5, 2, SOFTHEBB_P)
         self.conv2 = PrototypeConv2d(channels[0], channels[1], 3, 1, SOFTHEBB_P)
-        self.patch_rule = {"patches_per_image": patches_per_image}
+        self.patch_rule = {"patches_per_image": patches_per_image, "centre_patches": centre_patches}
         self.rules = (self.patch_rule, self.patch_rule)  # not None: Triangle, frozen features, as the bio
 
     def learning_plan(self) -> tuple[PlanStep, ...]:
@@ -210,8 +212,11 @@ def softhebb_cnn_kmeans(
     triangle_powers: tuple[PositiveFloat, PositiveFloat] = (0.7, 1.4),
     dropout: DropoutRate = 0.5,
     patches_per_image: PositiveInt = 64,
+    centre_patches: bool = True,
 ) -> SoftHebbCNNKMeans:
-    """The SoftHebb CNN's two blocks with k-means kernels (patches of each block's input)."""
+    """The SoftHebb CNN's two blocks with k-means kernels (patches of each block's input);
+    ``centre_patches``: k-means on mean-subtracted patches, zero-mean kernels
+    (:mod:`neurosim.rules.patch_kmeans`)."""
     for name, values in (("channels", channels), ("triangle_powers", triangle_powers)):
         if len(values) != 2:
             raise UserError(
@@ -220,5 +225,11 @@ def softhebb_cnn_kmeans(
     widths = (int(channels[0]), int(channels[1]))
     powers = (float(triangle_powers[0]), float(triangle_powers[1]))
     return SoftHebbCNNKMeans(
-        _image_shape(input_shape), n_classes, widths, powers, float(dropout), int(patches_per_image)
+        _image_shape(input_shape),
+        n_classes,
+        widths,
+        powers,
+        float(dropout),
+        int(patches_per_image),
+        bool(centre_patches),
     )

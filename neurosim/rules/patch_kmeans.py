@@ -12,6 +12,14 @@ k-means++ on the first batch)::
 
     v_k += n_k;   c_k += (sum_{p in k} p - n_k c_k) / v_k
 
+With ``centre_patches`` every patch has its own mean subtracted first, ``p - mean(p) 1`` (the
+first step of Coates et al.'s patch normalisation; their division by the patch's spread and their
+ZCA whitening are not applied: neither is a convolution). The centroids are then zero-mean, and a
+zero-mean kernel ``c`` applied to a raw patch gives exactly its response to the centred patch,
+``c . p = c . (p - mean(p) 1)`` since ``c . 1 = 0``: the layer needs no change to see what the
+rule saw. Without it, the centroids of raw patches mostly encode brightness (a background or a
+uniform stroke), not edges.
+
 No labels are used. The objective is the summed squared distance of the batch's patches to their
 nearest centroid after the step (the k-means inertia).
 """
@@ -63,10 +71,11 @@ class PatchKMeansRule:
     objective = MiniBatchKMeansRule.objective
     last_updates = 0
 
-    def __init__(self, patches_per_image: int = 64) -> None:
+    def __init__(self, patches_per_image: int = 64, centre_patches: bool = False) -> None:
         if patches_per_image < 1:
             raise ValueError(f"patches_per_image must be >= 1, got {patches_per_image}")
         self.patches_per_image = patches_per_image
+        self.centre_patches = centre_patches
 
     @torch.no_grad()
     def write_grads(self, module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
@@ -74,6 +83,8 @@ class PatchKMeansRule:
         weight = kernels.detach()
         size = (int(weight.shape[2]), int(weight.shape[3]))
         x = image_patches(pre, size, self.patches_per_image)
+        if self.centre_patches:
+            x = x - x.mean(dim=1, keepdim=True)
         moved, members, inertia = kmeans_step(x, weight.flatten(1), taken.detach())
         self.last_updates = x.numel()  # each patch moves its nearest centroid
         write_delta(kernels, moved.view_as(weight) - weight)

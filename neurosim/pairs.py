@@ -9,7 +9,7 @@ that changes the twin's width) is refused with an error rather than silently com
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -335,6 +335,21 @@ def stored_pair_members(attrs: dict[str, Any]) -> dict[str, list[str]]:
         return members
     names = filter(None, attrs.get("pairs", "").split(","))
     return {name: [PAIRS.get(name).bio, *PAIRS.get(name).twins] for name in names}
+
+
+def is_control(model: str, pairs: Iterable[str]) -> bool:
+    """Whether the model key ``model`` stands as an unsupervised control (:attr:`Pair.controls`) in
+    one of ``pairs``. Such a member's config role is ``twin``, which its fit identity keeps; what
+    the user reads (reports, ``--dry-run``) names it ``control``."""
+    return any(name in PAIRS and model in PAIRS.get(name).controls for name in pairs)
+
+
+def stored_controls(attrs: dict[str, Any]) -> set[str]:
+    """Member names of stored results that are a pair's control (:func:`is_control`), read from
+    the results' ``config`` attribute."""
+    config = json.loads(attrs.get("config", "{}"))
+    members = config.get("members", [])
+    return {m["name"] for m in members if is_control(m["model"], m.get("pairs", []))}
 
 
 def group_by_pair(

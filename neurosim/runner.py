@@ -40,7 +40,7 @@ from neurosim.fit_workers import Standby, choose_workers, stop_workers
 from neurosim.metrics import ledger
 from neurosim.models import MODELS, NeurosimModel
 from neurosim.models.convergence import NOT_CHECKED
-from neurosim.pairs import PAIRS
+from neurosim.pairs import PAIRS, is_control
 from neurosim.results.lock import FileLock, LockHolder
 from neurosim.results.provenance import git_sha, provenance
 from neurosim.results.schema import fit_dataset, operation_variables
@@ -224,7 +224,8 @@ def dry_run(config: ComparisonConfig, root: str | Path = "runs") -> list[str]:
     for member in config.members:
         for seed in config.seeds:
             state = fit_state(directory, member.name, seed, fit_hash(config, member, seed))
-            lines.append(f"  {member.name} ({member.model}, {member.role}) seed {seed}: {state}")
+            role = "control" if is_control(member.model, member.pairs) else member.role
+            lines.append(f"  {member.name} ({member.model}, {role}) seed {seed}: {state}")
     return lines
 
 

@@ -41,6 +41,10 @@ def test_dry_run_prints_the_plan_and_creates_nothing(neurosim_cli, tmp_path):
     assert "(would be created; device" in process.stdout
     assert "  diehl_cook (diehl_cook, bio) seed 5: to train" in process.stdout
     assert not out.exists()
+    # A pair's unsupervised control is named so, not as a twin (quickstart leaves them out).
+    controls = neurosim_cli("run", "quickstart", "--dry-run", "--seeds", "0", "--set", "controls=true")
+    assert "  krotov_kmeans (krotov_kmeans, control) seed 0: to train" in controls.stdout
+    assert "  krotov_backprop (krotov_backprop, twin) seed 0: to train" in controls.stdout
 
 
 def test_set_keeps_text_only_where_a_string_is_declared(neurosim_cli, tmp_path):

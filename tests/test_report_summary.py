@@ -90,6 +90,34 @@ def test_a_summary_row_holds_the_accuracy_cell_and_each_studys_cells_or_the_comm
     assert table.marks == [["wrap", "twin", "bio", "wrap command"]]
 
 
+def test_a_pairs_unsupervised_control_is_labelled_control_not_twin():
+    """krotov_kmeans is hebbian_krotov_backprop's control (config role "twin", which its fit identity
+    keeps): the summary row and the pair's member table call it a control; the backprop twin stays a twin."""
+    from neurosim.pairs import stored_controls
+    from neurosim.report.build import member_role
+
+    accuracies = {"hebbian_krotov": [0.8] * 3, "krotov_backprop": [0.9] * 3, "krotov_kmeans": [0.85] * 3}
+    pairs = {"hebbian_krotov_backprop": list(accuracies)}
+    results = hand_results(accuracies, pairs)
+    results.attrs["config"] = json.dumps(
+        {
+            "members": [
+                {"name": name, "model": name, "pairs": ["hebbian_krotov_backprop"]} for name in accuracies
+            ]
+        }
+    )
+    assert stored_controls(results.attrs) == {"krotov_kmeans"}
+    rows = summary_rows(Path("/r"), results, paired_comparisons(results, pairs), [], {})
+    labels = [row[0] for row in summary_table(rows, seeds=3, run_dir=Path("/r")).rows]
+    assert labels == [
+        "hebbian_krotov vs. krotov_backprop\n(hebbian_krotov_backprop)",
+        "hebbian_krotov vs. krotov_kmeans (control)\n(hebbian_krotov_backprop)",
+    ]
+    results = results.assign_coords(role=("model", ["bio", "twin", "twin"]))
+    controls = stored_controls(results.attrs)
+    assert [member_role(results, m, controls) for m in accuracies] == ["bio", "twin", "control"]
+
+
 def test_a_pair_with_a_diverged_member_is_not_compared_and_is_flagged():
     results = hand_results(BETTER_TWIN, {"p": ["bio", "twin"]})
     results["diverged"] = (("model", "seed"), np.array([[0, 0, 0], [0, 1, 0]], dtype=np.int8))

@@ -16,7 +16,7 @@ files beside the report, which the HTML embeds by relative path. Imports no mode
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ from neurosim.analysis.registry import STUDIES
 from neurosim.analysis.statistics import format_accuracy
 from neurosim.errors import UserError
 from neurosim.options import checked_names
-from neurosim.pairs import PAIRS, stored_pair_members
+from neurosim.pairs import PAIRS, stored_controls, stored_pair_members
 from neurosim.report import figures
 from neurosim.report.budgets import budget_table
 from neurosim.report.document import Document, Table
@@ -70,7 +70,14 @@ def _after_one_epoch(results: xr.Dataset, member: str) -> np.ndarray:
     return results.test_accuracy.sel(model=member).isel(checkpoint=index).values
 
 
-def _member_row(results: xr.Dataset, member: str) -> list[str]:
+def member_role(results: xr.Dataset, member: str, controls: Collection[str] = ()) -> str:
+    """``control`` for a member in ``controls`` (:func:`neurosim.pairs.stored_controls`), else its
+    stored role (``bio``, ``twin``, ``reference``)."""
+    return "control" if member in controls else str(results.role.sel(model=member).values)
+
+
+def _member_row(results: xr.Dataset, member: str, controls: Collection[str] = ()) -> list[str]:
+    """A member's row of a pair's table; ``controls``: the members named ``control`` in it."""
     trainable = int(results.n_parameters_trainable.sel(model=member).values[0])
     fixed = int(results.n_parameters_fixed.sel(model=member).values[0])
     divergence = describe_divergence(results, member)
@@ -85,7 +92,7 @@ def _member_row(results: xr.Dataset, member: str) -> list[str]:
             final += f" (DID NOT LEARN in seeds {', '.join(map(str, unlearnt))})"
     return [
         member,
-        str(results.role.sel(model=member).values),
+        member_role(results, member, controls),
         final,
         after_one_epoch,
         f"{trainable:,}" + (f" (+{fixed:,} fixed)" if fixed else ""),
@@ -239,7 +246,8 @@ def _pair_sections(
         pair = PAIRS.get(pair_name)
         doc.heading(f"Pair {pair_name}: held equal: {pair.held_equal}")
         doc.paragraph(pair.description)
-        doc.table(Table(MEMBER_HEADER, [_member_row(results, m) for m in pair_members]))
+        controls = stored_controls(results.attrs)
+        doc.table(Table(MEMBER_HEADER, [_member_row(results, m, controls) for m in pair_members]))
         _budgets(doc, results, pair_members)
         family = mcnemar_family_size(comparisons)
         rows = [paired_row(results, c, family) for c in comparisons if c.pair == pair_name]

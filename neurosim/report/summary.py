@@ -27,6 +27,7 @@ import xarray as xr
 
 from neurosim.analysis.statistics import CLAIM_SEEDS, accuracy_interval, better_member, dof_note
 from neurosim.analysis.study import Analysis, SummaryCell
+from neurosim.pairs import stored_controls
 from neurosim.report.document import Document, Table
 from neurosim.report.paired import PairedComparison, family_text, points
 from neurosim.report.validity import describe_divergence, describe_unlearnt, unlearnt_seeds
@@ -50,6 +51,8 @@ class SummaryRow:
         cells: the cells of results.nc and of the stored studies, in column order.
         not_run: the studies with a summary whose result is not stored (registry names).
         flags: the members' validity remarks (diverged, did not learn), for the row's label.
+        control: the twin is the pair's unsupervised control (:func:`neurosim.pairs.stored_controls`),
+            so the label says so.
     """
 
     pair: str
@@ -58,6 +61,7 @@ class SummaryRow:
     cells: list[SummaryCell]
     not_run: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    control: bool = False
 
 
 def _member_accuracy(results: xr.Dataset, member: str, n_test: int) -> str:
@@ -117,7 +121,8 @@ def summary_rows(
                 not_run.append(study.name)
             else:
                 cells += study.summary(result, results, bio, twin)
-        rows.append(SummaryRow(comparison.pair, bio, twin, cells, not_run, _flags(results, bio, twin)))
+        flags, control = _flags(results, bio, twin), twin in stored_controls(results.attrs)
+        rows.append(SummaryRow(comparison.pair, bio, twin, cells, not_run, flags, control))
     return rows
 
 
@@ -147,7 +152,8 @@ def summary_table(rows: list[SummaryRow], seeds: int, run_dir: Path) -> Table:
     body, marks = [], []
     for row in rows:
         cells = {cell.column: cell for cell in row.cells}
-        label = "\n".join([f"{row.bio} vs. {row.twin}", f"({row.pair})", *row.flags])
+        twin = f"{row.twin} (control)" if row.control else row.twin
+        label = "\n".join([f"{row.bio} vs. {twin}", f"({row.pair})", *row.flags])
         texts = [label, *(_cell_text(cells[c]) if c in cells else "n/a" for c in columns)]
         row_marks = ["wrap", *(cells[c].better or "" if c in cells else "" for c in columns)]
         if not_run:

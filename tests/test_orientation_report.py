@@ -1,5 +1,6 @@
 """The orientation section's summary cell: the paired KS-distance difference decides "bio" or
-"twin" only when its interval excludes 0, and an excluded (class readout) member gives no cell."""
+"twin" only when its interval excludes 0 and the reference is the published one (never against
+the stand-in), and an excluded (class readout) member gives no cell."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import xarray as xr
 from neurosim.analysis.orientation_report import bounded_mean_ci, orientation_summary
 
 
-def _stored(bio: list[float], twin: list[float], excluded_twin: str = "") -> xr.Dataset:
+def _stored(
+    bio: list[float], twin: list[float], excluded_twin: str = "", published: bool = True
+) -> xr.Dataset:
     """A stored orientation result with only what the summary reads."""
     seeds = list(range(len(bio)))
     return xr.Dataset(
@@ -18,7 +21,8 @@ def _stored(bio: list[float], twin: list[float], excluded_twin: str = "") -> xr.
         attrs={
             "excluded__bio": "",
             "excluded__twin": excluded_twin,
-            "reference_short": "a uniform stand-in for Ringach et al. 2002",
+            "reference_short": ("" if published else "a uniform stand-in for ") + "Ringach et al. 2002",
+            "reference_published": int(published),
         },
     )
 
@@ -28,8 +32,21 @@ def test_a_bio_model_closer_to_v1_on_every_seed_is_better():
     (cell,) = orientation_summary(stored, stored, "bio", "twin")
     assert cell.better == "bio"  # lower distance is closer to V1
     assert cell.difference.startswith("-0.200 [") and "n=5" in cell.difference
-    assert "lower is closer" in cell.column and "stand-in" in cell.column
+    assert "lower is closer" in cell.column and "Ringach et al. 2002" in cell.column
     assert cell.bio.startswith("0.3040")
+
+
+def test_no_member_is_called_more_v1_like_against_the_stand_in():
+    """The same distances measured to the uniform stand-in: numbers, no verdict, and the cell says
+    why; a result stored before ``reference_published`` existed is read from its reference's name."""
+    stored = _stored([0.30, 0.32, 0.29, 0.31, 0.30], [0.50, 0.49, 0.52, 0.51, 0.50], published=False)
+    older = stored.copy()
+    del older.attrs["reference_published"]
+    for result in (stored, older):
+        (cell,) = orientation_summary(result, result, "bio", "twin")
+        assert cell.better is None and cell.what == ""
+        assert cell.difference.startswith("-0.200 [")
+        assert cell.difference.endswith("; no claim: the reference is a stand-in")
 
 
 def test_no_decision_when_the_interval_contains_zero_and_no_cell_for_a_readout():

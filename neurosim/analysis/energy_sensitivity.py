@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-from neurosim.analysis.statistics import ratio_interval
+from neurosim.analysis.statistics import RATIO_TIE, ratio_interval
 from neurosim.analysis.study import Table
 from neurosim.energy.pricing import NeuronPricing, price
 from neurosim.energy.profiles import hardware_profile
@@ -97,7 +97,7 @@ def _ratio(bio: np.ndarray, twin: np.ndarray) -> tuple[float, str]:
     if np.isnan(bio).any() or np.isnan(twin).any():
         return math.nan, "n/a"
     ratio = ratio_interval(bio, twin).mean
-    return ratio, "tie" if abs(ratio - 1) < 0.005 else ("bio" if ratio < 1 else "twin")
+    return ratio, "tie" if abs(ratio - 1) < RATIO_TIE else ("bio" if ratio < 1 else "twin")
 
 
 def _flip(winner: str, reference: str | None) -> str:

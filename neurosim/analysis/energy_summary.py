@@ -9,7 +9,8 @@ operations), and memory; its prices are the literature's default (docs/reference
 section 1.1), so the ratios compare with published estimates. The cells are bio / twin as a
 geometric-mean ratio over seeds with its 95 % interval
 (:func:`~neurosim.analysis.statistics.ratio_interval`); the member with less energy is named only
-when the interval excludes 1.
+when the interval lies wholly outside ``1 +- RATIO_TIE`` (0.5 %), and an interval wholly inside
+that band is stated as equal (e.g. a perceptron and softmax regression: the same linear map).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from neurosim.analysis.energy_section import estimates, training_estimates
-from neurosim.analysis.statistics import better_member, mean_ci, ratio_interval
+from neurosim.analysis.statistics import RATIO_TIE, better_member, mean_ci, ratio_interval, within_tie
 from neurosim.analysis.study import SummaryCell
 
 COMPUTE_PROFILE = "horowitz45_fp32_compute"
@@ -51,7 +52,10 @@ def _cell(measure: str, bio_values: np.ndarray, twin_values: np.ndarray, unit: s
         return SummaryCell(column, *texts, "n/a", None, what)
     ratio = ratio_interval(bio_values, twin_values)
     interval = "" if np.isnan(ratio.low) else f" [{ratio.low:.3g}, {ratio.high:.3g}]"
-    better = better_member(ratio, higher_is_better=False, null=1.0)
+    if not np.isnan(ratio.low) and within_tie(ratio):  # equal: no direction to state
+        equal = f"x{ratio.mean:.3g}{interval}: equal within {RATIO_TIE:.1%}"
+        return SummaryCell(column, *texts, equal, None, "")
+    better = better_member(ratio, higher_is_better=False, null=1.0, margin=RATIO_TIE)
     return SummaryCell(column, *texts, f"x{ratio.mean:.3g}{interval}", better, what)
 
 

@@ -28,9 +28,11 @@ Stored as ``analyses/orientation.nc``: ``osi`` and ``preferred_orientation`` (de
 ``cv_distance (model, seed)``; attributes ``layer__<member>`` (the probe point),
 ``excluded__<member>`` (why it is not compared with V1, or ""), ``responsive__<member>`` (fraction
 of units with an OSI, all seeds), ``periods_px``, ``orientation_error_max_deg``, ``reference``,
-``reference_short`` and ``reference_citation``. Registered as :data:`ANALYSIS`; its report section
-and summary cell are in :mod:`neurosim.analysis.orientation_report`. Stored models are loaded
-inside the compute function only (:mod:`neurosim.analysis.study`).
+``reference_short``, ``reference_citation`` and ``reference_published`` (1: the published
+histogram; 0: the stand-in, against which no member is called more V1-like). Registered as
+:data:`ANALYSIS`; its report section and summary cell are in
+:mod:`neurosim.analysis.orientation_report`. Stored models are loaded inside the compute function
+only (:mod:`neurosim.analysis.study`).
 """
 
 from __future__ import annotations
@@ -155,6 +157,7 @@ def _dataset(
         reference=reference.label,
         reference_short=reference.short_label,
         reference_citation=reference.citation,
+        reference_published=int(reference.published),
     )
     variables = {
         "osi": (("model", "seed", "unit"), osi, {"long_name": "orientation selectivity index", "units": "1"}),

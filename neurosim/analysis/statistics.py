@@ -221,17 +221,31 @@ def ratio_interval(
     return Summary(math.exp(logs.mean), math.exp(logs.low), math.exp(logs.high), logs.n)
 
 
-def better_member(summary: Summary, higher_is_better: bool, null: float = 0.0) -> str | None:
+#: Two estimates whose ratio lies within this fraction of 1 are equal for practical purposes (an
+#: energy estimate's prices are not known to better than a few per cent): the energy summary cells
+#: and the sensitivity table name no winner inside ``1 +- RATIO_TIE``.
+RATIO_TIE = 0.005
+
+
+def better_member(
+    summary: Summary, higher_is_better: bool, null: float = 0.0, margin: float = 0.0
+) -> str | None:
     """Which member an interval of ``bio - twin`` (or ``bio / twin`` with ``null = 1``) favours:
-    ``"bio"`` when it lies wholly on the better side of ``null``, ``"twin"`` when wholly on the
-    other, ``None`` when it contains ``null`` or is undefined (NaN)."""
+    ``"bio"`` when it lies wholly on the better side of ``null +- margin``, ``"twin"`` when wholly
+    on the other, ``None`` when it reaches into that band or is undefined (NaN). ``margin``: the
+    smallest effect worth naming (0: any that the interval excludes)."""
     if math.isnan(summary.low) or math.isnan(summary.high):
         return None
-    if summary.low > null:
+    if summary.low > null + margin:
         return "bio" if higher_is_better else "twin"
-    if summary.high < null:
+    if summary.high < null - margin:
         return "twin" if higher_is_better else "bio"
     return None
+
+
+def within_tie(ratio: Summary, tie: float = RATIO_TIE) -> bool:
+    """Whether the whole interval of a ratio lies within ``1 +- tie`` (the two are equal)."""
+    return 1.0 - tie <= ratio.low and ratio.high <= 1.0 + tie
 
 
 def paired_test(a: np.ndarray | list[float], b: np.ndarray | list[float]) -> PairedTest:

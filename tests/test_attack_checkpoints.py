@@ -87,3 +87,20 @@ def test_a_torn_seed_file_is_attacked_again(stored_perceptron_run, tmp_path, att
     path.write_bytes(b"not netcdf")
     attack_study.analyse_attack_suite(run, n_stimuli=8, budget=TINY)
     assert seeds == [0, 1] and path.stat().st_size > len(b"not netcdf")
+
+
+def test_a_second_process_can_take_a_share_of_the_seeds(stored_perceptron_run, tmp_path, attacked_seeds):
+    """``attack_seeds`` stores only the seeds it is given and writes no study result; the study
+    then attacks only the others. A seed the run does not have is a one-line error."""
+    from neurosim.errors import UserError
+
+    seeds, _ = attacked_seeds
+    run = shutil.copytree(stored_perceptron_run, tmp_path / "run")
+    attack_study.attack_seeds(run, [1], n_stimuli=8, budget=TINY)
+    assert seeds == [1] and seed_path(run, 1).is_file() and not seed_path(run, 0).exists()
+    assert not (run / "analyses" / "attack_suite.nc").exists()
+    seeds.clear()
+    attack_study.analyse_attack_suite(run, n_stimuli=8, budget=TINY)
+    assert seeds == [0] and (run / "analyses" / "attack_suite.nc").is_file()
+    with pytest.raises(UserError, match=r"seeds \[7\] are not seeds of the run"):
+        attack_study.attack_seeds(run, [7], budget=TINY)

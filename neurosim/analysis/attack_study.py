@@ -12,7 +12,8 @@ computed per member and seed.
 
 Each seed's results are stored as soon as it is done, and a rerun (after a kill) takes the
 stored seeds whose budget, images, members and fits match
-(:mod:`neurosim.analysis.attack_checkpoints`).
+(:mod:`neurosim.analysis.attack_checkpoints`); :func:`attack_seeds` attacks a share of the seeds,
+for a second process.
 
 Stimuli: the first ``min(n_stimuli, SUITE_STIMULI)`` test images (the whole test set when smaller;
 ``neurosim analyse RUN --analyses attack_suite --stimuli N`` lowers it).
@@ -45,6 +46,7 @@ from neurosim.analysis.masking_checks import CHECKS, sanity_checks
 from neurosim.analysis.stored_run import analysis_attrs, load_run, save_analysis
 from neurosim.analysis.strength_curves import strength_curves_dataset
 from neurosim.analysis.study import Analysis
+from neurosim.errors import UserError
 
 #: Test images the suite attacks by default (the issue's >= 1000; the whole test set when smaller).
 SUITE_STIMULI = 1000
@@ -131,6 +133,28 @@ def suite_dataset(
         restarts=list(range(1, budget.restarts + 1)),
         attack=list(ATTACKS),
     )
+
+
+def attack_seeds(
+    run_dir: str | Path,
+    seeds: list[int],
+    n_stimuli: int = N_STIMULI,
+    budget: SuiteBudget | None = None,
+    members: list[str] | None = None,
+) -> None:
+    """Attack only ``seeds`` of a stored run and store each (a share of the study for a second
+    process: the seeds' files are what :func:`analyse_attack_suite` then takes, so two processes
+    given the seeds in opposite orders split the work; one that reaches a seed the other stored
+    takes it). Arguments as :func:`analyse_attack_suite`; writes no study result."""
+    budget = budget or SuiteBudget()
+    config, task = load_run(run_dir)
+    unknown = sorted(set(seeds) - set(config.seeds))
+    if unknown:
+        raise UserError(f"seeds {unknown} are not seeds of the run {run_dir} ({list(config.seeds)})")
+    n = min(n_stimuli, SUITE_STIMULI, len(task.x_test))
+    chosen = [m for m in config.members if members is None or m.name in members]
+    for seed in seeds:
+        resumed_seed(run_dir, config, chosen, seed, task.x_test[:n], task.y_test[:n], budget)
 
 
 def analyse_attack_suite(

@@ -273,6 +273,14 @@ def softhebb_mlp_backprop(
     return SoftHebbMLP(*dimensions, None, inputs=inputs, scale_features=bool(scale_features))
 
 
+def check_per_block(model: str, **values: tuple) -> None:
+    """Each option of a two-block SoftHebb CNN (``channels``, ``t_invert``, ...) lists one value per
+    block; UserError naming the option otherwise."""
+    for name, given in values.items():
+        if len(given) != 2:
+            raise UserError(f"{model} {name} must list two values (one per block), got {given!r}")
+
+
 def _image_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
     if len(input_shape) != 3 or min(input_shape[1:]) < 4:
         raise UserError(f"softhebb_cnn needs image inputs [C, H, W] with H, W >= 4, got {input_shape}")
@@ -303,14 +311,8 @@ def softhebb_cnn(
 ) -> SoftHebbCNN:
     """Two SoftHebb convolution blocks (the paper's first two) and a linear readout by backprop."""
     _check_positive(init_radius=init_radius)
-    for name, values in (
-        ("channels", channels),
-        ("t_invert", t_invert),
-        ("eta", eta),
-        ("triangle_powers", triangle_powers),
-    ):
-        if len(values) != 2:
-            raise UserError(f"softhebb_cnn {name} must list two values (one per block), got {values!r}")
+    per_block = {"channels": channels, "t_invert": t_invert, "eta": eta, "triangle_powers": triangle_powers}
+    check_per_block("softhebb_cnn", **per_block)
     rules = tuple(
         {"eta": float(eta[i]), "t_invert": float(t_invert[i]), "anti_hebbian": True} for i in range(2)
     )
@@ -344,8 +346,7 @@ def softhebb_cnn_backprop(
     dropout: DropoutRate = 0.5,
 ) -> SoftHebbCNN:
     """The softhebb_cnn layers with ReLU, trained end to end by backprop."""
-    if len(channels) != 2:
-        raise UserError(f"softhebb_cnn_backprop channels must list two values, got {channels!r}")
+    check_per_block("softhebb_cnn_backprop", channels=channels)
     return SoftHebbCNN(
         _image_shape(input_shape),
         n_classes,

@@ -37,7 +37,7 @@ from neurosim.models.base import PlanStep, flat_size
 from neurosim.models.convergence import Convergence
 from neurosim.models.krotov import READOUTS, KrotovHopfieldNetwork
 from neurosim.models.registry import MODELS, ModelCard
-from neurosim.models.softhebb import SoftHebbCNN, SoftHebbMLP, _image_shape
+from neurosim.models.softhebb import SoftHebbCNN, SoftHebbMLP, _image_shape, check_per_block
 from neurosim.options import DropoutRate, PositiveFloat, PositiveInt, Width
 from neurosim.rules import kmeans as _kmeans  # noqa: F401  (registers minibatch_kmeans)
 from neurosim.rules import patch_kmeans as _patch_kmeans  # noqa: F401  (registers patch_kmeans)
@@ -217,11 +217,7 @@ def softhebb_cnn_kmeans(
     """The SoftHebb CNN's two blocks with k-means kernels (patches of each block's input);
     ``centre_patches``: k-means on mean-subtracted patches, zero-mean kernels
     (:mod:`neurosim.rules.patch_kmeans`)."""
-    for name, values in (("channels", channels), ("triangle_powers", triangle_powers)):
-        if len(values) != 2:
-            raise UserError(
-                f"softhebb_cnn_kmeans {name} must list two values (one per block), got {values!r}"
-            )
+    check_per_block("softhebb_cnn_kmeans", channels=channels, triangle_powers=triangle_powers)
     widths = (int(channels[0]), int(channels[1]))
     powers = (float(triangle_powers[0]), float(triangle_powers[1]))
     return SoftHebbCNNKMeans(

@@ -62,7 +62,8 @@ def _standby_workers(args: argparse.Namespace):
 
 def _run(args: argparse.Namespace, config, standby) -> int:
     # Before training: an unknown name lists the valid ones; a bad option names what is wrong.
-    analyses = _analyses(args.analyses or [], _study_options(args))
+    options = _study_options(args)
+    analyses = _analyses(args.analyses or [], options)
     _configure_threads(args)
     if args.dry_run:
         from neurosim.runner import dry_run
@@ -79,7 +80,7 @@ def _run(args: argparse.Namespace, config, standby) -> int:
         config, root=args.out, progress=progress_factory(mode), workers=args.workers, standby=standby
     )
     print(f"results: {run_dir / 'results.nc'}")
-    _run_analyses(run_dir, analyses, args.stimuli, _study_options(args))
+    _run_analyses(run_dir, analyses, args.stimuli, options)
     if not args.no_report:
         print(f"report: {build_report(run_dir)}")
     return 0
@@ -170,12 +171,13 @@ def command_analyse(args: argparse.Namespace) -> int:
 
     from neurosim.report import build_report
 
-    analyses = _analyses(args.analyses, _study_options(args))
+    options = _study_options(args)
+    analyses = _analyses(args.analyses, options)
     run_dir = Path(args.run_dir)
     if not (run_dir / "results.nc").is_file():
         raise UserError(f"{run_dir} holds no results.nc; run `neurosim run` first (or check the path)")
     _configure_threads(args)
-    _run_analyses(run_dir, analyses, args.stimuli, _study_options(args))
+    _run_analyses(run_dir, analyses, args.stimuli, options)
     if not args.no_report:
         print(f"report: {build_report(run_dir)}")
     return 0

@@ -61,7 +61,6 @@ def store_seed(path: Path, found: dict[str, MemberAttacks], key: str, budget: Su
                 correct[m, a], applied[m, a] = verdicts, 1
                 single[m, a] = verdicts.dtype == np.float32
             seconds[m, a] = attacked.seconds.get(attack, np.nan)
-    first = next(iter(found.values()))
     dataset = xr.Dataset(
         {
             "correct": (("model", "attack", "strength_index", "image"), correct),
@@ -73,7 +72,7 @@ def store_seed(path: Path, found: dict[str, MemberAttacks], key: str, budget: Su
             "stochastic": (("model",), [int(a.stochastic) for a in found.values()]),
         },
         coords={"model": names, "attack": list(ATTACKS)},
-        attrs={"key": key, "steps_count": len(first.steps_accuracy)},
+        attrs={"key": key},
     )
     for name, attacked in found.items():
         dataset.attrs[f"replaced__{name}"] = json.dumps(attacked.replaced)

@@ -241,12 +241,11 @@ def _pair_sections(
     """Per pair: its members' table, their budgets, the paired comparisons of the bio model with
     each twin, the learning curves and the confusion matrices; then the reference models (outside
     every pair)."""
-    groups = dict(stored_pair_members(results.attrs))
+    groups, controls = dict(stored_pair_members(results.attrs)), stored_controls(results.attrs)
     for pair_name, pair_members in groups.items():
         pair = PAIRS.get(pair_name)
         doc.heading(f"Pair {pair_name}: held equal: {pair.held_equal}")
         doc.paragraph(pair.description)
-        controls = stored_controls(results.attrs)
         doc.table(Table(MEMBER_HEADER, [_member_row(results, m, controls) for m in pair_members]))
         _budgets(doc, results, pair_members)
         family = mcnemar_family_size(comparisons)

@@ -109,7 +109,7 @@ def summary_rows(
 ) -> list[SummaryRow]:
     """A row per comparison: accuracy, then the cells of every study with a summary hook
     (``stored``: each study's stored result by name, ``None`` when it was not run)."""
-    rows = []
+    rows, controls = [], stored_controls(results.attrs)
     for comparison in comparisons:
         bio, twin = comparison.bio, comparison.twin
         cells, not_run = [accuracy_cell(results, comparison)], []
@@ -121,7 +121,7 @@ def summary_rows(
                 not_run.append(study.name)
             else:
                 cells += study.summary(result, results, bio, twin)
-        flags, control = _flags(results, bio, twin), twin in stored_controls(results.attrs)
+        flags, control = _flags(results, bio, twin), twin in controls
         rows.append(SummaryRow(comparison.pair, bio, twin, cells, not_run, flags, control))
     return rows
 

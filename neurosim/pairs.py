@@ -52,6 +52,10 @@ class Pair:
         derive_twin_options: bio options -> twin options the policy fixes (the same for every twin).
         derive_options_by_twin: for pairs whose twins take different options: twin name -> a
             function like ``derive_twin_options`` (used instead of it for the twins it names).
+        default_options_by_twin: twin name -> bio options -> options that twin takes from the bio
+            model *unless the comparison sets its own*: starting values, not held equal, so that a
+            control can be tuned on a grid of its own (a setting the bio model chose on its own
+            grid is no reason to fix the control's).
     """
 
     name: str
@@ -63,6 +67,7 @@ class Pair:
     controls: tuple[str, ...] = ()
     derive_twin_options: Derive = field(default=lambda bio_options: {})
     derive_options_by_twin: dict[str, Derive] = field(default_factory=dict)
+    default_options_by_twin: dict[str, Derive] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.held:
@@ -86,7 +91,8 @@ class Pair:
             held.check(bio, twin)
 
     def twin_options(self, bio_options: Options, twin_options: Options, twin: str | None = None) -> Options:
-        """The options of ``twin`` with the policy's values filled in; conflicts raise UserError."""
+        """The options of ``twin`` with the policy's values filled in (the bio model's defaults for
+        ``twin`` where the comparison sets none); conflicts with held values raise UserError."""
         derive = self.derive_twin_options if twin is None else self.derive_options_by_twin.get(twin)
         derive = derive or self.derive_twin_options
         fixed = derive(bio_options)
@@ -98,7 +104,8 @@ class Pair:
                     f"{value!r}; the comparison sets {twin_options[key]!r}"
                 )
             merged[key] = value
-        return merged
+        defaults = self.default_options_by_twin.get(twin, lambda bio: {})(bio_options) if twin else {}
+        return {key: value for key, value in defaults.items() if key not in merged} | merged
 
 
 def _normalise(value: object) -> object:
@@ -188,6 +195,10 @@ def _copy_options(*keys: str) -> Derive:
 #: Options the Krotov-Hopfield twin takes from the bio model; its k-means control also takes the
 #: rule's ``p`` (the norm its centroids are scaled to).
 _KROTOV_KEYS = ("n_hidden", "power", "readout", "beta", "loss_power", "centre_inputs", "inputs")
+#: Options a control starts from the bio model's values of, unless its comparison tunes its own:
+#: the dense SoftHebb control's readout temperature (its unit-norm centroids need a sharp one, as
+#: the Hebbian layer's unit-norm W does, but the best value for centroids is its own question).
+_CONTROL_DEFAULTS = {"softhebb_mlp_kmeans": ("feature_t_invert",)}
 for _name, _bio, _twin, _keys, _control, _control_keys, _description in (
     (
         "hebbian_krotov_backprop",
@@ -205,10 +216,10 @@ for _name, _bio, _twin, _keys, _control, _control_keys, _description in (
         "softhebb_mlp_backprop",
         # Not feature_t_invert: for the twin, softmax(t W v) with a learnt W is a reparametrisation
         # (t only rescales W's initialisation and step size), so it keeps its own default, while the
-        # Hebbian layer's unit-norm W needs the sharper readout temperature (so does the control's).
+        # Hebbian layer's unit-norm W needs the sharper readout temperature (its control starts from it).
         ("n_hidden", "inputs", "scale_features"),
         "softhebb_mlp_kmeans",
-        ("n_hidden", "inputs", "scale_features", "feature_t_invert"),
+        ("n_hidden", "inputs", "scale_features"),
         "one soft winner-take-all layer learnt by SoftHebb without labels, linear readout by backprop, "
         "vs. the same layers learnt end to end by backprop",
     ),
@@ -236,6 +247,7 @@ for _name, _bio, _twin, _keys, _control, _control_keys, _description in (
             controls=(_control,),
             derive_twin_options=_copy_options(*_keys),
             derive_options_by_twin={_control: _copy_options(*_control_keys)},
+            default_options_by_twin={_control: _copy_options(*_CONTROL_DEFAULTS.get(_control, ()))},
         ),
     )
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from neurosim.config import TrainingConfig
+from neurosim.errors import UserError
 from neurosim.models import MODELS
 from neurosim.models.prototype_readout import ClassMeans
 from neurosim.models.unsupervised_controls import PrototypeLinear, unit_rows
@@ -69,6 +70,17 @@ def test_the_control_of_the_krotov_pair_takes_the_bio_readout_options():
         {"n_hidden": 30, "beta": 0.1, "p": 4.0, "eps0": 0.1}, {}, "krotov_kmeans"
     )
     assert options == {"n_hidden": 30, "beta": 0.1, "p": 4.0}
+
+
+def test_the_dense_softhebb_control_starts_from_the_bio_temperature_and_may_tune_its_own():
+    pair = PAIRS.get("softhebb_mlp_backprop")
+    bio = {"n_hidden": 30, "feature_t_invert": 50.0, "t_invert": 250.0}
+    assert pair.twin_options(bio, {}, "softhebb_mlp_kmeans") == {"n_hidden": 30, "feature_t_invert": 50.0}
+    tuned = pair.twin_options(bio, {"feature_t_invert": 100.0}, "softhebb_mlp_kmeans")
+    assert tuned == {"n_hidden": 30, "feature_t_invert": 100.0}
+    assert "feature_t_invert" not in pair.twin_options(bio, {}, "softhebb_mlp_backprop")  # the twin's own
+    with pytest.raises(UserError, match="n_hidden must be 30"):  # held keys stay held
+        pair.twin_options(bio, {"n_hidden": 40}, "softhebb_mlp_kmeans")
 
 
 def test_prototype_rows_are_scaled_to_the_rules_unit_sphere():

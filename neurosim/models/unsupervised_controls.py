@@ -41,6 +41,7 @@ from neurosim.models.softhebb import SoftHebbCNN, SoftHebbMLP, _image_shape, che
 from neurosim.options import DropoutRate, PositiveFloat, PositiveInt, Width
 from neurosim.rules import kmeans as _kmeans  # noqa: F401  (registers minibatch_kmeans)
 from neurosim.rules import patch_kmeans as _patch_kmeans  # noqa: F401  (registers patch_kmeans)
+from neurosim.rules.patch_whitening import PatchWhitening
 
 #: Norm exponent ``p`` of the unit sphere of the rule each control stands in for.
 KROTOV_P, SOFTHEBB_P = 3.0, 2.0
@@ -67,19 +68,43 @@ class PrototypeLinear(nn.Module):
 
 
 class PrototypeConv2d(nn.Conv2d):
-    """A convolution (no bias) whose kernels are k-means centroids of its input patches (rule
-    ``patch_kmeans``), each scaled to unit ``p``-norm when applied; ``taken [K]`` as above."""
+    """A convolution whose kernels are k-means centroids of its input patches (rule
+    ``patch_kmeans``), each scaled to unit ``p``-norm when applied; ``taken [K]`` as above.
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int, p: float) -> None:
+    Without whitening it has no bias. With ``whiten`` the centroids live in the ZCA-whitened
+    patch space (:mod:`neurosim.rules.patch_whitening`, estimated by the rule), and the layer
+    applies the folded kernels and bias, so that it answers a raw patch as the unit centroid
+    answers the whitened one (``centred``: the rule centres patches, so the kernels are too)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        padding: int,
+        p: float,
+        whiten: bool = False,
+        centred: bool = False,
+    ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, padding=padding, bias=False)
         self.padding_mode = "reflect"  # as the SoftHebb layers it stands in for
         nn.init.zeros_(self.weight)
         self.weight.requires_grad_(False)
         self.taken = nn.Parameter(torch.zeros(out_channels), requires_grad=False)
-        self.p = p
+        self.p, self.centred = p, centred
+        size = in_channels * kernel_size * kernel_size
+        self.whitening = PatchWhitening(size) if whiten else None
+
+    def applied(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The kernels ``[K, C, k, k]`` and bias ``[K]`` (or ``None``) the layer applies to raw input."""
+        kernels = unit_rows(self.weight, self.p)
+        if self.whitening is None or not self.whitening.ready:
+            return kernels, None
+        folded, bias = self.whitening.fold(kernels.flatten(1), self.centred)
+        return folded.view_as(kernels), bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(x, unit_rows(self.weight, self.p), None)
+        return self._conv_forward(x, *self.applied())
 
 
 def _prototype_hidden(network: KrotovHopfieldNetwork | SoftHebbMLP, p: float) -> None:
@@ -127,14 +152,13 @@ class SoftHebbMLPKMeans(SoftHebbMLP):
 class SoftHebbCNNKMeans(SoftHebbCNN):
     """The SoftHebb CNN with k-means kernels, Triangle kept (module docstring)."""
 
-    def __init__(
-        self, input_shape, n_classes, channels, triangle_powers, dropout, patches_per_image, centre_patches
-    ) -> None:
+    def __init__(self, input_shape, n_classes, channels, triangle_powers, dropout, patch_rule: dict) -> None:
         super().__init__(input_shape, n_classes, channels, triangle_powers, dropout, None)
         in_channels = input_shape[0]
-        self.conv1 = PrototypeConv2d(in_channels, channels[0], 5, 2, SOFTHEBB_P)
-        self.conv2 = PrototypeConv2d(channels[0], channels[1], 3, 1, SOFTHEBB_P)
-        self.patch_rule = {"patches_per_image": patches_per_image, "centre_patches": centre_patches}
+        layout = {"whiten": patch_rule["whiten_patches"], "centred": patch_rule["centre_patches"]}
+        self.conv1 = PrototypeConv2d(in_channels, channels[0], 5, 2, SOFTHEBB_P, **layout)
+        self.conv2 = PrototypeConv2d(channels[0], channels[1], 3, 1, SOFTHEBB_P, **layout)
+        self.patch_rule = dict(patch_rule)
         self.rules = (self.patch_rule, self.patch_rule)  # not None: Triangle, frozen features, as the bio
 
     def learning_plan(self) -> tuple[PlanStep, ...]:
@@ -146,6 +170,11 @@ class SoftHebbCNNKMeans(SoftHebbCNN):
 
     def convergence(self, x: torch.Tensor) -> Convergence | None:
         return None
+
+    def first_layer_weights(self) -> torch.Tensor:
+        """The kernels conv1 applies to its (batch-normalised) input: with whitening, the folded
+        ones, not the centroids in the whitened space."""
+        return self.conv1.applied()[0].detach().flatten(1)
 
 
 def _card(paper: str, **image: object) -> ModelCard:
@@ -203,6 +232,7 @@ def softhebb_mlp_kmeans(
         min_image_side=4,
         input_note="batch-normalised, convolved as given",
         receptive_field="kernel",
+        fit_version=2,  # 2: whitened patches by default (whiten_patches)
     ),
 )
 def softhebb_cnn_kmeans(
@@ -213,10 +243,12 @@ def softhebb_cnn_kmeans(
     dropout: DropoutRate = 0.5,
     patches_per_image: PositiveInt = 64,
     centre_patches: bool = True,
+    whiten_patches: bool = True,
 ) -> SoftHebbCNNKMeans:
     """The SoftHebb CNN's two blocks with k-means kernels (patches of each block's input);
     ``centre_patches``: k-means on mean-subtracted patches, zero-mean kernels
-    (:mod:`neurosim.rules.patch_kmeans`)."""
+    (:mod:`neurosim.rules.patch_kmeans`); ``whiten_patches``: on ZCA-whitened patches, the whitening
+    folded into each layer's kernels and bias (:mod:`neurosim.rules.patch_whitening`)."""
     check_per_block("softhebb_cnn_kmeans", channels=channels, triangle_powers=triangle_powers)
     widths = (int(channels[0]), int(channels[1]))
     powers = (float(triangle_powers[0]), float(triangle_powers[1]))
@@ -226,6 +258,9 @@ def softhebb_cnn_kmeans(
         widths,
         powers,
         float(dropout),
-        int(patches_per_image),
-        bool(centre_patches),
+        {
+            "patches_per_image": int(patches_per_image),
+            "centre_patches": bool(centre_patches),
+            "whiten_patches": bool(whiten_patches),
+        },
     )

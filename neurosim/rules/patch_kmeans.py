@@ -13,15 +13,19 @@ k-means++ on the first batch)::
     v_k += n_k;   c_k += (sum_{p in k} p - n_k c_k) / v_k
 
 With ``centre_patches`` every patch has its own mean subtracted first, ``p - mean(p) 1`` (the
-first step of Coates et al.'s patch normalisation; their division by the patch's spread and their
-ZCA whitening are not applied: neither is a convolution). The centroids are then zero-mean, and a
-zero-mean kernel ``c`` applied to a raw patch gives exactly its response to the centred patch,
-``c . p = c . (p - mean(p) 1)`` since ``c . 1 = 0``: the layer needs no change to see what the
-rule saw. Without it, the centroids of raw patches mostly encode brightness (a background or a
+first step of Coates et al.'s patch normalisation; their division by the patch's spread is not
+applied: it is not a convolution). With ``whiten_patches`` the patches are then ZCA-whitened
+(:mod:`neurosim.rules.patch_whitening`: the first patches estimate the whitening, k-means starts
+once it is trusted, and the layer folds it into its kernels and a bias). Centred, the centroids
+are zero-mean, and a zero-mean kernel ``c`` applied to a raw patch gives exactly its response to
+the centred patch, ``c . p = c . (p - mean(p) 1)`` since ``c . 1 = 0``: the layer needs no
+change to see what the rule saw (whitened, the folded kernels are centred to the same end).
+Without centring, the centroids of raw patches mostly encode brightness (a background or a
 uniform stroke), not edges.
 
 No labels are used. The objective is the summed squared distance of the batch's patches to their
-nearest centroid after the step (the k-means inertia).
+nearest centroid after the step (the k-means inertia); while a whitening is being estimated, the
+squared distance of the batch's patches to their mean (the inertia of one centroid).
 """
 
 from __future__ import annotations
@@ -71,11 +75,14 @@ class PatchKMeansRule:
     objective = MiniBatchKMeansRule.objective
     last_updates = 0
 
-    def __init__(self, patches_per_image: int = 64, centre_patches: bool = False) -> None:
+    def __init__(
+        self, patches_per_image: int = 64, centre_patches: bool = False, whiten_patches: bool = False
+    ) -> None:
         if patches_per_image < 1:
             raise ValueError(f"patches_per_image must be >= 1, got {patches_per_image}")
         self.patches_per_image = patches_per_image
         self.centre_patches = centre_patches
+        self.whiten_patches = whiten_patches
 
     @torch.no_grad()
     def write_grads(self, module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
@@ -85,6 +92,15 @@ class PatchKMeansRule:
         x = image_patches(pre, size, self.patches_per_image)
         if self.centre_patches:
             x = x - x.mean(dim=1, keepdim=True)
+        if self.whiten_patches:
+            whitening = getattr(module, "whitening", None)
+            if whitening is None:
+                raise ValueError("whiten_patches needs a layer with a whitening (PrototypeConv2d, whiten)")
+            if not whitening.ready:
+                whitening.observe(x)
+                self.last_updates = 0
+                return float(((x - x.mean(dim=0)) ** 2).sum())
+            x = whitening.whiten(x)
         moved, members, inertia = kmeans_step(x, weight.flatten(1), taken.detach())
         self.last_updates = x.numel()  # each patch moves its nearest centroid
         write_delta(kernels, moved.view_as(weight) - weight)

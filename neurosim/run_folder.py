@@ -50,6 +50,13 @@ def fit_path(directory: str | Path, member: str, seed: int, suffix: str = ".nc")
     return Path(directory) / "fits" / member / f"seed{seed}{suffix}"
 
 
+def snapshot_path(directory: str | Path, member: str, seed: int, identity: str) -> Path:
+    """Where a fit keeps its checkpoint from the end of its unsupervised phase
+    (:meth:`~neurosim.training.trainer.Trainer.fit`), named by the fit's identity
+    (:func:`~neurosim.runner.fit_hash`), so that only a snapshot of that very fit is ever reused."""
+    return fit_path(directory, member, seed, f".unsupervised-{identity}.pt")
+
+
 def fit_lock(directory: str | Path, member: str, seed: int) -> FileLock:
     """The lock a process holds while it trains (or checks) one fit."""
     return FileLock(fit_path(directory, member, seed, ".lock"), f"{member} seed {seed}")

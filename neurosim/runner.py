@@ -51,6 +51,7 @@ from neurosim.run_folder import (
     fit_path,
     fit_state,
     open_fit,
+    snapshot_path,
     stored_config,
     write_results,
 )
@@ -127,9 +128,13 @@ def run_fit(
     device: torch.device,
     directory: Path,
     progress: Callable[[int, int], None] | None = None,
+    keep_snapshot: bool = True,
 ) -> xr.Dataset:
     """Fit one member with one seed, or load it if it already finished; returns its Dataset.
-    The caller holds the fit's lock (:func:`~neurosim.run_folder.fit_lock`)."""
+    The caller holds the fit's lock (:func:`~neurosim.run_folder.fit_lock`). With
+    ``keep_snapshot`` a member whose unsupervised pool is the whole training split keeps the
+    checkpoint from the end of its unsupervised phase (:func:`~neurosim.run_folder.snapshot_path`),
+    from which a fit with fewer labels continues (:mod:`neurosim.analysis.few_labels`)."""
     result_path = fit_path(directory, member.name, seed)
     checkpoint_path = fit_path(directory, member.name, seed, ".ckpt.pt")
     identity = fit_hash(config, member, seed)
@@ -145,7 +150,10 @@ def run_fit(
     trainer = Trainer(
         model, task, member.training, seed, device, config.task.n_per_class, config.task.subset_seed
     )
-    result = trainer.fit(checkpoint_path=checkpoint_path, progress=progress)
+    snapshot = None
+    if keep_snapshot and member.training.unsupervised_pool == "all":
+        snapshot = snapshot_path(directory, member.name, seed, identity)
+    result = trainer.fit(checkpoint_path=checkpoint_path, progress=progress, snapshot_path=snapshot)
     model.eval()
     attrs = _fit_attrs(config, member, task, seed, identity, result, device)
     attrs["subset_seed"] = trainer.subset_seed  # task.subset_seed resolved ("seed": this fit's seed)

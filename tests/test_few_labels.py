@@ -244,3 +244,58 @@ def test_the_section_tables_members_and_pairs_and_warns_of_undertraining():
     few_labels_section(quiet, stored_result(samples_seen=7210), run_results())
     assert not any("under-trained" in str(text) for kind, text in quiet.items if kind == "paragraph")
     assert ANALYSES.get("few_labels").summary is few_labels_summary
+
+
+HEBBIAN_RUN = """
+version = 1
+name = "hebbian"
+seeds = [0]
+extra_models = ["hebbian_krotov", "softhebb_cnn_kmeans"]
+[task]
+name = "digits"
+[training]
+epochs = 2
+batch_size = 50
+[models.hebbian_krotov]
+n_hidden = 20
+[models.hebbian_krotov.training]
+unsupervised_samples = 2000
+[models.softhebb_cnn_kmeans]
+channels = [4, 8]
+[models.softhebb_cnn_kmeans.training]
+unsupervised_samples = 400
+unsupervised_batch_size = 20
+"""
+
+
+def test_a_few_label_fit_continues_from_the_runs_unsupervised_phase_exactly(tmp_path, caplog):
+    """The run's fits keep the checkpoint from the end of their unsupervised phase (named by their
+    identity); a few-label fit resumes from a copy instead of running the phase again, and ends
+    bitwise where a few-label fit that runs the phase itself ends (Krotov-Hopfield; the whitened
+    k-means CNN, whose BN and whitening buffers must travel too)."""
+    from neurosim import config
+    from neurosim.run_folder import fit_path, snapshot_path
+    from neurosim.runner import fit_hash, run_comparison
+
+    resolved = config.resolve(config.tomllib.loads(HEBBIAN_RUN))
+    run = run_comparison(resolved, root=tmp_path)
+    for member in resolved.members:
+        assert snapshot_path(run, member.name, 0, fit_hash(resolved, member, 0)).is_file()
+    with caplog.at_level("INFO", logger="neurosim.analysis.few_labels"):
+        taken = analyse_few_labels(run, labels_per_class=[5])
+    assert caplog.text.count("unsupervised phase taken from the run's fit") == 2
+    few = fits_folder(run, 5)
+    assert not list(few.glob("fits/*/*.unsupervised-*.pt"))  # a few-label fit keeps no snapshot
+    weights = {m.name: torch.load(fit_path(few, m.name, 0, ".model.pt")) for m in resolved.members}
+    shutil.rmtree(few)
+    for path in run.glob("fits/*/*.unsupervised-*.pt"):
+        path.unlink()
+    caplog.clear()
+    with caplog.at_level("INFO", logger="neurosim.analysis.few_labels"):
+        ran = analyse_few_labels(run, labels_per_class=[5])
+    assert "taken from the run's fit" not in caplog.text
+    assert np.array_equal(taken.accuracy.values, ran.accuracy.values)
+    for member in resolved.members:
+        again = torch.load(fit_path(few, member.name, 0, ".model.pt"))
+        assert weights[member.name].keys() == again.keys()
+        assert all(torch.equal(weights[member.name][k], again[k]) for k in again), member.name

@@ -47,6 +47,7 @@ import dataclasses
 import json
 import logging
 import math
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -134,6 +135,31 @@ def fit_record(fit: xr.Dataset) -> list[float]:
     ]
 
 
+def take_unsupervised_phase(
+    run_dir: str | Path, config: ComparisonConfig, member: MemberConfig, seed: int, directory: Path
+) -> bool:
+    """Start the few-label fit of ``member`` and ``seed`` from the run's own fit's unsupervised
+    phase, when that fit kept it (:func:`~neurosim.run_folder.snapshot_path`, named by the run
+    fit's identity) and the few-label fit has neither a result nor a checkpoint yet. Its unlabelled
+    pool is the whole training split (the snapshot exists only then), and the model, seed and
+    unsupervised budget are the run's: the phase is the one the few-label fit would run, so it
+    resumes from a copy (with torch's random streams) and goes on exactly as if it had run the
+    phase itself (``tests/test_few_labels.py`` checks bitwise equality). Returns whether it did."""
+    from neurosim.run_folder import fit_path, snapshot_path
+    from neurosim.runner import fit_hash
+
+    source = snapshot_path(run_dir, member.name, seed, fit_hash(config, member, seed))
+    checkpoint = fit_path(directory, member.name, seed, ".ckpt.pt")
+    if not source.is_file() or checkpoint.exists() or fit_path(directory, member.name, seed).exists():
+        return False
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    partial = checkpoint.with_name(checkpoint.name + ".partial")
+    shutil.copyfile(source, partial)
+    partial.replace(checkpoint)  # atomic: a kill leaves the copy or nothing
+    log.info("%s seed %d: unsupervised phase taken from the run's fit (%s)", member.name, seed, source.name)
+    return True
+
+
 def fit_at(
     run_dir: str | Path, config: ComparisonConfig, task: Task, n_per_class: int, min_samples_seen: int | None
 ) -> np.ndarray:
@@ -151,7 +177,10 @@ def fit_at(
 
     def fit(member: MemberConfig, seed: int) -> None:
         resolved = few_label_config(config, n_per_class, seed, len(task.y_train), min_samples_seen)
-        dataset = run_fit(resolved, resolved.member(member.name), task, seed, device, directory)
+        take_unsupervised_phase(run_dir, config, member, seed, directory)
+        dataset = run_fit(
+            resolved, resolved.member(member.name), task, seed, device, directory, keep_snapshot=False
+        )
         records[names.index(member.name), seeds.index(seed)] = fit_record(dataset)
         accuracy = float(dataset.final_test_accuracy)
         log.info("%s seed %d, %d labels per class: accuracy %.4f", member.name, seed, n_per_class, accuracy)

@@ -200,12 +200,17 @@ class Trainer:
         checkpoint_path: str | Path | None = None,
         progress: ProgressCallback | None = None,
         callbacks: Sequence[TrainingCallback] = (),
+        snapshot_path: str | Path | None = None,
     ) -> FitResult:
         """Train for the configured budget, measuring (and checkpointing) at checkpoint steps.
 
         If ``checkpoint_path`` holds a checkpoint of this fit, training resumes from it and
         finished work is not repeated. ``progress(done, total)`` hears each step of each phase;
-        ``callbacks`` observe the fit (:mod:`neurosim.training.callbacks`).
+        ``callbacks`` observe the fit (:mod:`neurosim.training.callbacks`). ``snapshot_path``:
+        where to keep the checkpoint taken when the unsupervised phase ends (written only when
+        this call ran that phase). Another fit whose unsupervised phase is the same (same model,
+        seed, pool and budget; only its labelled subset differs) resumes from a copy of it and
+        continues exactly as if it had run the phase itself.
 
         Draws from torch's global generator during training (dropout masks) come from a stream
         seeded by the fit's seed, and its state is checkpointed, so a fit gives the same result
@@ -216,7 +221,8 @@ class Trainer:
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed * 1_000_003 + TRAINING_STREAM)
-            result = self._fit(None if checkpoint_path is None else Path(checkpoint_path), observers)
+            paths = [None if path is None else Path(path) for path in (checkpoint_path, snapshot_path)]
+            result = self._fit(paths[0], observers, paths[1])
         observers.on_end(result)
         return result
 
@@ -225,7 +231,9 @@ class Trainer:
             state = checkpoint_state(progress, self.model, self.supervised, self.unsupervised, self.device)
             save_torch(path, state)
 
-    def _fit(self, checkpoint_path: Path | None, callbacks: TrainingCallback) -> FitResult:
+    def _fit(
+        self, checkpoint_path: Path | None, callbacks: TrainingCallback, snapshot_path: Path | None = None
+    ) -> FitResult:
         progress = Progress()
         state = read_checkpoint(checkpoint_path) if checkpoint_path is not None else None
         if state is not None:
@@ -233,6 +241,7 @@ class Trainer:
             log.info("resuming from step %d (%s)", progress.step, checkpoint_path)
         if progress.unsupervised_step < self.unsupervised_total():
             self._unsupervised_phase(progress, checkpoint_path, callbacks)
+            self._save(snapshot_path, progress)  # step 0, empty history: as a checkpoint at the phase's end
         computing = time.perf_counter()
         view = self.feature_view(self.data.x_train, self.data.x_test)
         progress.elapsed += time.perf_counter() - computing  # (recomputed, and counted again, after a resume)

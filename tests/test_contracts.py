@@ -147,7 +147,11 @@ def test_model_cards_keep_the_fit_versions_of_stored_fits():
     assert {name: v for name, v in versions.items() if v != 1} == {
         "diehl_cook": 6,
         "softhebb_mlp": 2,
-        "softhebb_cnn_kmeans": 2,  # whitened patches by default
+        "softhebb_cnn_kmeans": 3,  # 2: whitened patches by default; 3: k-means++ continued over batches
+        "kmeans": 2,  # k-means++ continued over batches (the four below too)
+        "krotov_kmeans": 2,
+        "softhebb_mlp_kmeans": 2,
+        "neocognitron_kmeans": 2,
     }
 
 

@@ -198,3 +198,31 @@ def test_controls_take_the_bio_models_unlabelled_budget_and_controls_false_leave
     names = {m.name for m in resolve(raw).members}
     assert not names & {"krotov_kmeans", "softhebb_mlp_kmeans", "softhebb_cnn_kmeans", "neocognitron_knn"}
     assert "kmeans" in names  # Diehl & Cook's named twin stays
+
+
+def test_k_means_seeding_continues_over_batches_smaller_than_the_layer():
+    """5 prototypes, batches of 2 distinct inputs: each batch seeds 2 empty prototypes with its own
+    inputs (k-means++ never picks an input twice), an empty prototype takes nothing, and after 3
+    batches every prototype is a distinct input; before stop 36 one batch seeded all 5 with
+    replacement, so at most 2 were distinct and the copies could never win an input. (In the third
+    batch one input seeds the last prototype and the other joins its nearest.)"""
+    from neurosim.rules.kmeans import MiniBatchKMeansRule
+
+    layer = torch.nn.Linear(3, 5, bias=False)
+    layer.weight = torch.nn.Parameter(torch.zeros(5, 3), requires_grad=False)
+    layer.taken = torch.nn.Parameter(torch.zeros(5), requires_grad=False)
+    optimiser = torch.optim.SGD([layer.weight, layer.taken], lr=1.0)
+    rule = MiniBatchKMeansRule()
+    batches = torch.eye(3).repeat(2, 1) * torch.arange(1, 7).view(6, 1)  # 6 distinct inputs
+    torch.manual_seed(0)
+    for step, batch in enumerate(batches.split(2), start=1):
+        optimiser.zero_grad()
+        rule.write_grads(layer, batch)
+        optimiser.step()
+        seeded = min(2 * step, 5)
+        assert int((layer.taken > 0).sum()) == seeded and float(layer.taken.sum()) == 2 * step
+        assert len({tuple(row.tolist()) for row in layer.weight[layer.taken > 0]}) == seeded
+        if step == 2:  # 4 seeds, no input left over to move one: the seeds are the 4 inputs
+            assert {tuple(r.tolist()) for r in layer.weight[layer.taken > 0]} == {
+                tuple(r.tolist()) for r in batches[:4]
+            }

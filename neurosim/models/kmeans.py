@@ -49,7 +49,13 @@ class Prototypes(nn.Module):
 
 
 @MODELS.register(
-    "kmeans", ModelCard(family="clustering", paper="Sculley 2010, WWW (mini-batch k-means)", bio=False)
+    "kmeans",
+    ModelCard(
+        family="clustering",
+        paper="Sculley 2010, WWW (mini-batch k-means)",
+        bio=False,
+        fit_version=2,  # 2: k-means++ continued over batches (neurosim.rules.kmeans.seed_empty)
+    ),
 )
 class KMeansAssignment(AssignmentLabelled):
     """Flattened input -> nearest of ``n_prototypes`` -> label assignment (module docstring)."""

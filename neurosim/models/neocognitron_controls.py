@@ -175,6 +175,7 @@ class KMeansTopCells(NeurosimModel):
         family="control",
         paper="Coates, Lee & Ng 2011, AISTATS (triangle k-means); top: Fukushima 2003",
         input_note=_RETINA + ", flattened",
+        fit_version=2,  # 2: k-means++ continued over batches (neurosim.rules.kmeans.seed_empty)
         **{**_CARD, "receptive_field": "retina"},  # type: ignore[arg-type]
     ),
 )

@@ -185,7 +185,14 @@ def _card(paper: str, **image: object) -> ModelCard:
 KMEANS_PAPER = "Sculley 2010, WWW (mini-batch k-means)"
 
 
-@MODELS.register("krotov_kmeans", _card(f"{KMEANS_PAPER}; readout: Krotov & Hopfield 2019"))
+#: 2: k-means++ continued over batches (:func:`neurosim.rules.kmeans.seed_empty`).
+SEEDING_FIT_VERSION = 2
+
+
+@MODELS.register(
+    "krotov_kmeans",
+    _card(f"{KMEANS_PAPER}; readout: Krotov & Hopfield 2019", fit_version=SEEDING_FIT_VERSION),
+)
 def krotov_kmeans(
     input_shape: tuple[int, ...],
     n_classes: int,
@@ -206,7 +213,10 @@ def krotov_kmeans(
     return KrotovKMeans(size, n_classes, int(n_hidden), top, float(p), bool(centre_inputs), inputs)
 
 
-@MODELS.register("softhebb_mlp_kmeans", _card(f"{KMEANS_PAPER}; readout: Journé et al. 2023, ICLR"))
+@MODELS.register(
+    "softhebb_mlp_kmeans",
+    _card(f"{KMEANS_PAPER}; readout: Journé et al. 2023, ICLR", fit_version=SEEDING_FIT_VERSION),
+)
 def softhebb_mlp_kmeans(
     input_shape: tuple[int, ...],
     n_classes: int,
@@ -232,7 +242,7 @@ def softhebb_mlp_kmeans(
         min_image_side=4,
         input_note="batch-normalised, convolved as given",
         receptive_field="kernel",
-        fit_version=2,  # 2: whitened patches by default (whiten_patches)
+        fit_version=3,  # 2: whitened patches by default (whiten_patches); 3: seeding as above
     ),
 )
 def softhebb_cnn_kmeans(

@@ -6,11 +6,19 @@ each prototype with ``n_k`` new members moves to the running mean of everything 
 
     v_k += n_k;   c_k += (sum_{x in k} x - n_k c_k) / v_k
 
-The first batch seeds the prototypes by k-means++ (D. Arthur & S. Vassilvitskii, "k-means++: the
-advantages of careful seeding", SODA 2007): the first uniformly, each next one with probability
-proportional to the squared distance to the nearest chosen so far (with replacement when the batch
-has fewer inputs than prototypes). No labels are used. The objective is the batch's summed squared
-distance to the nearest prototype (the k-means inertia).
+Seeding is k-means++ (D. Arthur & S. Vassilvitskii, "k-means++: the advantages of careful
+seeding", SODA 2007), continued over batches (:func:`seed_empty`): a prototype that has taken
+nothing yet is *empty*; each batch fills empty prototypes with its inputs, the very first seed
+uniformly, each next one with probability proportional to its squared distance to the nearest
+prototype seeded so far (so an input is never chosen twice, nor one equal to a seeded prototype).
+An empty prototype takes no input. A batch smaller than the layer (10 images for 2000 units)
+therefore seeds as many prototypes as it can and the next batches seed the rest, each from
+distinct inputs; seeding all ``K`` from one small batch with replacement, as before stop 36, gave
+at most ``B`` distinct prototypes and left the copies of each but the first unable to win an
+input (``argmin`` takes the first of equal distances). scikit-learn's ``MiniBatchKMeans`` seeds
+from ``3 K`` samples for the same reason. With at least ``K`` distinct inputs in the first batch
+the seeds are those of plain k-means++ (the same draws). No labels are used. The objective is the
+batch's summed squared distance to the nearest prototype (the k-means inertia).
 """
 
 from __future__ import annotations
@@ -24,22 +32,42 @@ from neurosim.rules.layers import PROTOTYPES
 from neurosim.rules.registry import RULES
 
 
-def nearest_prototype(x: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+def nearest_prototype(
+    x: torch.Tensor, prototypes: torch.Tensor, usable: torch.Tensor | None = None
+) -> torch.Tensor:
     """``[B]``: index of the prototype ``[K, D]`` nearest to each input ``[B, D]`` (squared Euclidean
-    distance, without the ``|x|^2`` term every prototype shares)."""
-    return ((prototypes * prototypes).sum(dim=1) - 2.0 * x @ prototypes.T).argmin(dim=1)
+    distance, without the ``|x|^2`` term every prototype shares), among ``usable`` ``[K]`` (bool)
+    prototypes when given."""
+    distance = (prototypes * prototypes).sum(dim=1) - 2.0 * x @ prototypes.T
+    if usable is not None:
+        distance = distance.masked_fill(~usable, float("inf"))
+    return distance.argmin(dim=1)
 
 
-def kmeans_plus_plus(x: torch.Tensor, k: int) -> torch.Tensor:
-    """``k`` seeds ``[k, D]`` drawn from the rows of ``x`` by k-means++ (torch's global generator)."""
-    chosen = [int(torch.randint(len(x), (1,)))]
-    nearest = ((x - x[chosen[0]]) ** 2).sum(dim=1)
-    for _ in range(k - 1):
-        weights = nearest if float(nearest.sum()) > 0 else torch.ones_like(nearest)
-        index = int(torch.multinomial(weights, 1))
-        chosen.append(index)
+def seed_empty(
+    x: torch.Tensor, prototypes: torch.Tensor, taken: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """k-means++ continued (module docstring): ``(prototypes [K, D] with the empty ones this batch
+    can seed filled from the rows of x [B, D], usable [K])``, ``usable`` false for prototypes still
+    empty. Draws from torch's global generator; returns the inputs unchanged when none is empty."""
+    usable = taken > 0
+    empty = (~usable).nonzero().flatten().tolist()
+    if not empty:
+        return prototypes, usable
+    prototypes, usable = prototypes.clone(), usable.clone()
+    if usable.any():
+        nearest = torch.cdist(x, prototypes[usable]).pow(2).min(dim=1).values
+    else:  # the very first seed: uniformly
+        first = int(torch.randint(len(x), (1,)))
+        prototypes[empty[0]], usable[empty[0]] = x[first], True
+        nearest, empty = ((x - x[first]) ** 2).sum(dim=1), empty[1:]
+    for slot in empty:
+        if float(nearest.sum()) <= 0:
+            break  # every input of the batch is already a prototype
+        index = int(torch.multinomial(nearest, 1))
+        prototypes[slot], usable[slot] = x[index], True
         nearest = torch.minimum(nearest, ((x - x[index]) ** 2).sum(dim=1))
-    return x[chosen].clone()
+    return prototypes, usable
 
 
 @RULES.register("minibatch_kmeans")
@@ -57,9 +85,8 @@ class MiniBatchKMeansRule:
     def write_grads(self, module: nn.Module, pre: torch.Tensor, target=None, progress: float = 0.0) -> float:
         x = pre.flatten(1)
         prototypes, taken = module.weight.detach(), module.taken.detach()
-        if float(taken.sum()) == 0:
-            prototypes = kmeans_plus_plus(x, len(prototypes))
-        nearest = nearest_prototype(x, prototypes)
+        prototypes, usable = seed_empty(x, prototypes, taken)
+        nearest = nearest_prototype(x, prototypes, usable)
         members = torch.bincount(nearest, minlength=len(prototypes)).to(x.dtype)
         sums = torch.zeros_like(prototypes).index_add_(0, nearest, x)
         new_taken = taken + members

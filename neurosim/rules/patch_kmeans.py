@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neurosim.rules.base import write_delta
-from neurosim.rules.kmeans import MiniBatchKMeansRule, kmeans_plus_plus, nearest_prototype
+from neurosim.rules.kmeans import MiniBatchKMeansRule, nearest_prototype, seed_empty
 from neurosim.rules.layers import PROTOTYPES
 from neurosim.rules.registry import RULES
 
@@ -55,10 +55,10 @@ def image_patches(x: torch.Tensor, kernel: tuple[int, int], per_image: int) -> t
 
 def kmeans_step(x: torch.Tensor, prototypes: torch.Tensor, taken: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """One mini-batch k-means step on ``x`` ``[N, D]``: ``(moved prototypes [K, D], members
-    [K], inertia after the step)``; the prototypes are seeded by k-means++ while nothing is taken."""
-    if float(taken.sum()) == 0:
-        prototypes = kmeans_plus_plus(x, len(prototypes))
-    nearest = nearest_prototype(x, prototypes)
+    [K], inertia after the step)``; empty prototypes are seeded by k-means++ continued over batches
+    (:func:`~neurosim.rules.kmeans.seed_empty`)."""
+    prototypes, usable = seed_empty(x, prototypes, taken)
+    nearest = nearest_prototype(x, prototypes, usable)
     members = torch.bincount(nearest, minlength=len(prototypes)).to(x.dtype)
     sums = torch.zeros_like(prototypes).index_add_(0, nearest, x)
     counts = (taken + members).clamp_min(1.0).unsqueeze(1)

@@ -104,7 +104,8 @@ class Pair:
                     f"{value!r}; the comparison sets {twin_options[key]!r}"
                 )
             merged[key] = value
-        defaults = self.default_options_by_twin.get(twin, lambda bio: {})(bio_options) if twin else {}
+        default = self.default_options_by_twin.get(twin) if twin else None
+        defaults = default(bio_options) if default else {}
         return {key: value for key, value in defaults.items() if key not in merged} | merged
 
 

@@ -25,7 +25,7 @@ Shapes: as the bio models' (``[B, ...]`` inputs; ``[B, C]`` logits).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import annotated_types as at
 import torch
@@ -174,7 +174,7 @@ class SoftHebbCNNKMeans(SoftHebbCNN):
     def first_layer_weights(self) -> torch.Tensor:
         """The kernels conv1 applies to its (batch-normalised) input: with whitening, the folded
         ones, not the centroids in the whitened space."""
-        return self.conv1.applied()[0].detach().flatten(1)
+        return cast(PrototypeConv2d, self.conv1).applied()[0].detach().flatten(1)
 
 
 def _card(paper: str, **image: object) -> ModelCard:

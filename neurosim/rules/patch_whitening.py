@@ -39,6 +39,12 @@ class PatchWhitening(nn.Module):
     """The ZCA statistics of one convolution's patches (module docstring), kept as buffers so that
     a stored model and a resumed fit carry them."""
 
+    count: torch.Tensor
+    total: torch.Tensor
+    outer: torch.Tensor
+    mean: torch.Tensor
+    matrix: torch.Tensor
+
     def __init__(self, size: int, eps_ratio: float = EPS_RATIO) -> None:
         super().__init__()
         if size < 1 or eps_ratio <= 0:

@@ -226,3 +226,27 @@ def test_k_means_seeding_continues_over_batches_smaller_than_the_layer():
             assert {tuple(r.tolist()) for r in layer.weight[layer.taken > 0]} == {
                 tuple(r.tolist()) for r in batches[:4]
             }
+
+
+def test_an_empty_prototype_wins_no_input_and_a_duplicate_is_never_seeded():
+    """A prototype the seeding never reached (taken 0, weights 0) would be nearest to a faint input;
+    it must not win at inference. An input equal to a seeded prototype up to cdist's rounding gets
+    no k-means++ weight, so 64 copies of prototype 0 seed nothing."""
+    from neurosim.models.kmeans import Prototypes
+    from neurosim.models.neocognitron_controls import TriangleKMeans
+    from neurosim.rules.kmeans import seed_empty
+
+    layer = Prototypes(2, 3)
+    layer.weight.data = torch.tensor([[5.0, 5.0], [4.0, 6.0], [0.0, 0.0]])
+    layer.taken.data = torch.tensor([3.0, 2.0, 0.0])
+    assert layer(torch.tensor([[0.1, 0.1]])).argmax().item() == 0
+    triangle = TriangleKMeans(2, 3)
+    triangle.weight.data, triangle.taken.data = layer.weight.data.clone(), layer.taken.data.clone()
+    features = triangle(torch.tensor([[0.1, 0.1]])).flatten()
+    assert features[2] == 0 and features.shape == (3,)
+    torch.manual_seed(2)
+    prototypes = torch.randn(3, 784)  # 2 seeded, 1 empty; 64 copies: cdist's product formula
+    copies = prototypes[:1].repeat(64, 1)
+    assert float(torch.cdist(copies, prototypes[:2]).pow(2).min(dim=1).values.max()) > 0  # rounding
+    _, usable = seed_empty(copies, prototypes, torch.tensor([1.0, 1.0, 0.0]))
+    assert not usable[2]

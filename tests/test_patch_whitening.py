@@ -101,3 +101,15 @@ def test_the_cnn_control_whitens_by_default_and_shows_the_kernels_it_applies():
     assert torch.allclose(model.first_layer_weights(), model.conv1.applied()[0].flatten(1))
     plain = MODELS.get("softhebb_cnn_kmeans")((1, 8, 8), 10, channels=(4, 6), whiten_patches=False)
     assert plain.conv1.whitening is None and "conv1.whitening.matrix" not in plain.state_dict()
+
+
+def test_a_block_whose_whitening_never_became_ready_fails_the_convergence_check():
+    model = MODELS.get("softhebb_cnn_kmeans")((1, 8, 8), 10, channels=(4, 6))
+    x = torch.rand(2, 1, 8, 8)
+    verdict = model.convergence(x)
+    assert verdict is not None and not verdict.learnt
+    assert "conv1: whitening estimated on 0 of the 250 patches" in verdict.summary
+    assert verdict.measures == {"conv1.whitening_patches": 0.0, "conv2.whitening_patches": 0.0}
+    model.conv1.whitening.observe(torch.rand(250, 25))
+    model.conv2.whitening.observe(torch.rand(360, 36))
+    assert model.convergence(x) is None

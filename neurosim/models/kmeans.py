@@ -36,16 +36,24 @@ from neurosim.rules.kmeans import nearest_prototype
 
 class Prototypes(nn.Module):
     """``K`` prototypes ``[K, D]`` and how many examples each has taken ``[K]``; ``forward`` gives
-    the one-hot of the nearest (squared Euclidean distance)."""
+    the one-hot of the nearest (squared Euclidean distance) among those that took any example
+    (:meth:`usable`): one the seeding never reached stays empty (a pool with fewer distinct
+    images than ``K``) and must not win inputs at inference either."""
 
     def __init__(self, n_inputs: int, n_prototypes: int) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(n_prototypes, n_inputs), requires_grad=False)
         self.taken = nn.Parameter(torch.zeros(n_prototypes), requires_grad=False)
 
+    def usable(self) -> torch.Tensor | None:
+        """``[K]`` bool: prototypes that took an example; ``None`` (all) before any training."""
+        usable = self.taken > 0
+        return usable if bool(usable.any()) else None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
-        return nn.functional.one_hot(nearest_prototype(x, self.weight), len(self.weight)).to(x.dtype)
+        nearest = nearest_prototype(x, self.weight, self.usable())
+        return nn.functional.one_hot(nearest, len(self.weight)).to(x.dtype)
 
 
 @MODELS.register(

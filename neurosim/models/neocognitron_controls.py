@@ -123,11 +123,17 @@ def neocognitron_knn(
 
 class TriangleKMeans(Prototypes):
     """``K`` k-means prototypes of flattened inputs (rule ``minibatch_kmeans``) and the triangle
-    activation ``f_k = max(0, mean_j z_j - z_k)``, ``z_k = ||x - c_k||``: ``[B, ...] -> [B, K, 1, 1]``."""
+    activation ``f_k = max(0, mean_j z_j - z_k)``, ``z_k = ||x - c_k||``: ``[B, ...] -> [B, K, 1, 1]``;
+    the mean and the features run over prototypes that took an example (an empty one gives 0)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = torch.cdist(x.flatten(1), self.weight)
-        return torch.relu(z.mean(dim=1, keepdim=True) - z)[:, :, None, None]
+        usable = self.usable()
+        if usable is None:
+            usable = torch.ones(len(self.weight), dtype=torch.bool, device=self.weight.device)
+        z = torch.cdist(x.flatten(1), self.weight[usable])
+        features = torch.zeros(len(x), len(self.weight), dtype=z.dtype, device=z.device)
+        features[:, usable] = torch.relu(z.mean(dim=1, keepdim=True) - z)
+        return features[:, :, None, None]
 
 
 class KMeansTopCells(NeurosimModel):

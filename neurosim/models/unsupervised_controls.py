@@ -41,7 +41,7 @@ from neurosim.models.softhebb import SoftHebbCNN, SoftHebbMLP, _image_shape, che
 from neurosim.options import DropoutRate, PositiveFloat, PositiveInt, Width
 from neurosim.rules import kmeans as _kmeans  # noqa: F401  (registers minibatch_kmeans)
 from neurosim.rules import patch_kmeans as _patch_kmeans  # noqa: F401  (registers patch_kmeans)
-from neurosim.rules.patch_whitening import PatchWhitening
+from neurosim.rules.patch_whitening import SAMPLES_PER_DIM, PatchWhitening
 
 #: Norm exponent ``p`` of the unit sphere of the rule each control stands in for.
 KROTOV_P, SOFTHEBB_P = 3.0, 2.0
@@ -169,7 +169,24 @@ class SoftHebbCNNKMeans(SoftHebbCNN):
         )
 
     def convergence(self, x: torch.Tensor) -> Convergence | None:
-        return None
+        """Not learnt when a block's whitening never saw the patches it needs (its kernels stay
+        zero and the block outputs zeros: too small an unlabelled budget); else not checked."""
+        layers = {"conv1": self.conv1, "conv2": self.conv2}
+        short = {
+            name: whitening
+            for name, layer in layers.items()
+            if (whitening := cast(PrototypeConv2d, layer).whitening) is not None and not whitening.ready
+        }
+        if not short:
+            return None
+        summary = "; ".join(
+            f"{name}: whitening estimated on {int(w.count)} of the {SAMPLES_PER_DIM * w.size} patches it "
+            "needs, so k-means never ran and the block outputs zeros"
+            for name, w in short.items()
+        )
+        return Convergence(
+            False, summary, {f"{name}.whitening_patches": float(w.count) for name, w in short.items()}
+        )
 
     def first_layer_weights(self) -> torch.Tensor:
         """The kernels conv1 applies to its (batch-normalised) input: with whitening, the folded

@@ -44,6 +44,10 @@ def nearest_prototype(
     return distance.argmin(dim=1)
 
 
+#: A squared distance below this share of the input's squared norm counts as 0 in the seeding.
+DUPLICATE = 1e-5
+
+
 def seed_empty(
     x: torch.Tensor, prototypes: torch.Tensor, taken: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,6 +61,9 @@ def seed_empty(
     prototypes, usable = prototypes.clone(), usable.clone()
     if usable.any():
         nearest = torch.cdist(x, prototypes[usable]).pow(2).min(dim=1).values
+        # cdist's matrix-product formula leaves ~1e-7 |x|^2 for an input equal to a prototype;
+        # below DUPLICATE it is the same point, and k-means++ must not draw it
+        nearest = nearest.masked_fill(nearest <= DUPLICATE * (x * x).sum(dim=1), 0.0)
     else:  # the very first seed: uniformly
         first = int(torch.randint(len(x), (1,)))
         prototypes[empty[0]], usable[empty[0]] = x[first], True

@@ -45,10 +45,11 @@ class Prototypes(nn.Module):
         self.weight = nn.Parameter(torch.zeros(n_prototypes, n_inputs), requires_grad=False)
         self.taken = nn.Parameter(torch.zeros(n_prototypes), requires_grad=False)
 
-    def usable(self) -> torch.Tensor | None:
-        """``[K]`` bool: prototypes that took an example; ``None`` (all) before any training."""
-        usable = self.taken > 0
-        return usable if bool(usable.any()) else None
+    def usable(self) -> torch.Tensor:
+        """``[K]`` bool: prototypes that took an example (all before any training). Tensor ops
+        only, so a forward pass on a GPU does not wait for the host."""
+        taken = self.taken > 0
+        return taken | ~taken.any()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)

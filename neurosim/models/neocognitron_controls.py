@@ -128,8 +128,6 @@ class TriangleKMeans(Prototypes):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         usable = self.usable()
-        if usable is None:
-            usable = torch.ones(len(self.weight), dtype=torch.bool, device=self.weight.device)
         z = torch.cdist(x.flatten(1), self.weight[usable])
         features = torch.zeros(len(x), len(self.weight), dtype=z.dtype, device=z.device)
         features[:, usable] = torch.relu(z.mean(dim=1, keepdim=True) - z)

@@ -127,11 +127,11 @@ class TriangleKMeans(Prototypes):
     the mean and the features run over prototypes that took an example (an empty one gives 0)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        usable = self.usable()
-        z = torch.cdist(x.flatten(1), self.weight[usable])
-        features = torch.zeros(len(x), len(self.weight), dtype=z.dtype, device=z.device)
-        features[:, usable] = torch.relu(z.mean(dim=1, keepdim=True) - z)
-        return features[:, :, None, None]
+        # A mask, not boolean indexing: indexing would make a GPU forward wait for the host.
+        usable = self.usable().to(x.dtype)
+        z = torch.cdist(x.flatten(1), self.weight)
+        mean = (z * usable).sum(dim=1, keepdim=True) / usable.sum()
+        return (torch.relu(mean - z) * usable)[:, :, None, None]
 
 
 class KMeansTopCells(NeurosimModel):
